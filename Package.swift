@@ -1,0 +1,60 @@
+// swift-tools-version:6.0
+// PanguServe: an OpenAI-compatible serving daemon for Huawei's open Pangu models.
+// No package dependencies: sockets are POSIX, TLS is the system OpenSSL.
+import Foundation
+import PackageDescription
+
+/// CPU the compute kernels are compiled for. `haswell` (AVX2 + FMA) is the
+/// portable baseline; `PANGU_TARGET_CPU=native` builds for the build machine.
+let targetCPU = ProcessInfo.processInfo.environment["PANGU_TARGET_CPU"] ?? "haswell"
+let kernelSettings: [SwiftSetting] = [
+    .unsafeFlags(["-target-cpu", targetCPU], .when(platforms: [.linux]))
+]
+
+let package = Package(
+    name: "PanguServe",
+    products: [
+        .executable(name: "pangu-serve", targets: ["PanguServe"])
+    ],
+    targets: [
+        .target(name: "Telemetry"),
+        .target(name: "HTTP1", dependencies: ["Telemetry"]),
+        .systemLibrary(
+            name: "COpenSSL", pkgConfig: "openssl",
+            providers: [.apt(["libssl-dev"])]),
+        .target(name: "HTTPServer", dependencies: ["HTTP1", "COpenSSL", "Telemetry"]),
+        .target(name: "Tensors", swiftSettings: kernelSettings),
+        .target(name: "Weights", dependencies: ["Tensors"]),
+        .target(name: "Tokenizers"),
+        .target(name: "Sampling", dependencies: ["Tensors"], swiftSettings: kernelSettings),
+        .target(name: "Models", dependencies: ["Tensors", "Weights"], swiftSettings: kernelSettings),
+        .target(name: "Engine", dependencies: ["Tokenizers", "Sampling", "Telemetry"]),
+        .target(
+            name: "Devices",
+            dependencies: ["Engine", "Models", "Tensors", "Sampling", "Telemetry"],
+            swiftSettings: kernelSettings),
+        .target(name: "OpenAIAPI", dependencies: ["HTTPServer", "Engine", "Tokenizers", "Telemetry"]),
+        .executableTarget(
+            name: "PanguServe",
+            dependencies: [
+                "Telemetry", "HTTP1", "HTTPServer", "Tensors", "Weights", "Tokenizers",
+                "Sampling", "Models", "Engine", "Devices", "OpenAIAPI",
+            ]),
+
+        .testTarget(name: "TelemetryTests", dependencies: ["Telemetry"]),
+        .testTarget(name: "HTTP1Tests", dependencies: ["HTTP1"]),
+        .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer", "HTTP1"]),
+        .testTarget(name: "TensorsTests", dependencies: ["Tensors"]),
+        .testTarget(name: "WeightsTests", dependencies: ["Weights", "Tensors"]),
+        .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers"]),
+        .testTarget(name: "SamplingTests", dependencies: ["Sampling", "Tensors"]),
+        .testTarget(name: "ModelsTests", dependencies: ["Models", "Weights", "Tensors", "Tokenizers"]),
+        .testTarget(name: "EngineTests", dependencies: ["Engine", "Sampling", "Tokenizers"]),
+        .testTarget(
+            name: "DevicesTests",
+            dependencies: ["Devices", "Engine", "Models", "Tensors", "Sampling", "Tokenizers"]),
+        .testTarget(
+            name: "OpenAIAPITests",
+            dependencies: ["OpenAIAPI", "HTTPServer", "Engine", "Tokenizers"]),
+    ]
+)

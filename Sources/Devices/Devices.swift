@@ -1,0 +1,2 @@
+/// Namespace of the `Devices` module; see docs/architecture.md.
+public enum DevicesModule {}

@@ -1,0 +1,2 @@
+/// Namespace of the `Engine` module; see docs/architecture.md.
+public enum EngineModule {}

@@ -1,0 +1,2 @@
+/// Namespace of the `HTTPServer` module; see docs/architecture.md.
+public enum HTTPServerModule {}

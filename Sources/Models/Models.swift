@@ -1,0 +1,2 @@
+/// Namespace of the `Models` module; see docs/architecture.md.
+public enum ModelsModule {}

@@ -1,0 +1,2 @@
+/// Namespace of the `OpenAIAPI` module; see docs/architecture.md.
+public enum OpenAIAPIModule {}

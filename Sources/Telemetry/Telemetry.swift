@@ -1,0 +1,2 @@
+/// Namespace of the `Telemetry` module; see docs/architecture.md.
+public enum TelemetryModule {}

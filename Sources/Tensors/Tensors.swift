@@ -1,0 +1,2 @@
+/// Namespace of the `Tensors` module; see docs/architecture.md.
+public enum TensorsModule {}

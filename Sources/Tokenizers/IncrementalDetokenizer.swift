@@ -1,0 +1,54 @@
+/// Turns a growing list of generated ids into text deltas for streaming.
+///
+/// Emits only complete UTF-8 text: a delta is held back while the decoded tail
+/// ends in U+FFFD (an incomplete byte sequence from byte-fallback pieces).
+/// Decodes a short window of ids (from `prefixOffset`) each time, so that
+/// tokenizers that strip a leading space per decode call still join correctly;
+/// the same technique as Hugging Face TGI and vLLM.
+public struct IncrementalDetokenizer: Sendable {
+    private let tokenizer: any Tokenizer
+    private let skipSpecialTokens: Bool
+    /// All ids seen so far (context ids first, then generated ids).
+    public private(set) var ids: [Int]
+    private var prefixOffset: Int
+    private var readOffset: Int
+    /// The full text emitted so far.
+    public private(set) var text = ""
+
+    /// `contextIDs` are ids already shown (e.g. the prompt's last few), used
+    /// only so the first generated token decodes with its proper spacing.
+    public init(tokenizer: any Tokenizer, contextIDs: [Int] = [], skipSpecialTokens: Bool = true) {
+        self.tokenizer = tokenizer
+        self.skipSpecialTokens = skipSpecialTokens
+        let context = Array(contextIDs.suffix(6))
+        self.ids = context
+        self.prefixOffset = 0
+        self.readOffset = context.count
+    }
+
+    /// Appends ids and returns the newly completed text (possibly empty).
+    public mutating func append(_ newIDs: [Int]) -> String {
+        ids.append(contentsOf: newIDs)
+        let prefixText = tokenizer.decode(Array(ids[prefixOffset..<readOffset]), skipSpecialTokens: skipSpecialTokens)
+        let fullText = tokenizer.decode(Array(ids[prefixOffset...]), skipSpecialTokens: skipSpecialTokens)
+        guard fullText.count > prefixText.count, !fullText.hasSuffix("\u{FFFD}") else { return "" }
+        let delta = String(fullText.dropFirst(prefixText.count))
+        prefixOffset = readOffset
+        readOffset = ids.count
+        text += delta
+        return delta
+    }
+
+    /// Text still held back at the end of generation (an incomplete character
+    /// becomes U+FFFD, as a whole decode would produce).
+    public mutating func flush() -> String {
+        let prefixText = tokenizer.decode(Array(ids[prefixOffset..<readOffset]), skipSpecialTokens: skipSpecialTokens)
+        let fullText = tokenizer.decode(Array(ids[prefixOffset...]), skipSpecialTokens: skipSpecialTokens)
+        guard fullText.count > prefixText.count else { return "" }
+        let delta = String(fullText.dropFirst(prefixText.count))
+        prefixOffset = readOffset
+        readOffset = ids.count
+        text += delta
+        return delta
+    }
+}

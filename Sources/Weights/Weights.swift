@@ -1,0 +1,2 @@
+/// Namespace of the `Weights` module; see docs/architecture.md.
+public enum WeightsModule {}

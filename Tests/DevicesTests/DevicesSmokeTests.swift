@@ -1,0 +1,7 @@
+import Testing
+
+@testable import Devices
+
+@Test func moduleLinks() {
+    #expect(String(describing: DevicesModule.self) == "DevicesModule")
+}

@@ -1,0 +1,7 @@
+import Testing
+
+@testable import Engine
+
+@Test func moduleLinks() {
+    #expect(String(describing: EngineModule.self) == "EngineModule")
+}

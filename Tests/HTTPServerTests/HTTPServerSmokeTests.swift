@@ -1,0 +1,7 @@
+import Testing
+
+@testable import HTTPServer
+
+@Test func moduleLinks() {
+    #expect(String(describing: HTTPServerModule.self) == "HTTPServerModule")
+}

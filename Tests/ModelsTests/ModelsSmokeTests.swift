@@ -1,0 +1,7 @@
+import Testing
+
+@testable import Models
+
+@Test func moduleLinks() {
+    #expect(String(describing: ModelsModule.self) == "ModelsModule")
+}

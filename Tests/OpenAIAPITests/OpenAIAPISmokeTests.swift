@@ -1,0 +1,7 @@
+import Testing
+
+@testable import OpenAIAPI
+
+@Test func moduleLinks() {
+    #expect(String(describing: OpenAIAPIModule.self) == "OpenAIAPIModule")
+}

@@ -1,0 +1,5 @@
+import Testing
+
+@testable import Sampling
+
+@Test func placeholder() {}

@@ -1,0 +1,5 @@
+import Testing
+
+@testable import Tokenizers
+
+@Test func placeholder() {}

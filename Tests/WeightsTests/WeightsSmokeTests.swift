@@ -1,0 +1,7 @@
+import Testing
+
+@testable import Weights
+
+@Test func moduleLinks() {
+    #expect(String(describing: WeightsModule.self) == "WeightsModule")
+}
