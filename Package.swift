@@ -7,8 +7,11 @@ import PackageDescription
 /// CPU the compute kernels are compiled for. `haswell` (AVX2 + FMA) is the
 /// portable baseline; `PANGU_TARGET_CPU=native` builds for the build machine.
 let targetCPU = ProcessInfo.processInfo.environment["PANGU_TARGET_CPU"] ?? "haswell"
+/// Compute modules are optimised even in debug builds: unoptimised SIMD code
+/// is ~100x slower, which would make the model tests crawl.
 let kernelSettings: [SwiftSetting] = [
-    .unsafeFlags(["-target-cpu", targetCPU], .when(platforms: [.linux]))
+    .unsafeFlags(["-target-cpu", targetCPU], .when(platforms: [.linux])),
+    .unsafeFlags(["-O"]),
 ]
 
 let package = Package(

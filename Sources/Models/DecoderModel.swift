@@ -1,0 +1,165 @@
+import Foundation
+import Tensors
+import Weights
+
+/// The Llama-family decoder that openPangu-Embedded (with q/k/v/o biases),
+/// Llama, and Pangu Pro MoE (with a mixture-of-experts feed-forward) share.
+///
+/// Computes in f32 from f32/f16/bf16 weights that stay memory-mapped.
+public final class DecoderModel: CausalLM, @unchecked Sendable {
+    public let config: ModelConfig
+    let embedTokens: WeightTensor  // [vocab, hidden]
+    let lmHead: WeightTensor  // [vocab, hidden] (embedTokens when tied)
+    let norm: [Float]  // [hidden]
+    let layers: [DecoderLayer]
+    let rotary: Rotary
+    let pool: KernelPool
+
+    public init(config c: ModelConfig, checkpoint: Checkpoint, pool: KernelPool) throws(ModelsError) {
+        self.config = c
+        self.pool = pool
+        do {
+            embedTokens = try checkpoint.tensor("model.embed_tokens.weight", shape: [c.vocabSize, c.hiddenSize])
+            if c.tieWordEmbeddings || !checkpoint.contains("lm_head.weight") {
+                lmHead = embedTokens
+            } else {
+                lmHead = try checkpoint.tensor("lm_head.weight", shape: [c.vocabSize, c.hiddenSize])
+            }
+            norm = try checkpoint.tensor("model.norm.weight", shape: [c.hiddenSize]).toFloats()
+            var layers: [DecoderLayer] = []
+            for i in 0..<c.numHiddenLayers {
+                let mlp = try Self.feedForward(config: c, checkpoint: checkpoint, layer: i)
+                layers.append(try DecoderLayer(config: c, checkpoint: checkpoint, index: i, mlp: mlp))
+            }
+            self.layers = layers
+        } catch { throw .weights(error) }
+        rotary = Rotary(headDim: c.headDim, theta: c.ropeTheta, invFreqScaling: c.ropeScaling.map(Self.llama3Scaling))
+    }
+
+    static func feedForward(config c: ModelConfig, checkpoint: Checkpoint, layer: Int) throws(WeightsError)
+        -> any FeedForward
+    {
+        let prefix = "model.layers.\(layer).mlp"
+        if let moe = c.moe {
+            return try MixtureOfGroupedExperts(checkpoint: checkpoint, prefix: prefix, hidden: c.hiddenSize, moe: moe)
+        }
+        return try DenseMLP(checkpoint: checkpoint, prefix: prefix, hidden: c.hiddenSize, intermediate: c.intermediateSize)
+    }
+
+    /// Llama 3.1 RoPE frequency rescaling (Meta's reference `apply_scaling`).
+    static func llama3Scaling(_ s: ModelConfig.RopeScaling) -> (Double) -> Double {
+        { freq in
+            let wavelen = 2 * Double.pi / freq
+            let lowWavelen = s.originalMaxPositionEmbeddings / s.lowFreqFactor
+            let highWavelen = s.originalMaxPositionEmbeddings / s.highFreqFactor
+            if wavelen < highWavelen { return freq }
+            if wavelen > lowWavelen { return freq / s.factor }
+            let smooth = (s.originalMaxPositionEmbeddings / wavelen - s.lowFreqFactor) / (s.highFreqFactor - s.lowFreqFactor)
+            return (1 - smooth) * freq / s.factor + smooth * freq
+        }
+    }
+
+    public var numParameters: Int {
+        let head = lmHead.data == embedTokens.data ? 0 : lmHead.numElements
+        return embedTokens.numElements + head + norm.count + layers.reduce(0) { $0 + $1.numParameters }
+    }
+
+    public var numWeightBytes: Int {
+        let head = lmHead.data == embedTokens.data ? 0 : lmHead.byteCount
+        return embedTokens.byteCount + head + layers.reduce(0) { $0 + $1.numBytes }
+    }
+
+    public func forward(_ batch: ForwardBatch, cache: PagedKVCache) -> [Float] {
+        let c = config
+        let rows = batch.numRows
+        precondition(rows > 0, "empty batch")
+        precondition(cache.kvDim == c.kvDim && cache.numLayers == c.numHiddenLayers, "cache does not fit the model")
+        let x = FloatBuffer(count: rows * c.hiddenSize)
+        for (row, token) in batch.tokenIDs.enumerated() {
+            precondition(token >= 0 && token < c.vocabSize, "token id out of range")
+            embedTokens.copyRow(token, to: x.pointer + row * c.hiddenSize)
+        }
+        var rowSequence = [Int](repeating: 0, count: rows)
+        for (s, sequence) in batch.sequences.enumerated() {
+            for r in sequence.firstRow..<sequence.firstRow + sequence.numRows { rowSequence[r] = s }
+        }
+        let scratch = LayerScratch(rows: rows, config: c)
+        for (index, layer) in layers.enumerated() {
+            runLayer(layer, index: index, x: x, batch: batch, rowSequence: rowSequence, cache: cache, s: scratch)
+        }
+        return logits(x: x, rows: batch.logitRows)
+    }
+
+    /// Activations of one layer, reused across layers.
+    final class LayerScratch {
+        let h, q, k, v, attention, residual: FloatBuffer
+        init(rows: Int, config c: ModelConfig) {
+            h = FloatBuffer(count: rows * c.hiddenSize)
+            q = FloatBuffer(count: rows * c.numAttentionHeads * c.headDim)
+            k = FloatBuffer(count: rows * c.kvDim)
+            v = FloatBuffer(count: rows * c.kvDim)
+            attention = FloatBuffer(count: rows * c.numAttentionHeads * c.headDim)
+            residual = FloatBuffer(count: rows * c.hiddenSize)
+        }
+    }
+
+    private func runLayer(
+        _ layer: DecoderLayer, index: Int, x: FloatBuffer, batch: ForwardBatch, rowSequence: [Int],
+        cache: PagedKVCache, s: LayerScratch
+    ) {
+        let c = config
+        let rows = batch.numRows
+        let hidden = c.hiddenSize
+        // Attention block: h = norm(x); q,k,v = h·Wᵀ + b; rope; store KV; attend; x += o_proj(attn).
+        for r in 0..<rows {
+            Elementwise.rmsNorm(
+                x.pointer + r * hidden, weight: layer.inputLayernorm, eps: c.rmsNormEps, out: s.h.pointer + r * hidden,
+                count: hidden)
+        }
+        MatMul.linear(x: s.h.pointer, m: rows, weight: layer.qProj, bias: layer.qBias, out: s.q.pointer, pool: pool)
+        MatMul.linear(x: s.h.pointer, m: rows, weight: layer.kProj, bias: layer.kBias, out: s.k.pointer, pool: pool)
+        MatMul.linear(x: s.h.pointer, m: rows, weight: layer.vProj, bias: layer.vBias, out: s.v.pointer, pool: pool)
+        let qDim = c.numAttentionHeads * c.headDim
+        let keys = cache.keys(layer: index)
+        let values = cache.values(layer: index)
+        for r in 0..<rows {
+            rotary.apply(s.q.pointer + r * qDim, numHeads: c.numAttentionHeads, position: batch.positions[r])
+            rotary.apply(s.k.pointer + r * c.kvDim, numHeads: c.numKeyValueHeads, position: batch.positions[r])
+            let slot = batch.slotMapping[r]
+            (keys + slot * c.kvDim).update(from: s.k.pointer + r * c.kvDim, count: c.kvDim)
+            (values + slot * c.kvDim).update(from: s.v.pointer + r * c.kvDim, count: c.kvDim)
+        }
+        PagedAttention.run(
+            q: s.q.pointer, out: s.attention.pointer, batch: batch, rowSequence: rowSequence, keys: keys,
+            values: values, blockSize: cache.blockSize, numHeads: c.numAttentionHeads,
+            numKVHeads: c.numKeyValueHeads, headDim: c.headDim, pool: pool)
+        MatMul.linear(
+            x: s.attention.pointer, m: rows, weight: layer.oProj, bias: layer.oBias, out: s.residual.pointer, pool: pool)
+        Vector.axpy(1, s.residual.pointer, x.pointer, rows * hidden)
+        // Feed-forward block: x += mlp(norm(x)).
+        for r in 0..<rows {
+            Elementwise.rmsNorm(
+                x.pointer + r * hidden, weight: layer.postAttentionLayernorm, eps: c.rmsNormEps,
+                out: s.h.pointer + r * hidden, count: hidden)
+        }
+        layer.mlp.forward(s.h.pointer, rows: rows, out: s.residual.pointer, pool: pool)
+        Vector.axpy(1, s.residual.pointer, x.pointer, rows * hidden)
+    }
+
+    /// Final norm and LM head for the requested rows → [rows.count, vocab].
+    private func logits(x: FloatBuffer, rows: [Int]) -> [Float] {
+        let hidden = config.hiddenSize
+        let normed = FloatBuffer(count: rows.count * hidden)
+        for (i, r) in rows.enumerated() {
+            Elementwise.rmsNorm(
+                x.pointer + r * hidden, weight: norm, eps: config.rmsNormEps, out: normed.pointer + i * hidden,
+                count: hidden)
+        }
+        var out = [Float](repeating: 0, count: rows.count * config.vocabSize)
+        out.withUnsafeMutableBufferPointer { o in
+            guard let o = o.baseAddress else { return }
+            MatMul.linear(x: normed.pointer, m: rows.count, weight: lmHead, out: o, pool: pool)
+        }
+        return out
+    }
+}

@@ -1,0 +1,50 @@
+import Tensors
+import Weights
+
+/// The position-wise block of a decoder layer (after attention): a dense
+/// SwiGLU MLP, or a mixture of experts.
+public protocol FeedForward: Sendable {
+    /// out [rows, hidden] = block(x [rows, hidden]).
+    func forward(_ x: UnsafePointer<Float>, rows: Int, out: UnsafeMutablePointer<Float>, pool: KernelPool)
+    var numParameters: Int { get }
+    var numBytes: Int { get }
+}
+
+/// SwiGLU MLP without biases: down( silu(gate(x)) · up(x) ) (Shazeer, arXiv:2002.05202).
+public struct DenseMLP: FeedForward {
+    // gateProj, upProj [intermediate, hidden]; downProj [hidden, intermediate]
+    public let gateProj: WeightTensor
+    public let upProj: WeightTensor
+    public let downProj: WeightTensor
+
+    public init(gateProj: WeightTensor, upProj: WeightTensor, downProj: WeightTensor) {
+        self.gateProj = gateProj
+        self.upProj = upProj
+        self.downProj = downProj
+    }
+
+    /// Loads `<prefix>.gate_proj.weight` etc., checking shapes.
+    public init(checkpoint: Checkpoint, prefix: String, hidden: Int, intermediate: Int) throws(WeightsError) {
+        gateProj = try checkpoint.tensor("\(prefix).gate_proj.weight", shape: [intermediate, hidden])
+        upProj = try checkpoint.tensor("\(prefix).up_proj.weight", shape: [intermediate, hidden])
+        downProj = try checkpoint.tensor("\(prefix).down_proj.weight", shape: [hidden, intermediate])
+    }
+
+    public var numParameters: Int { gateProj.numElements + upProj.numElements + downProj.numElements }
+    public var numBytes: Int { gateProj.byteCount + upProj.byteCount + downProj.byteCount }
+
+    public func forward(_ x: UnsafePointer<Float>, rows: Int, out: UnsafeMutablePointer<Float>, pool: KernelPool) {
+        let inter = gateProj.rows
+        var gate = [Float](repeating: 0, count: rows * inter)
+        var up = [Float](repeating: 0, count: rows * inter)
+        gate.withUnsafeMutableBufferPointer { g in
+            up.withUnsafeMutableBufferPointer { u in
+                guard let g = g.baseAddress, let u = u.baseAddress else { return }
+                MatMul.linear(x: x, m: rows, weight: gateProj, out: g, pool: pool)
+                MatMul.linear(x: x, m: rows, weight: upProj, out: u, pool: pool)
+                Elementwise.siluMul(gate: g, up: u, count: rows * inter)
+                MatMul.linear(x: g, m: rows, weight: downProj, out: out, pool: pool)
+            }
+        }
+    }
+}

@@ -1,2 +1,0 @@
-/// Namespace of the `Models` module; see docs/architecture.md.
-public enum ModelsModule {}

@@ -1,0 +1,106 @@
+import Foundation
+import Synchronization
+
+/// A persistent pool of kernel threads that runs the parallel parts of a
+/// forward pass (matrix products, attention heads); never the Swift
+/// cooperative pool and never a thread per op.
+///
+/// `parallelFor` is synchronous: the calling thread works too, and the call
+/// returns when every task has run. Calls must not overlap on one pool (one
+/// pool per worker; the worker's engine loop is its only caller).
+public final class KernelPool: @unchecked Sendable {
+    /// Threads that execute tasks, the caller included.
+    public let numThreads: Int
+    private let condition = NSCondition()
+    private var generation: UInt64 = 0  // guarded by condition
+    private var currentJob: Job?  // guarded by condition
+    private var isShuttingDown = false  // guarded by condition
+
+    /// One `parallelFor` call: tasks are claimed with an atomic counter.
+    private final class Job: @unchecked Sendable {
+        let body: (Int) -> Void
+        let count: Int
+        let next = Atomic<Int>(0)
+        let done = Atomic<Int>(0)
+
+        init(body: @escaping (Int) -> Void, count: Int) {
+            self.body = body
+            self.count = count
+        }
+
+        func runAvailable() {
+            while true {
+                let i = next.add(1, ordering: .relaxed).oldValue
+                if i >= count { return }
+                body(i)
+                done.add(1, ordering: .releasing)
+            }
+        }
+    }
+
+    /// `numThreads` defaults to the number of active processors.
+    public init(numThreads: Int = ProcessInfo.processInfo.activeProcessorCount) {
+        self.numThreads = max(1, numThreads)
+        for index in 1..<self.numThreads {
+            let thread = Thread { [unowned self] in self.workerLoop() }
+            thread.name = "pangu-kernel-\(index)"
+            thread.stackSize = 1 << 20
+            thread.start()
+        }
+    }
+
+    /// Stops the worker threads (they exit when they next wake).
+    public func shutdown() {
+        condition.lock()
+        isShuttingDown = true
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    /// Runs `body(0..<count)` across the pool and returns when all are done.
+    public func parallelFor(_ count: Int, _ body: @escaping (Int) -> Void) {
+        if count <= 0 { return }
+        if count == 1 || numThreads == 1 {
+            for i in 0..<count { body(i) }
+            return
+        }
+        let job = Job(body: body, count: count)
+        condition.lock()
+        currentJob = job
+        generation &+= 1
+        condition.broadcast()
+        condition.unlock()
+        job.runAvailable()
+        while job.done.load(ordering: .acquiring) < count { sched_yield() }
+        condition.lock()
+        currentJob = nil
+        condition.unlock()
+    }
+
+    /// Splits `0..<total` into about `numThreads × 4` contiguous ranges and runs them in parallel.
+    public func parallelRanges(_ total: Int, minChunk: Int = 1, _ body: @escaping (Range<Int>) -> Void) {
+        let numChunks = max(1, min(numThreads * 4, total / max(minChunk, 1)))
+        let chunk = (total + numChunks - 1) / numChunks
+        parallelFor(numChunks) { c in
+            let start = c * chunk
+            let end = min(total, start + chunk)
+            if start < end { body(start..<end) }
+        }
+    }
+
+    private func workerLoop() {
+        var seen: UInt64 = 0
+        while true {
+            condition.lock()
+            while generation == seen && !isShuttingDown { condition.wait() }
+            if isShuttingDown {
+                condition.unlock()
+                return
+            }
+            seen = generation
+            let job = currentJob
+            condition.unlock()
+            job?.runAvailable()
+        }
+    }
+}

@@ -1,2 +1,0 @@
-/// Namespace of the `Tensors` module; see docs/architecture.md.
-public enum TensorsModule {}

@@ -1,0 +1,75 @@
+/// A read-only view of a tensor's bytes (usually inside a memory-mapped
+/// checkpoint), with its dtype and shape; what models hold as parameters.
+///
+/// The view does not copy: `owner` keeps the backing storage (a mapped file
+/// or a heap buffer) alive. Row-major; `shape.last` is the contiguous axis.
+public struct WeightTensor: @unchecked Sendable {
+    public let dtype: DType
+    public let shape: [Int]
+    /// First byte of the element data.
+    public let data: UnsafeRawPointer
+    /// Keeps the memory behind `data` alive.
+    public let owner: AnyObject
+
+    public init(dtype: DType, shape: [Int], data: UnsafeRawPointer, owner: AnyObject) {
+        self.dtype = dtype
+        self.shape = shape
+        self.data = data
+        self.owner = owner
+    }
+
+    public var numElements: Int { shape.reduce(1, *) }
+    public var byteCount: Int { numElements * dtype.byteSize }
+    /// Number of rows of a matrix view ([rows, cols]); 1 for a vector.
+    public var rows: Int { shape.count >= 2 ? shape.dropLast().reduce(1, *) : 1 }
+    /// Length of one contiguous row.
+    public var cols: Int { shape.last ?? 1 }
+
+    /// Element `i` widened to f32.
+    @inlinable public func element(_ i: Int) -> Float {
+        switch dtype {
+        case .f32: data.load(fromByteOffset: i * 4, as: Float.self)
+        case .bf16: Precision.bf16ToFloat(data.load(fromByteOffset: i * 2, as: UInt16.self))
+        case .f16: Precision.f16ToFloat(data.load(fromByteOffset: i * 2, as: UInt16.self))
+        }
+    }
+
+    /// The whole tensor widened to f32 (for small tensors: norms, biases).
+    public func toFloats() -> [Float] {
+        (0..<numElements).map { element($0) }
+    }
+
+    /// Copies row `row` widened to f32 into `out` (`cols` elements).
+    @inlinable public func copyRow(_ row: Int, to out: UnsafeMutablePointer<Float>) {
+        Convert.widen(data + row * cols * dtype.byteSize, dtype: dtype, count: cols, into: out)
+    }
+
+    /// A tensor made from f32 values on the heap (tests, tools, synthetic weights).
+    public static func owning(_ values: [Float], shape: [Int], dtype: DType = .f32) -> WeightTensor {
+        precondition(values.count == shape.reduce(1, *), "values do not match shape")
+        let storage = HeapStorage(byteCount: values.count * dtype.byteSize)
+        let raw = storage.pointer
+        for (i, v) in values.enumerated() {
+            switch dtype {
+            case .f32: raw.storeBytes(of: v, toByteOffset: i * 4, as: Float.self)
+            case .bf16: raw.storeBytes(of: Precision.floatToBF16(v), toByteOffset: i * 2, as: UInt16.self)
+            case .f16: raw.storeBytes(of: Precision.floatToF16(v), toByteOffset: i * 2, as: UInt16.self)
+            }
+        }
+        return WeightTensor(dtype: dtype, shape: shape, data: UnsafeRawPointer(raw), owner: storage)
+    }
+}
+
+/// Heap bytes owned by a class, so tensor views can share them.
+public final class HeapStorage: @unchecked Sendable {
+    public let pointer: UnsafeMutableRawPointer
+    public let byteCount: Int
+
+    public init(byteCount: Int) {
+        self.byteCount = byteCount
+        self.pointer = UnsafeMutableRawPointer.allocate(byteCount: max(byteCount, 1), alignment: 64)
+        pointer.initializeMemory(as: UInt8.self, repeating: 0, count: max(byteCount, 1))
+    }
+
+    deinit { pointer.deallocate() }
+}

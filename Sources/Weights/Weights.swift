@@ -1,2 +1,0 @@
-/// Namespace of the `Weights` module; see docs/architecture.md.
-public enum WeightsModule {}

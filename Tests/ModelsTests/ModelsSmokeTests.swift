@@ -1,7 +1,0 @@
-import Testing
-
-@testable import Models
-
-@Test func moduleLinks() {
-    #expect(String(describing: ModelsModule.self) == "ModelsModule")
-}

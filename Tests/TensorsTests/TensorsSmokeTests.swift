@@ -1,7 +1,0 @@
-import Testing
-
-@testable import Tensors
-
-@Test func moduleLinks() {
-    #expect(String(describing: TensorsModule.self) == "TensorsModule")
-}
