@@ -35,7 +35,8 @@ extension DecoderShape {
             hiddenSize: hidden, numHiddenLayers: try reader.positive("num_hidden_layers"),
             numAttentionHeads: heads, numKeyValueHeads: try reader.optionalPositive("num_key_value_heads"),
             headDim: try reader.optionalPositive("head_dim"),
-            intermediateSize: moe == nil ? try reader.positive("intermediate_size")
+            intermediateSize: moe == nil
+                ? try reader.positive("intermediate_size")
                 : (try reader.optionalPositive("intermediate_size") ?? 0),
             vocabSize: try reader.positive("vocab_size"), weightDType: weights,
             activationDType: activation == .int8 ? .bf16 : activation,

@@ -85,7 +85,8 @@ public struct DecoderShape: Sendable, Equatable {
     /// Parameters of the linear layers of one transformer layer (attention
     /// projections and MLP or all experts), not sharded.
     public func numLinearParameters(layer index: Int) -> Int {
-        let attention = hiddenSize * (numAttentionHeads + 2 * numKeyValueHeads) * headDim
+        let attention =
+            hiddenSize * (numAttentionHeads + 2 * numKeyValueHeads) * headDim
             + numAttentionHeads * headDim * hiddenSize
         guard let moe, isMoELayer(index) else { return attention + 3 * hiddenSize * intermediateSize }
         return attention + hiddenSize * moe.numExperts + moe.numExperts * 3 * hiddenSize * moe.moeIntermediateSize

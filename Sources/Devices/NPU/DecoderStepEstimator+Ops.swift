@@ -10,7 +10,11 @@ extension DecoderStepEstimator {
     func embeddingOps(_ batch: NPUBatch) -> [NPUOp] {
         let elements = batch.numTokens * shape.hiddenSize
         // Row gather: read one row, write it (2a bytes per element).
-        var ops = [NPUOp.vector(name: "embed_tokens", numElements: elements, flopsPerElement: 0, bytesPerElement: 2 * ab, dtype: activation)]
+        var ops = [
+            NPUOp.vector(
+                name: "embed_tokens", numElements: elements, flopsPerElement: 0, bytesPerElement: 2 * ab,
+                dtype: activation)
+        ]
         ops += allReduce("embed_tokens.all_reduce", numElements: elements)
         return ops
     }
@@ -22,13 +26,18 @@ extension DecoderStepEstimator {
         let numHeads = shape.numAttentionHeads / tensorParallelSize
         let numKVHeads = shape.numKeyValueHeadsPerRank(tensorParallelSize: tensorParallelSize)
         var ops = [addRMSNorm(p + "input_layernorm", numTokens: t)]
-        ops += linear(p + "self_attn.qkv_proj", numTokens: t, inFeatures: h, outFeatures: (numHeads + 2 * numKVHeads) * hd)
+        ops += linear(
+            p + "self_attn.qkv_proj", numTokens: t, inFeatures: h, outFeatures: (numHeads + 2 * numKVHeads) * hd)
         // Rotary on q and k: x·cos + rotate(x)·sin, 3 FLOPs; read + write.
         ops.append(
-            .vector(name: p + "self_attn.rotary_emb", numElements: t * (numHeads + numKVHeads) * hd, flopsPerElement: 3, bytesPerElement: 2 * ab, dtype: activation))
+            .vector(
+                name: p + "self_attn.rotary_emb", numElements: t * (numHeads + numKVHeads) * hd, flopsPerElement: 3,
+                bytesPerElement: 2 * ab, dtype: activation))
         // New K and V into the paged cache: read + write.
         ops.append(
-            .vector(name: p + "self_attn.attn.reshape_and_cache", numElements: t * 2 * numKVHeads * hd, flopsPerElement: 0, bytesPerElement: 2 * ab, dtype: activation))
+            .vector(
+                name: p + "self_attn.attn.reshape_and_cache", numElements: t * 2 * numKVHeads * hd, flopsPerElement: 0,
+                bytesPerElement: 2 * ab, dtype: activation))
         ops += attentionCore(batch, prefix: p + "self_attn.attn.", numHeads: numHeads, numKVHeads: numKVHeads)
         ops += linear(p + "self_attn.o_proj", numTokens: t, inFeatures: numHeads * hd, outFeatures: h)
         ops += allReduce(p + "self_attn.all_reduce", numElements: t * h)
@@ -45,9 +54,14 @@ extension DecoderStepEstimator {
         let kvBytes = Double(batch.numKVTokensRead * numKVHeads) * hd * ab
         let queryBytes = Double(batch.numTokens * numHeads) * hd * ab
         return [
-            NPUOp(name: prefix + "scores", kind: .matmul, dtype: activation, flops: 2 * hd * pairs, bytes: kvBytes + queryBytes),
-            NPUOp(name: prefix + "softmax", kind: .vector, dtype: activation, flops: 5 * pairs, bytes: 0, numLaunches: 0),
-            NPUOp(name: prefix + "values", kind: .matmul, dtype: activation, flops: 2 * hd * pairs, bytes: kvBytes + queryBytes, numLaunches: 0),
+            NPUOp(
+                name: prefix + "scores", kind: .matmul, dtype: activation, flops: 2 * hd * pairs,
+                bytes: kvBytes + queryBytes),
+            NPUOp(
+                name: prefix + "softmax", kind: .vector, dtype: activation, flops: 5 * pairs, bytes: 0, numLaunches: 0),
+            NPUOp(
+                name: prefix + "values", kind: .matmul, dtype: activation, flops: 2 * hd * pairs,
+                bytes: kvBytes + queryBytes, numLaunches: 0),
         ]
     }
 
@@ -64,7 +78,10 @@ extension DecoderStepEstimator {
     /// reads 2 and writes 1 element per output), down_proj [i -> h].
     func denseMLP(_ prefix: String, numTokens t: Int, intermediateSize i: Int) -> [NPUOp] {
         var ops = linear(prefix + "gate_up_proj", numTokens: t, inFeatures: shape.hiddenSize, outFeatures: 2 * i)
-        ops.append(.vector(name: prefix + "act_fn", numElements: t * i, flopsPerElement: 5, bytesPerElement: 3 * ab, dtype: activation))
+        ops.append(
+            .vector(
+                name: prefix + "act_fn", numElements: t * i, flopsPerElement: 5, bytesPerElement: 3 * ab,
+                dtype: activation))
         ops += linear(prefix + "down_proj", numTokens: t, inFeatures: i, outFeatures: shape.hiddenSize)
         return ops
     }
@@ -75,9 +92,14 @@ extension DecoderStepEstimator {
         var ops = [addRMSNorm("norm", numTokens: batch.numTokens)]
         // lm_head stays in the activation dtype (not quantised), one row per sequence.
         ops.append(
-            .matmul(name: "lm_head", numTokens: numSeqs, inFeatures: shape.hiddenSize, outFeatures: vocabPerRank, weightDType: activation, activationDType: activation))
+            .matmul(
+                name: "lm_head", numTokens: numSeqs, inFeatures: shape.hiddenSize, outFeatures: vocabPerRank,
+                weightDType: activation, activationDType: activation))
         if tensorParallelSize > 1 {
-            ops.append(.collective(name: "lm_head.all_gather", .allGather, numRanks: tensorParallelSize, bytes: Double(numSeqs * shape.vocabSize) * ab, dtype: activation))
+            ops.append(
+                .collective(
+                    name: "lm_head.all_gather", .allGather, numRanks: tensorParallelSize,
+                    bytes: Double(numSeqs * shape.vocabSize) * ab, dtype: activation))
         }
         return ops
     }
@@ -85,7 +107,9 @@ extension DecoderStepEstimator {
     /// Residual add fused with RMSNorm: ~5 FLOPs per element (add, square,
     /// sum, scale, weight); reads x and the residual, writes both (4a bytes).
     func addRMSNorm(_ name: String, numTokens: Int) -> NPUOp {
-        .vector(name: name, numElements: numTokens * shape.hiddenSize, flopsPerElement: 5, bytesPerElement: 4 * ab, dtype: activation)
+        .vector(
+            name: name, numElements: numTokens * shape.hiddenSize, flopsPerElement: 5, bytesPerElement: 4 * ab,
+            dtype: activation)
     }
 
     /// A linear layer x [t, k] · W [k, n]; under W8A8 preceded by per-token
@@ -94,15 +118,25 @@ extension DecoderStepEstimator {
     func linear(_ name: String, numTokens t: Int, inFeatures k: Int, outFeatures n: Int) -> [NPUOp] {
         var ops: [NPUOp] = []
         if shape.weightDType == .int8 {
-            ops.append(.vector(name: name + ".quantize", numElements: t * k, flopsPerElement: 4, bytesPerElement: ab + 1, dtype: activation))
+            ops.append(
+                .vector(
+                    name: name + ".quantize", numElements: t * k, flopsPerElement: 4, bytesPerElement: ab + 1,
+                    dtype: activation))
         }
-        ops.append(.matmul(name: name, numTokens: t, inFeatures: k, outFeatures: n, weightDType: shape.weightDType, activationDType: activation))
+        ops.append(
+            .matmul(
+                name: name, numTokens: t, inFeatures: k, outFeatures: n, weightDType: shape.weightDType,
+                activationDType: activation))
         return ops
     }
 
     /// An all-reduce of `numElements` activations, only under TP.
     func allReduce(_ name: String, numElements: Int) -> [NPUOp] {
         guard tensorParallelSize > 1 else { return [] }
-        return [.collective(name: name, .allReduce, numRanks: tensorParallelSize, bytes: Double(numElements) * ab, dtype: activation)]
+        return [
+            .collective(
+                name: name, .allReduce, numRanks: tensorParallelSize, bytes: Double(numElements) * ab, dtype: activation
+            )
+        ]
     }
 }

@@ -43,7 +43,8 @@ public struct DecoderStepEstimator: Sendable {
             throw NPUError.invalidModelConfig(key: "num_experts_per_tok", reason: "more than num_experts")
         }
         for (category, dtype) in [
-            (NPUOpCategory.matmul, shape.weightDType), (.matmul, shape.activationDType), (.vector, shape.activationDType),
+            (NPUOpCategory.matmul, shape.weightDType), (.matmul, shape.activationDType),
+            (.vector, shape.activationDType),
         ] {
             _ = try costModel.effectiveFLOPsPerSecond(category, dtype: dtype)
         }

@@ -35,7 +35,9 @@ public struct LinkModel: Sendable, Equatable {
     /// Fraction of link bandwidth reached, (0, 1].
     public var efficiency: Double
 
-    public init(intraServer: ChipProfile.Link, interServer: ChipProfile.Link, numCardsPerServer: Int, efficiency: Double) {
+    public init(
+        intraServer: ChipProfile.Link, interServer: ChipProfile.Link, numCardsPerServer: Int, efficiency: Double
+    ) {
         precondition(numCardsPerServer > 0 && efficiency > 0, "LinkModel: bad cards per server or efficiency")
         self.intraServer = intraServer
         self.interServer = interServer
