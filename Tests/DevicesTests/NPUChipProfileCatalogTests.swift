@@ -8,7 +8,9 @@ enum NPUFixtures {
     /// The package root: the first folder above this file holding Package.swift.
     static let packageRoot: URL = {
         var url = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        while url.path != "/" && !FileManager.default.fileExists(atPath: url.appendingPathComponent("Package.swift").path) {
+        while url.path != "/"
+            && !FileManager.default.fileExists(atPath: url.appendingPathComponent("Package.swift").path)
+        {
             url = url.deletingLastPathComponent()
         }
         return url
@@ -71,7 +73,8 @@ struct NPUChipProfileCatalogTests {
         // 8 × 4096 × 2 × 1.06e9 = 69.46 TFLOPS fp16.
         #expect(isClose(p3.cubePeakFLOPsPerSecond(.fp16) ?? 0, 69_468_160_000_000))
         let model = NPUCostModel(profile: p3)
-        let op = NPUOp.matmul(name: "x", numTokens: 1, inFeatures: 16, outFeatures: 16, weightDType: .bf16, activationDType: .bf16)
+        let op = NPUOp.matmul(
+            name: "x", numTokens: 1, inFeatures: 16, outFeatures: 16, weightDType: .bf16, activationDType: .bf16)
         #expect(throws: NPUError.unsupportedDType(dtype: .bf16, unit: "cube", chip: "310P3")) {
             try model.timing(of: op)
         }
@@ -107,9 +110,14 @@ struct NPUChipProfileCatalogTests {
         let cases: [(String, (inout [String: Any]) -> Void, String)] = [
             ("missing.json", { $0.removeValue(forKey: "clockMHz") }, "missing key 'clockMHz'"),
             ("badtype.json", { $0["numCubeCores"] = "many" }, "wrong type at 'numCubeCores'"),
-            ("efficiency.json", { $0["efficiency"] = ["compute": 1.5, "memory": 0.6, "communication": 0.7] },
-             "efficiency.compute must be in (0, 1], got 1.5"),
-            ("nodtype.json", { $0["cubeMACsPerCyclePerCore"] = ["fp64": 16] }, "cubeMACsPerCyclePerCore names no known dtype"),
+            (
+                "efficiency.json", { $0["efficiency"] = ["compute": 1.5, "memory": 0.6, "communication": 0.7] },
+                "efficiency.compute must be in (0, 1], got 1.5"
+            ),
+            (
+                "nodtype.json", { $0["cubeMACsPerCyclePerCore"] = ["fp64": 16] },
+                "cubeMACsPerCyclePerCore names no known dtype"
+            ),
         ]
         for (file, breakIt, reason) in cases {
             let directory = try NPUFixtures.temporaryDirectory()

@@ -19,7 +19,8 @@ struct NPUCostModelTests {
     func memoryBoundDecodeMatmul() throws {
         let model = try NPUFixtures.costModel("910B2")
         let op = NPUOp.matmul(
-            name: "o_proj", numTokens: 1, inFeatures: 4096, outFeatures: 4096, weightDType: .bf16, activationDType: .bf16)
+            name: "o_proj", numTokens: 1, inFeatures: 4096, outFeatures: 4096, weightDType: .bf16,
+            activationDType: .bf16)
         // FLOPs = 2 × 1 × 4096 × 4096 = 33,554,432
         // bytes = W 4096×4096×2 (33,554,432) + x 4096×2 (8,192) + y 4096×2 (8,192) = 33,570,816
         #expect(op.flops == 33_554_432)
@@ -97,7 +98,8 @@ struct NPUCostModelTests {
         let eight = try model.timing(of: .collective(name: "ar", .allReduce, numRanks: 8, bytes: bytes, dtype: .bf16))
         #expect(isClose(eight.seconds, 224.99510204e-6, relative: 1e-8))
         // One rank: nothing to do, no launch.
-        #expect(try model.seconds(of: .collective(name: "ar", .allReduce, numRanks: 1, bytes: bytes, dtype: .bf16)) == 0)
+        #expect(
+            try model.seconds(of: .collective(name: "ar", .allReduce, numRanks: 1, bytes: bytes, dtype: .bf16)) == 0)
     }
 
     @Test("an all-reduce over two servers is hierarchical: reduce-scatter, inter-server all-reduce, all-gather")
@@ -114,7 +116,8 @@ struct NPUCostModelTests {
         #expect(isClose(timing.seconds, 347.83235918e-6, relative: 1e-8))
     }
 
-    @Test("ring formulas on a switched link: all-reduce 2(n−1)(α + S/(nB)), all-gather and all-to-all (n−1)(α + S/(nB))")
+    @Test(
+        "ring formulas on a switched link: all-reduce 2(n−1)(α + S/(nB)), all-gather and all-to-all (n−1)(α + S/(nB))")
     func switchedLinkFormulas() throws {
         let link = ChipProfile.Link(topology: .switched, bandwidthBytesPerSecond: 10e9, latencyMicroseconds: 2)
         let links = LinkModel(intraServer: link, interServer: link, numCardsPerServer: 8, efficiency: 0.5)

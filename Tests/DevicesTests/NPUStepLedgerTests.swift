@@ -31,7 +31,9 @@ struct NPUStepLedgerTests {
         let model = try NPUFixtures.costModel("910B2")
         var ledger = NPUStepLedger(costModel: model)
         try ledger.record(
-            .matmul(name: "m", numTokens: 1, inFeatures: 4096, outFeatures: 4096, weightDType: .bf16, activationDType: .bf16))
+            .matmul(
+                name: "m", numTokens: 1, inFeatures: 4096, outFeatures: 4096, weightDType: .bf16, activationDType: .bf16
+            ))
         let clock = NPUDeviceClock()
         clock.commit(ledger)
         clock.commit(ledger)
@@ -53,6 +55,7 @@ struct NPUStepLedgerTests {
         counters.recordDeviceToHost(bytes: 4)
         #expect(
             counters.reading
-                == .init(numHostToDeviceCopies: 2, hostToDeviceBytes: 128, numDeviceToHostCopies: 1, deviceToHostBytes: 4))
+                == .init(
+                    numHostToDeviceCopies: 2, hostToDeviceBytes: 128, numDeviceToHostCopies: 1, deviceToHostBytes: 4))
     }
 }
