@@ -107,6 +107,11 @@ struct NPUDecoderStepEstimatorTests {
         #expect(isClose(tp4.totals(.matmul).bytes, single.totals(.matmul).bytes / 4, relative: 0.01))
         #expect(tp4.stepSeconds < single.stepSeconds)
         #expect(throws: NPUError.self) { try Self.estimator(tensorParallelSize: 3) }
+        var broken = Self.pangu7B
+        broken.numKeyValueHeads = 0
+        #expect(throws: NPUError.invalidModelConfig(key: "num_key_value_heads", reason: "must be positive, got 0")) {
+            try Self.estimator(broken)
+        }
         // 8 KV heads replicate under TP 16 (1 KV head per rank).
         #expect(Self.pangu7B.numKeyValueHeadsPerRank(tensorParallelSize: 16) == 1)
     }
@@ -144,6 +149,9 @@ struct NPUDecoderStepEstimatorTests {
             isClose(
                 DecoderStepEstimator.expectedNumExpertsTouched(numTokens: 16, moe: moe), 64 * (1 - pow(56.0 / 64, 16))))
         #expect(one.entries.contains { $0.op.name == "layers.1.mlp.shared_expert.down_proj" })
+        var badGroups = shape
+        badGroups.moe?.numExpertGroups = 5  // does not divide 64 experts
+        #expect(throws: NPUError.self) { try Self.estimator(badGroups) }
     }
 
     @Test("a chip without the model's dtype is refused; fp16 runs on 310P3")

@@ -41,9 +41,7 @@ extension DecoderShape {
             vocabSize: try reader.positive("vocab_size"), weightDType: weights,
             activationDType: activation == .int8 ? .bf16 : activation,
             tieWordEmbeddings: reader.bool("tie_word_embeddings") ?? false, moe: moe)
-        if headDim <= 0 {
-            throw NPUError.invalidModelConfig(key: "head_dim", reason: "hidden_size / num_attention_heads is 0")
-        }
+        try validate()
     }
 
     /// Parses config.json bytes; see `init(huggingFaceConfig:weightDType:)`.

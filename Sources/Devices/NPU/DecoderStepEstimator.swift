@@ -21,27 +21,11 @@ public struct DecoderStepEstimator: Sendable {
     /// Cards one model instance is split across.
     public let tensorParallelSize: Int
 
-    /// Throws when the shape cannot be split `tensorParallelSize` ways or the
+    /// Throws when the shape cannot be split `tensorParallelSize` ways
+    /// (`DecoderShape.validate(tensorParallelSize:)`) or the
     /// chip lacks the shape's dtypes.
     public init(shape: DecoderShape, costModel: NPUCostModel, tensorParallelSize: Int = 1) throws {
-        func invalid(_ reason: String) -> NPUError {
-            .invalidArgument(name: "tensorParallelSize \(tensorParallelSize)", reason: reason)
-        }
-        let tp = tensorParallelSize
-        if tp < 1 { throw invalid("must be ≥ 1") }
-        if shape.numAttentionHeads % tp != 0 { throw invalid("does not divide \(shape.numAttentionHeads) heads") }
-        if shape.numKeyValueHeads % tp != 0 && tp % shape.numKeyValueHeads != 0 {
-            throw invalid("neither divides nor is a multiple of \(shape.numKeyValueHeads) KV heads")
-        }
-        if shape.intermediateSize % tp != 0 { throw invalid("does not divide intermediate size") }
-        if let moe = shape.moe,
-            moe.moeIntermediateSize % tp != 0 || moe.sharedExpertIntermediateSize % tp != 0
-        {
-            throw invalid("does not divide the expert intermediate sizes")
-        }
-        if let moe = shape.moe, moe.numExpertsPerTok > moe.numExperts || moe.numExpertGroups < 1 {
-            throw NPUError.invalidModelConfig(key: "num_experts_per_tok", reason: "more than num_experts")
-        }
+        try shape.validate(tensorParallelSize: tensorParallelSize)
         for (category, dtype) in [
             (NPUOpCategory.matmul, shape.weightDType), (.matmul, shape.activationDType),
             (.vector, shape.activationDType),
@@ -50,7 +34,7 @@ public struct DecoderStepEstimator: Sendable {
         }
         self.shape = shape
         self.costModel = costModel
-        self.tensorParallelSize = tp
+        self.tensorParallelSize = tensorParallelSize
     }
 
     /// The kernels one rank runs for `batch`, in order.
