@@ -32,6 +32,7 @@ struct NPUDecoderStepEstimatorTests {
         // + embedding 2 + final norm 2 + lm_head 5 = 1,199 µs.
         let launchSeconds = 1_199e-6
         #expect(isClose(ledger.total.launchSeconds, launchSeconds))
+        #expect(ledger.total.numLaunches == 34 * 10 + 3)
         // Effective bandwidth 1.6 × 2^40 × 0.6 = 1,055,531,162,664.96 B/s:
         // (14,804,058,112 + 285,212,672) / 1.0555e12 = 14.2954 ms; + 1.199 ms = 15.494 ms.
         let expected = (weightBytes + kvBytes) / (1.6 * 1_099_511_627_776 * 0.6) + launchSeconds

@@ -48,4 +48,16 @@ struct NPUHBMAllocatorTests {
         #expect(throws: NPUError.self) { try hbm.kvCacheBytes(npuMemoryUtilization: 1.2) }
         #expect(throws: NPUError.self) { try hbm.kvCacheBytes(npuMemoryUtilization: 0) }
     }
+
+    @Test("openPangu-Embedded-7B bf16 on a 910B2 leaves room for 340,307 KV tokens")
+    func pangu7BKVCapacity() throws {
+        let hbm = HBMAllocator(profile: try NPUFixtures.catalog().profile(named: "910B2"), deviceIndex: 0)
+        let shape = DecoderShape.openPanguEmbedded7B
+        _ = try hbm.allocate("weights", bytes: shape.weightBytesPerRank())
+        // free = 68,719,476,736 − 16,061,079,552 = 52,658,397,184; × 0.9 -> 47,392,557,465 bytes;
+        // / 139,264 bytes per token = 340,307 tokens.
+        let kvBytes = try hbm.kvCacheBytes()
+        #expect(kvBytes == 47_392_557_465)
+        #expect(kvBytes / shape.kvCacheBytesPerToken() == 340_307)
+    }
 }
