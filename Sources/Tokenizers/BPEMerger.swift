@@ -53,6 +53,7 @@ enum BPEMerger {
 
     /// Merges `symbols` in place and returns the surviving symbols in order.
     /// `lookup(left, right)` says whether two adjacent symbols may join.
+    @_optimize(speed)
     static func merge(_ symbols: inout [Symbol], lookup: (Symbol, Symbol) -> Merge?) -> [Symbol] {
         guard !symbols.isEmpty else { return [] }
         var heap = Heap()
@@ -92,6 +93,7 @@ enum BPEMerger {
     private struct Heap {
         private var items: [Candidate] = []
 
+        @_optimize(speed)
         mutating func push(_ item: Candidate) {
             items.append(item)
             var child = items.count - 1
@@ -103,6 +105,7 @@ enum BPEMerger {
             }
         }
 
+        @_optimize(speed)
         mutating func pop() -> Candidate? {
             guard let last = items.popLast() else { return nil }
             guard !items.isEmpty else { return last }

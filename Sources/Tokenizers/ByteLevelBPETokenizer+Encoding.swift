@@ -44,10 +44,10 @@ extension ByteLevelBPETokenizer {
         for (offset, byte) in bytes.enumerated() { spans.append((offset, offset + 1, byteIDs[Int(byte)])) }
         var symbols = BPEMerger.symbols(spans: spans)
         let merged = BPEMerger.merge(&symbols) { left, right in
-            guard left.id >= 0, right.id >= 0, let value = merges[UInt64(left.id) << 32 | UInt64(right.id)] else {
+            guard left.id >= 0, right.id >= 0, let rule = merges.lookup(left: left.id, right: right.id) else {
                 return nil
             }
-            return BPEMerger.Merge(priority: -Double(value >> 32), id: Int(value & 0xFFFF_FFFF))
+            return BPEMerger.Merge(priority: -Double(rule.rank), id: rule.merged)
         }
         for symbol in merged {
             if symbol.id >= 0 {

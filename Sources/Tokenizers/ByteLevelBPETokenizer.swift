@@ -12,8 +12,7 @@ public struct ByteLevelBPETokenizer: Tokenizer {
     /// Piece text of every id (GPT-2 alphabet; added tokens as written).
     let pieces: [String]
     let vocab: ByteStringTable
-    /// (left id << 32 | right id) -> (rank << 32 | merged id).
-    let merges: [UInt64: UInt64]
+    let merges: MergeTable
     /// Id of the one-character piece of each byte, -1 if the vocabulary lacks it.
     let byteIDs: [Int]
     /// UTF-8 of each byte's GPT-2 alphabet character.
@@ -55,33 +54,33 @@ public struct ByteLevelBPETokenizer: Tokenizer {
     ///   - merges: merge rules in rank order, each as its two pieces.
     ///   - addedTokens: tokens matched as whole units in text.
     public init(pieces: [String], merges: [(String, String)], addedTokens: [AddedToken], options: Options) {
-        var vocab = ByteStringTable(capacity: pieces.count)
-        for (id, piece) in pieces.enumerated() { vocab.insert(piece.utf8, id: id) }
-        var mergeTable: [UInt64: UInt64] = [:]
-        mergeTable.reserveCapacity(merges.count)
-        var buffer: [UInt8] = []
+        let pieces = Self.pieces(pieces, with: addedTokens)
+        let vocab = ByteStringTable(pieces)
+        var mergeTable = MergeTable(capacity: merges.count)
         for (rank, merge) in merges.enumerated() {
-            buffer.removeAll(keepingCapacity: true)
-            buffer.append(contentsOf: merge.0.utf8)
-            guard let left = vocab.lookup(buffer) else { continue }
-            buffer.append(contentsOf: merge.1.utf8)
-            guard let right = vocab.lookup(merge.1.utf8), let merged = vocab.lookup(buffer) else { continue }
-            let key = UInt64(left) << 32 | UInt64(right)
-            if mergeTable[key] == nil { mergeTable[key] = UInt64(rank) << 32 | UInt64(merged) }
+            guard let left = vocab.lookup(merge.0), let right = vocab.lookup(merge.1),
+                let merged = vocab.lookup(merge.0 + merge.1)
+            else { continue }
+            mergeTable.insert(left: left, right: right, rank: rank, merged: merged)
         }
         self.init(pieces: pieces, vocab: vocab, merges: mergeTable, addedTokens: addedTokens, options: options)
     }
 
-    init(pieces: [String], vocab: ByteStringTable, merges: [UInt64: UInt64], addedTokens: [AddedToken], options: Options) {
+    /// The vocabulary extended so that every added token's id holds a piece.
+    static func pieces(_ pieces: [String], with addedTokens: [AddedToken]) -> [String] {
         var pieces = pieces
-        var vocab = vocab
-        var byAddedID: [Int: AddedToken] = [:]
-        for token in addedTokens {
-            byAddedID[token.id] = token
+        for token in addedTokens where token.id >= 0 {
             if token.id >= pieces.count { pieces.append(contentsOf: Array(repeating: "", count: token.id + 1 - pieces.count)) }
             if pieces[token.id].isEmpty { pieces[token.id] = token.content }
-            vocab.insert(token.content.utf8, id: token.id)
         }
+        return pieces
+    }
+
+    /// `pieces` must already include the added tokens (see `pieces(_:with:)`) and
+    /// `vocab` must be built from them.
+    init(pieces: [String], vocab: ByteStringTable, merges: MergeTable, addedTokens: [AddedToken], options: Options) {
+        var byAddedID: [Int: AddedToken] = [:]
+        for token in addedTokens { byAddedID[token.id] = token }
         let alphabet = Self.byteAlphabet()
         var symbolBytes = Array(repeating: Int16(-1), count: 0x200)
         for (byte, scalar) in alphabet.enumerated() { symbolBytes[Int(scalar.value)] = Int16(byte) }

@@ -23,8 +23,28 @@ public struct GGUFMetadata: Sendable {
         case ints([Int64])
         case floats([Double])
         case bools([Bool])
-        case strings([String])
+        case strings(StringArray)
         case arrays([ArrayValue])
+    }
+
+    /// An array of strings kept as one UTF-8 buffer (a 150k-token vocabulary is
+    /// read without 150k allocations); element i is `bytes[starts[i]..<starts[i + 1]]`.
+    public struct StringArray: Sendable {
+        let bytes: [UInt8]
+        let starts: [Int]
+
+        public var count: Int { starts.count - 1 }
+
+        public subscript(index: Int) -> String {
+            String(decoding: bytes[starts[index]..<starts[index + 1]], as: UTF8.self)
+        }
+
+        /// All elements as Swift strings.
+        public var strings: [String] {
+            bytes.withUnsafeBufferPointer { buffer in
+                (0..<count).map { String(decoding: UnsafeBufferPointer(rebasing: buffer[starts[$0]..<starts[$0 + 1]]), as: UTF8.self) }
+            }
+        }
     }
 
     public let version: Int
@@ -69,7 +89,9 @@ public struct GGUFMetadata: Sendable {
         return nil
     }
 
-    public func strings(_ key: String) -> [String]? {
+    public func strings(_ key: String) -> [String]? { stringArray(key)?.strings }
+
+    public func stringArray(_ key: String) -> StringArray? {
         if case .array(.strings(let value)) = values[key] { return value }
         return nil
     }
@@ -121,6 +143,7 @@ private struct GGUFReader {
         return GGUFMetadata(version: version, numTensors: numTensors, values: values)
     }
 
+    @_optimize(speed)
     mutating func read<T: FixedWidthInteger>(_ type: T.Type) throws -> T {
         let size = MemoryLayout<T>.size
         guard buffer.count - offset >= size else { throw TokenizerError.truncatedFile(path: path, offset: offset) }
@@ -130,6 +153,7 @@ private struct GGUFReader {
     }
 
     /// A u64 count, checked against the bytes left (each element takes at least one byte).
+    @_optimize(speed)
     mutating func readCount() throws -> Int {
         let count = try read(UInt64.self)
         guard count <= UInt64(buffer.count - offset) else {
@@ -165,15 +189,26 @@ private struct GGUFReader {
         }
     }
 
+    @_optimize(speed)
+    mutating func readStringArray(count: Int) throws -> GGUFMetadata.StringArray {
+        var bytes: [UInt8] = []
+        var starts: [Int] = [0]
+        starts.reserveCapacity(count + 1)
+        for _ in 0..<count {
+            let length = try readCount()
+            bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: buffer[offset..<(offset + length)]))
+            offset += length
+            starts.append(bytes.count)
+        }
+        return GGUFMetadata.StringArray(bytes: bytes, starts: starts)
+    }
+
     mutating func readArray() throws -> GGUFMetadata.ArrayValue {
         let type = try read(UInt32.self)
         let count = try readCount()
         switch type {
         case 8:
-            var strings: [String] = []
-            strings.reserveCapacity(count)
-            for _ in 0..<count { strings.append(try readString()) }
-            return .strings(strings)
+            return .strings(try readStringArray(count: count))
         case 9:
             var arrays: [GGUFMetadata.ArrayValue] = []
             for _ in 0..<count { arrays.append(try readArray()) }

@@ -8,16 +8,18 @@ enum GGUFVocabulary {
         guard let model = metadata.string("tokenizer.ggml.model") else {
             throw TokenizerError.malformed(path: path, reason: "no tokenizer.ggml.model key")
         }
-        guard let tokens = metadata.strings("tokenizer.ggml.tokens") else {
+        guard let tokenArray = metadata.stringArray("tokenizer.ggml.tokens") else {
             throw TokenizerError.malformed(path: path, reason: "no tokenizer.ggml.tokens array")
         }
+        let tokens = tokenArray.strings
         let types = metadata.ints("tokenizer.ggml.token_type") ?? []
         guard types.isEmpty || types.count == tokens.count else {
             throw TokenizerError.malformed(path: path, reason: "token_type has \(types.count) entries for \(tokens.count) tokens")
         }
         switch model {
         case "llama": return try makeSentencePiece(metadata: metadata, tokens: tokens, types: types, path: path)
-        case "gpt2": return try makeByteLevel(metadata: metadata, tokens: tokens, types: types, path: path)
+        case "gpt2":
+            return try makeByteLevel(metadata: metadata, tokens: tokens, tokenArray: tokenArray, types: types, path: path)
         default: throw TokenizerError.unsupported(path: path, feature: "tokenizer.ggml.model \(model)")
         }
     }
@@ -48,7 +50,7 @@ enum GGUFVocabulary {
     }
 
     private static func makeByteLevel(
-        metadata: GGUFMetadata, tokens: [String], types: [Int], path: String
+        metadata: GGUFMetadata, tokens: [String], tokenArray: GGUFMetadata.StringArray, types: [Int], path: String
     ) throws -> ByteLevelBPETokenizer {
         let preName = metadata.string("tokenizer.ggml.pre") ?? "default"
         var options = ByteLevelBPETokenizer.Options()
@@ -64,9 +66,9 @@ enum GGUFVocabulary {
         options.eosTokenID = metadata.int("tokenizer.ggml.eos_token_id")
         options.unkTokenID = metadata.int("tokenizer.ggml.unknown_token_id")
         options.addsBOS = metadata.bool("tokenizer.ggml.add_bos_token") ?? false
-        var vocab = ByteStringTable(capacity: tokens.count)
-        for (id, token) in tokens.enumerated() { vocab.insert(token.utf8, id: id) }
-        let merges = mergeTable(metadata.strings("tokenizer.ggml.merges") ?? [], vocab: vocab)
+        let vocab = ByteStringTable(keys: tokenArray)
+        let rules = metadata.stringArray("tokenizer.ggml.merges") ?? GGUFMetadata.StringArray(bytes: [], starts: [0])
+        let merges = mergeTable(rules, vocab: vocab)
         var addedTokens: [AddedToken] = []
         for (id, type) in types.enumerated() {
             switch SentencePieceModel.PieceType(rawValue: type) {
@@ -79,24 +81,51 @@ enum GGUFVocabulary {
             pieces: tokens, vocab: vocab, merges: merges, addedTokens: addedTokens, options: options)
     }
 
-    /// Merge rules `"left right"` (split at the first space after the first byte)
-    /// as (left id << 32 | right id) -> (rank << 32 | merged id).
-    static func mergeTable(_ rules: [String], vocab: ByteStringTable) -> [UInt64: UInt64] {
-        var table: [UInt64: UInt64] = [:]
-        table.reserveCapacity(rules.count)
-        var joined: [UInt8] = []
-        for (rank, rule) in rules.enumerated() {
-            let bytes = Array(rule.utf8)
-            guard bytes.count >= 3, let space = bytes[1...].firstIndex(of: 0x20) else { continue }
-            joined.removeAll(keepingCapacity: true)
-            joined.append(contentsOf: bytes[..<space])
-            joined.append(contentsOf: bytes[(space + 1)...])
-            guard let left = vocab.lookup(bytes[..<space]), let right = vocab.lookup(bytes[(space + 1)...]),
-                let merged = vocab.lookup(joined)
-            else { continue }
-            let key = UInt64(left) << 32 | UInt64(right)
-            if table[key] == nil { table[key] = UInt64(rank) << 32 | UInt64(merged) }
+    /// Merge rules `"left right"`, split at the first space after the first byte
+    /// (pieces of byte-level vocabularies never hold a plain space).
+    static func mergeTable(_ rules: [String], vocab: ByteStringTable) -> MergeTable {
+        var bytes: [UInt8] = []
+        var starts = [0]
+        for rule in rules {
+            bytes.append(contentsOf: rule.utf8)
+            starts.append(bytes.count)
+        }
+        return mergeTable(GGUFMetadata.StringArray(bytes: bytes, starts: starts), vocab: vocab)
+    }
+
+    static func mergeTable(_ rules: GGUFMetadata.StringArray, vocab: ByteStringTable) -> MergeTable {
+        var table = MergeTable(capacity: rules.count)
+        var joined = [UInt8](repeating: 0, count: 1024)
+        rules.bytes.withUnsafeBufferPointer { bytes in
+            rules.starts.withUnsafeBufferPointer { starts in
+                joined.withUnsafeMutableBufferPointer { joined in
+                    addRules(bytes, starts, vocab: vocab, scratch: joined, to: &table)
+                }
+            }
         }
         return table
+    }
+
+    @_optimize(speed)
+    private static func addRules(
+        _ bytes: UnsafeBufferPointer<UInt8>, _ starts: UnsafeBufferPointer<Int>, vocab: ByteStringTable,
+        scratch: UnsafeMutableBufferPointer<UInt8>, to table: inout MergeTable
+    ) {
+        for rank in 0..<(starts.count - 1) {
+            let start = starts[rank]
+            let end = starts[rank + 1]
+            var space = start + 1
+            while space < end && bytes[space] != 0x20 { space += 1 }
+            guard space < end - 1, end - start - 1 <= scratch.count else { continue }
+            let left = UnsafeBufferPointer(rebasing: bytes[start..<space])
+            let right = UnsafeBufferPointer(rebasing: bytes[(space + 1)..<end])
+            for index in 0..<left.count { scratch[index] = left[index] }
+            for index in 0..<right.count { scratch[left.count + index] = right[index] }
+            let joined = UnsafeBufferPointer(rebasing: scratch[0..<(left.count + right.count)])
+            guard let leftID = vocab.lookup(left), let rightID = vocab.lookup(right),
+                let mergedID = vocab.lookup(joined)
+            else { continue }
+            table.insert(left: leftID, right: rightID, rank: rank, merged: mergedID)
+        }
     }
 }

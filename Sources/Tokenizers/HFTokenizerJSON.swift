@@ -135,13 +135,11 @@ struct HFTokenizerJSON {
         guard isByteLevel else {
             throw TokenizerError.unsupported(path: path, feature: "non-byte-level tokenizer.json without tokenizer.model")
         }
-        var vocab = ByteStringTable(capacity: pieces.count + addedTokens.count)
-        for (id, piece) in pieces.enumerated() where !piece.isEmpty { vocab.insert(piece.utf8, id: id) }
-        for token in addedTokens { vocab.insert(token.content.utf8, id: token.id) }
         var allAdded = addedTokens
         let knownIDs = Set(addedTokens.map(\.id))
         allAdded += config.addedTokens.filter { !knownIDs.contains($0.id) }
-        for token in allAdded { vocab.insert(token.content.utf8, id: token.id) }
+        let pieces = ByteLevelBPETokenizer.pieces(self.pieces, with: allAdded)
+        let vocab = ByteStringTable(pieces)
         var options = self.options
         options.unkTokenID = unkToken.flatMap { vocab.lookup($0) }
         let bosText = config.bosToken ?? templateBOS

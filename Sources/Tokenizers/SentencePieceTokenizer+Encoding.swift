@@ -62,7 +62,7 @@ extension SentencePieceTokenizer {
                 continue
             }
             let end = min(bytes.count, offset + Self.utf8Length(leadByte: bytes[offset]))
-            let id = mergeableIDs.lookup(bytes[offset..<end]) ?? -1
+            let id = mergeableIDs.lookup(bytes, offset..<end) ?? -1
             spans.append((offset, end, id))
             offset = end
         }
@@ -80,7 +80,7 @@ extension SentencePieceTokenizer {
 
     private func mergeLookup(_ bytes: [UInt8], _ start: Int, _ end: Int) -> BPEMerger.Merge? {
         guard end - start <= maxPieceBytes,
-            let id = mergeableIDs.lookup(bytes[start..<end])
+            let id = mergeableIDs.lookup(bytes, start..<end)
         else { return nil }
         return BPEMerger.Merge(priority: Double(model.pieces[id].score), id: id)
     }
@@ -93,7 +93,7 @@ extension SentencePieceTokenizer {
         var offset = symbol.start
         while offset < symbol.end {
             let end = min(symbol.end, offset + Self.utf8Length(leadByte: bytes[offset]))
-            spans.append((offset, end, mergeableIDs.lookup(bytes[offset..<end]) ?? -1))
+            spans.append((offset, end, mergeableIDs.lookup(bytes, offset..<end) ?? -1))
             offset = end
         }
         guard spans.count > 1 else { return [symbol] }

@@ -42,18 +42,16 @@ public struct SentencePieceTokenizer: Tokenizer {
         bosTokenID: Int? = nil, eosTokenID: Int? = nil
     ) {
         self.model = model
-        var mergeable = ByteStringTable(capacity: model.pieces.count)
-        var all = ByteStringTable(capacity: model.pieces.count)
+        var mergeableTexts = Array(repeating: "", count: model.pieces.count)
         var byteIDs = Array(repeating: -1, count: 256)
         var byteValues = Array(repeating: Int16(-1), count: model.pieces.count)
         var maxPieceBytes = 1
         var userDefined: [(content: String, id: Int)] = []
         var special: [(content: String, id: Int)] = []
         for (id, piece) in model.pieces.enumerated() {
-            all.insert(piece.text.utf8, id: id)
             switch piece.type {
             case .normal, .userDefined, .unused:
-                mergeable.insert(piece.text.utf8, id: id)
+                mergeableTexts[id] = piece.text
                 maxPieceBytes = max(maxPieceBytes, piece.text.utf8.count)
             case .byte:
                 if let value = Self.byteValue(ofPiece: piece.text) {
@@ -75,8 +73,8 @@ public struct SentencePieceTokenizer: Tokenizer {
             if token.id >= model.pieces.count { extraTokens[token.id] = token }
             if token.isSpecial { extraSpecialIDs.insert(token.id) }
         }
-        self.mergeableIDs = mergeable
-        self.allIDs = all
+        self.mergeableIDs = ByteStringTable(mergeableTexts)
+        self.allIDs = ByteStringTable(model.pieces.map(\.text))
         self.byteIDs = byteIDs
         self.byteValues = byteValues
         self.maxPieceBytes = maxPieceBytes
