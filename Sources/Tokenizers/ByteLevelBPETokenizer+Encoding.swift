@@ -1,0 +1,60 @@
+import Foundation
+
+/// Encoding half of `ByteLevelBPETokenizer`.
+extension ByteLevelBPETokenizer {
+    public func encode(_ text: String, addSpecialTokens: Bool, parseSpecial: Bool) -> [Int] {
+        var ids: [Int] = []
+        if addSpecialTokens && addsBOS, let bos = bosTokenID { ids.append(bos) }
+        let bytes = Array(text.utf8)
+        let matcher = parseSpecial ? specialMatcher : alwaysMatcher
+        for segment in matcher.split(bytes) {
+            switch segment {
+            case .token(let id): ids.append(id)
+            case .text(let range): encodeText(String(decoding: bytes[range], as: UTF8.self), into: &ids)
+            }
+        }
+        return ids
+    }
+
+    /// Normalises, pre-tokenizes and merges one run of text without added tokens.
+    private func encodeText(_ text: String, into ids: inout [Int]) {
+        var text = normalizeNFC ? text.precomposedStringWithCanonicalMapping : text
+        if addPrefixSpace && !text.hasPrefix(" ") { text = " " + text }
+        let scalars = Array(text.unicodeScalars)
+        var wordBytes: [UInt8] = []
+        for word in preTokenizer.split(scalars) {
+            wordBytes.removeAll(keepingCapacity: true)
+            for scalar in scalars[word] { wordBytes.append(contentsOf: String(scalar).utf8) }
+            encodeWord(wordBytes, into: &ids)
+        }
+    }
+
+    /// Merges one pre-tokenized word's bytes into ids.
+    func encodeWord(_ bytes: [UInt8], into ids: inout [Int]) {
+        if ignoreMerges || bytes.count == 1 {
+            var mapped: [UInt8] = []
+            for byte in bytes { mapped.append(contentsOf: byteSymbols[Int(byte)]) }
+            if let id = vocab.lookup(mapped), addedTokens[id] == nil {
+                ids.append(id)
+                return
+            }
+        }
+        var spans: [(start: Int, end: Int, id: Int)] = []
+        spans.reserveCapacity(bytes.count)
+        for (offset, byte) in bytes.enumerated() { spans.append((offset, offset + 1, byteIDs[Int(byte)])) }
+        var symbols = BPEMerger.symbols(spans: spans)
+        let merged = BPEMerger.merge(&symbols) { left, right in
+            guard left.id >= 0, right.id >= 0, let rule = merges.lookup(left: left.id, right: right.id) else {
+                return nil
+            }
+            return BPEMerger.Merge(priority: -Double(rule.rank), id: rule.merged)
+        }
+        for symbol in merged {
+            if symbol.id >= 0 {
+                ids.append(symbol.id)
+            } else if let unk = unkTokenID {
+                ids.append(unk)
+            }
+        }
+    }
+}

@@ -1,5 +1,0 @@
-import Testing
-
-@testable import Tokenizers
-
-@Test func placeholder() {}
