@@ -15,7 +15,9 @@
 /// (temperature, top-k, top-p, min-p) with one uniform number from the RNG.
 ///
 /// Invariants: greedy steps consume no random numbers, random steps exactly one, so
-/// a request's tokens depend only on its seed and its logits. Token ids outside the
+/// a request's tokens depend only on its seed and its logits; the weights come from
+/// `VectorMath.exp` (IEEE additions and multiplications only), so the same seed and
+/// logits give the same tokens on every platform. Token ids outside the
 /// logits buffer (in `logitBias`, the stop ids or the prompt) are ignored; the API
 /// boundary rejects them. The logits buffer is modified in place by steps 1–4 only.
 public struct Sampler: Sendable {

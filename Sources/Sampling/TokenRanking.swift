@@ -35,18 +35,26 @@ enum TokenRanking {
         // heap[0] is the worst of the kept ids: every other kept id precedes it.
         var heap: [Int32] = []
         heap.reserveCapacity(k)
-        var worstKeptKey = -Float.infinity
-        for i in 0..<logits.count {
-            let id = Int32(truncatingIfNeeded: i)
-            if heap.count < k {
-                heap.append(id)
-                siftUp(&heap, from: heap.count - 1, logits)
-                worstKeptKey = key(logits[Int(heap[0])])
-            } else if key(logits[i]) >= worstKeptKey && precedes(id, heap[0], in: logits) {
-                heap[0] = id
+        for i in 0..<k {
+            heap.append(Int32(truncatingIfNeeded: i))
+            siftUp(&heap, from: i, logits)
+        }
+        // Ids grow as we scan, so a later token displaces the worst kept one only with a
+        // strictly greater key; whole vectors without one are skipped.
+        var worstKeptKey = key(logits[Int(heap[0])])
+        var start = k
+        while start < logits.count {
+            let end = min(start + VectorMath.lanes, logits.count)
+            if end - start == VectorMath.lanes && !any(VectorMath.load(logits, at: start) .> worstKeptKey) {
+                start = end
+                continue
+            }
+            for i in start..<end where key(logits[i]) > worstKeptKey {
+                heap[0] = Int32(truncatingIfNeeded: i)
                 siftDown(&heap, from: 0, logits)
                 worstKeptKey = key(logits[Int(heap[0])])
             }
+            start = end
         }
         heap.sort { precedes($0, $1, in: logits) }
         return heap
@@ -60,12 +68,15 @@ enum TokenRanking {
     /// 1-based rank of `tokenID`: one more than the number of tokens that precede it.
     static func rank(of tokenID: Int, in logits: UnsafeBufferPointer<Float>) -> Int {
         let tokenKey = key(logits[tokenID])
-        var numBefore = 0
-        for (i, logit) in logits.enumerated() {
-            let k = key(logit)
-            if k > tokenKey || (k == tokenKey && i < tokenID) { numBefore += 1 }
+        guard tokenKey > -.infinity else {
+            // Every finite token and every earlier -infinity or NaN one precedes it.
+            let numFinite = logits.count - logits.count { key($0) == -.infinity }
+            let numEarlierMasked = logits[..<tokenID].count { key($0) == -.infinity }
+            return numFinite + numEarlierMasked + 1
         }
-        return numBefore + 1
+        let numGreater = VectorMath.count(greaterThan: tokenKey, in: logits)
+        let numEarlierEqual = logits[..<tokenID].count { $0 == tokenKey }
+        return numGreater + numEarlierEqual + 1
     }
 
     // MARK: - Min-heap on "worse than" (the root is the worst kept token)

@@ -91,6 +91,19 @@ enum VectorMath {
         return total
     }
 
+    /// Number of elements greater than `value` (NaN never is).
+    static func count(greaterThan value: Float, in values: UnsafeBufferPointer<Float>) -> Int {
+        let numVectors = values.count / lanes
+        var counts = SIMD8<Int32>(repeating: 0)
+        for v in 0..<numVectors {
+            // A true lane is all ones, i.e. -1.
+            counts &-= unsafeBitCast(load(values, at: v * lanes) .> value, to: SIMD8<Int32>.self)
+        }
+        var total = Int(counts.wrappedSum())
+        for i in (numVectors * lanes)..<values.count where values[i] > value { total += 1 }
+        return total
+    }
+
     /// Index of the first element equal to `value`, or nil.
     static func firstIndex(of value: Float, in values: UnsafeBufferPointer<Float>) -> Int? {
         for i in values.indices where values[i] == value { return i }
@@ -113,7 +126,7 @@ enum VectorMath {
     }
 
     @inline(__always)
-    private static func load(_ row: UnsafeBufferPointer<Float>, at index: Int) -> SIMD8<Float> {
+    static func load(_ row: UnsafeBufferPointer<Float>, at index: Int) -> SIMD8<Float> {
         UnsafeRawPointer(row.baseAddress.unsafelyUnwrapped + index).loadUnaligned(as: SIMD8<Float>.self)
     }
 }

@@ -45,6 +45,13 @@ struct KernelTests {
             }
             #expect(TokenRanking.argmax(buffer) == sorted[0])
             #expect(TokenRanking.rank(of: sorted[40], in: buffer) == 41)
+            #expect(TokenRanking.rank(of: sorted[1999], in: buffer) == 2000)
+        }
+        let masked: [Float] = [-.infinity, 1, .nan, -.infinity]
+        masked.withUnsafeBufferPointer { buffer in
+            #expect(TokenRanking.rank(of: 3, in: buffer) == 4)
+            #expect(TokenRanking.rank(of: 0, in: buffer) == 2)
+            #expect(TokenRanking.top(4, of: buffer) == [1, 0, 2, 3])
         }
     }
 
