@@ -1,5 +1,0 @@
-import Testing
-
-@testable import Sampling
-
-@Test func placeholder() {}
