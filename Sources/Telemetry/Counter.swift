@@ -5,7 +5,7 @@
 /// labels is incremented directly; otherwise take `labels(...)` once and keep the
 /// child, whose `inc` is a single lock-free compare-and-exchange.
 /// Invariant: a child's value never decreases (`inc` with a negative amount traps).
-public final class Counter: MetricFamily {
+public final class Counter: Sendable, MetricFamily {
     /// One labelled counter.
     public final class Child: Sendable {
         private let storage = AtomicDouble()

@@ -5,7 +5,7 @@
 /// labels is set directly; otherwise take `labels(...)` once and keep the child.
 /// Every update is lock-free. For values owned by another component (the engine's
 /// running requests), prefer a scrape-time collector over pushing updates.
-public final class Gauge: MetricFamily {
+public final class Gauge: Sendable, MetricFamily {
     /// One labelled gauge.
     public final class Child: Sendable {
         private let storage = AtomicDouble()

@@ -10,7 +10,7 @@ import Synchronization
 /// consistent with each other in every scrape.
 /// Invariants: bucket upper bounds are finite and strictly increasing; the `+Inf`
 /// bucket is implicit; `le` is a reserved label name.
-public final class Histogram: MetricFamily {
+public final class Histogram: Sendable, MetricFamily {
     /// Prometheus' default bounds, in seconds: 5 ms to 10 s.
     public static let defaultBuckets: [Double] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
 
