@@ -1,2 +1,22 @@
-// Composition root of pangu-serve: parses the command line and runs a subcommand.
-print("pangu-serve")
+// Composition root of pangu-serve: picks the subcommand and runs it.
+import Foundation
+
+
+let arguments = Array(CommandLine.arguments.dropFirst())
+let subcommands = ["serve", "generate"]
+let usage = """
+    usage: pangu-serve [serve] [options]     run the OpenAI-compatible daemon
+           pangu-serve generate [options]    run one prompt and print the continuation
+    Run a subcommand with --help for its options.
+    """
+
+do {
+    switch arguments.first {
+    case "generate": try GenerateCommand.run(Array(arguments.dropFirst()))
+    case "-h", "--help", "help": print(usage)
+    case let other?: exitWithError("unknown subcommand \(other); one of: \(subcommands.joined(separator: ", "))")
+    case nil: print(usage)
+    }
+} catch {
+    exitWithError(error.description)
+}
