@@ -70,10 +70,12 @@ public final class EngineCore {
     }
 
     /// Runs one step: schedule, execute on the worker, fold the results in. Returns this step's outputs
-    /// (one per request that produced tokens or finished), in scheduling order.
-    public func step() -> [RequestOutput] {
+    /// (one per request that produced tokens or finished), in scheduling order. `afterSchedule` runs
+    /// between scheduling and the worker call (the loop publishes its queue counts there).
+    public func step(afterSchedule: (EngineCore) -> Void = { _ in }) -> [RequestOutput] {
         guard scheduler.hasWork else { return [] }
         let schedulerOutput = scheduler.schedule(now: clock())
+        afterSchedule(self)
         if schedulerOutput.totalNumScheduledTokens == 0 && schedulerOutput.finishedRequestIDs.isEmpty
             && schedulerOutput.preemptedRequestIDs.isEmpty
         {

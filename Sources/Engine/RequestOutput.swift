@@ -29,6 +29,25 @@ public struct RequestOutput: Sendable, Equatable {
     /// The request's lifecycle timestamps so far (complete on the last output).
     public var timings: RequestTimings
 
+    public init(
+        requestID: String, newTokenIDs: [Int], newText: String, newLogprobs: [TokenLogprob]? = nil,
+        numOutputTokens: Int, numPromptTokens: Int, numCachedTokens: Int = 0, finishReason: FinishReason? = nil,
+        stopReason: StopReason? = nil, errorMessage: String? = nil, timestamp: Double, timings: RequestTimings
+    ) {
+        self.requestID = requestID
+        self.newTokenIDs = newTokenIDs
+        self.newText = newText
+        self.newLogprobs = newLogprobs
+        self.numOutputTokens = numOutputTokens
+        self.numPromptTokens = numPromptTokens
+        self.numCachedTokens = numCachedTokens
+        self.finishReason = finishReason
+        self.stopReason = stopReason
+        self.errorMessage = errorMessage
+        self.timestamp = timestamp
+        self.timings = timings
+    }
+
     /// Whether this is the stream's last output.
     public var isFinished: Bool { finishReason != nil }
 }
