@@ -33,7 +33,9 @@ public final class EngineClient: Sendable {
             counter &+= 1
             let candidates = loops.indices
                 .filter { loops[$0].state == .serving }
-                .map { (index: $0, load: loops[$0].load, rotation: ($0 - start % loops.count + loops.count) % loops.count) }
+                .map {
+                    (index: $0, load: loops[$0].load, rotation: ($0 - start % loops.count + loops.count) % loops.count)
+                }
                 .sorted { ($0.load, $0.rotation) < ($1.load, $1.rotation) }
             var firstRefusal: EngineError = .shuttingDown
             for (position, candidate) in candidates.enumerated() {

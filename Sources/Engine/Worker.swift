@@ -25,6 +25,13 @@
 ///    prefill chunk) return nothing for it.
 /// The engine records the same sampled tokens, so the next step for that request normally schedules one
 /// token: the one just sampled, at position `c + n`.
+///
+/// Also guaranteed: block ids are in `0 ..< EngineConfig.numBlocks` (the worker holds `numBlocks *
+/// blockSize` KV slots per layer); a block shared through prefix caching was fully computed in an earlier
+/// step, so the requests of one step can be computed in any order or together; a token sampled for a
+/// request the engine then stops is simply dropped (the id arrives in `finishedRequestIDs` next step).
+/// Recomputation after preemption must give the same tokens as an uninterrupted run, so keep a seeded
+/// request's RNG across preemption (or derive it from the seed and the number of generated tokens).
 public protocol Worker: AnyObject {
     /// Name and capacity, read once when the loop starts.
     var info: WorkerInfo { get }

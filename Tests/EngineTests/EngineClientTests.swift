@@ -10,8 +10,9 @@ import Testing
     func makeClient(numLoops: Int) throws -> EngineClient {
         let config = makeConfig(numBlocks: 24, blockSize: 4, maxNumBatchedTokens: 32, maxNumSeqs: 4)
         let loops = try (0..<numLoops).map { index in
-            try EngineLoop(config: config, worker: FakeWorker(name: "fake\(index)", numBlocks: 24, blockSize: 4),
-                           tokenizer: tokenizer)
+            try EngineLoop(
+                config: config, worker: FakeWorker(name: "fake\(index)", numBlocks: 24, blockSize: 4),
+                tokenizer: tokenizer)
         }
         return EngineClient(loops: loops)
     }
@@ -27,7 +28,8 @@ import Testing
                     for index in 0..<20 {
                         let id = "s\(submitter)-\(index)"
                         let prompt = [2 + submitter, 2 + index % 60, 9, 10, 11]
-                        let stream = try client.generate(EngineRequest(requestID: id, promptTokenIDs: prompt, samplingParams: sampling))
+                        let stream = try client.generate(
+                            EngineRequest(requestID: id, promptTokenIDs: prompt, samplingParams: sampling))
                         results.append((id, prompt, await consume(stream)))
                     }
                     return results
@@ -53,7 +55,10 @@ import Testing
     func choicesShareLoop() async throws {
         let client = try makeClient(numLoops: 2)
         let prompt = Array(2..<15)
-        let requests = (0..<3).map { EngineRequest(requestID: "n\($0)", promptTokenIDs: prompt, samplingParams: params(maxTokens: 3, ignoreEOS: true)) }
+        let requests = (0..<3).map {
+            EngineRequest(
+                requestID: "n\($0)", promptTokenIDs: prompt, samplingParams: params(maxTokens: 3, ignoreEOS: true))
+        }
         let streams = try client.generate(requests)
         var cached: [Int] = []
         for stream in streams { cached.append(await consume(stream).numCachedTokens) }
@@ -72,7 +77,8 @@ import Testing
             try EngineLoop(config: makeConfig(numBlocks: 24), worker: GatedWorker(gate: gate), tokenizer: tokenizer)
         }
         let client = EngineClient(loops: loops)
-        let stream = try client.generate(EngineRequest(requestID: "z", promptTokenIDs: [2], samplingParams: params(maxTokens: 50, ignoreEOS: true)))
+        let stream = try client.generate(
+            EngineRequest(requestID: "z", promptTokenIDs: [2], samplingParams: params(maxTokens: 50, ignoreEOS: true)))
         var iterator = stream.makeAsyncIterator()
         gate.signal()
         let first = await iterator.next()

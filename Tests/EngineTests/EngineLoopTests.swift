@@ -27,7 +27,8 @@ final class GatedWorker: Worker {
     let tokenizer = FakeTokenizer()
 
     func request(_ id: String, prompt: [Int], maxTokens: Int = 8) -> EngineRequest {
-        EngineRequest(requestID: id, promptTokenIDs: prompt, samplingParams: params(maxTokens: maxTokens, ignoreEOS: true))
+        EngineRequest(
+            requestID: id, promptTokenIDs: prompt, samplingParams: params(maxTokens: maxTokens, ignoreEOS: true))
     }
 
     @Test("concurrent submitters get their own complete streams from one loop")
@@ -45,7 +46,8 @@ final class GatedWorker: Worker {
         }
         for index in 0..<40 {
             let prompt = [2 + index % 60, 3, 4]
-            let expected = FakeModel.reference(prompt: prompt, params: params(maxTokens: 8, ignoreEOS: true), maxModelLen: 256)
+            let expected = FakeModel.reference(
+                prompt: prompt, params: params(maxTokens: 8, ignoreEOS: true), maxModelLen: 256)
             #expect(results["c\(index)"]?.tokenIDs == expected)
             #expect(results["c\(index)"]?.text == tokenizer.decode(expected))
         }
@@ -113,7 +115,9 @@ final class GatedWorker: Worker {
     func shutdownAborts() async throws {
         let config = makeConfig(numBlocks: 16, maxModelLen: 64)
         let loop = try EngineLoop(config: config, worker: FakeWorker(numBlocks: 16, blockSize: 4), tokenizer: tokenizer)
-        let streams = try loop.submit([request("s1", prompt: [2], maxTokens: 1_000_000), request("s2", prompt: [3], maxTokens: 1_000_000)])
+        let streams = try loop.submit([
+            request("s1", prompt: [2], maxTokens: 1_000_000), request("s2", prompt: [3], maxTokens: 1_000_000),
+        ])
         loop.shutdown(drain: false)
         for stream in streams {
             let reason = await consume(stream).finishReason

@@ -15,11 +15,13 @@ import Testing
         let completions = collect(core.runUntilIdle())
         let admitted = try #require(worker.history.flatMap(\.scheduledNewRequests).first { $0.requestID == "second" })
         #expect(admitted.numComputedTokens == 12)
-        #expect(worker.history.last { $0.numScheduledTokens["second"] != nil && $0.scheduledNewRequests.count == 1 }?
-            .numScheduledTokens["second"] == 1)
+        #expect(
+            worker.history.last { $0.numScheduledTokens["second"] != nil && $0.scheduledNewRequests.count == 1 }?
+                .numScheduledTokens["second"] == 1)
         #expect(completions["second"]?.numCachedTokens == 12)
-        #expect(completions["second"]?.tokenIDs
-            == FakeModel.reference(prompt: shared + [30], params: sampling, maxModelLen: 256))
+        #expect(
+            completions["second"]?.tokenIDs
+                == FakeModel.reference(prompt: shared + [30], params: sampling, maxModelLen: 256))
         let stats = core.stats
         #expect(stats.prefixCacheQueries == 14 + 13)
         #expect(stats.prefixCacheHits == 12)
@@ -69,7 +71,8 @@ import Testing
         try core.add(EngineRequest(requestID: "new", promptTokenIDs: Array(30..<39), samplingParams: sampling))
         _ = core.runUntilIdle()
         // Both prefixes fit (2 cached blocks each); a big request now evicts the older prefix first.
-        try core.add(EngineRequest(requestID: "big", promptTokenIDs: Array(repeating: 50, count: 19), samplingParams: sampling))
+        try core.add(
+            EngineRequest(requestID: "big", promptTokenIDs: Array(repeating: 50, count: 19), samplingParams: sampling))
         _ = core.runUntilIdle()
         try core.add(EngineRequest(requestID: "new2", promptTokenIDs: Array(30..<39), samplingParams: sampling))
         try core.add(EngineRequest(requestID: "old2", promptTokenIDs: Array(2..<11), samplingParams: sampling))

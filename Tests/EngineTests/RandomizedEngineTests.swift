@@ -6,9 +6,11 @@ import Testing
 @Suite struct RandomizedEngineTests {
     /// Thousands of requests with random lengths, shared prefixes, random aborts and a tiny block pool
     /// (frequent preemption), checked against uninterrupted reference runs and for leaked blocks.
-    @Test("random traffic with aborts and preemptions yields reference tokens and leaks no block", arguments: [
-        (SchedulingPolicy.fcfs, true, 1 as UInt64), (.priority, true, 2), (.fcfs, false, 3),
-    ])
+    @Test(
+        "random traffic with aborts and preemptions yields reference tokens and leaks no block",
+        arguments: [
+            (SchedulingPolicy.fcfs, true, 1 as UInt64), (.priority, true, 2), (.fcfs, false, 3),
+        ])
     func randomTraffic(policy: SchedulingPolicy, enablePrefixCaching: Bool, seed: UInt64) throws {
         var rng = TestRNG(state: seed)
         var config = makeConfig(numBlocks: 24, blockSize: 4, maxNumBatchedTokens: 48, maxNumSeqs: 6, maxModelLen: 64)
@@ -29,13 +31,18 @@ import Testing
                 let id = "q\(numSubmitted)"
                 let base = bases[Int.random(in: 0..<bases.count, using: &rng)]
                 let shared = Int.random(in: 0...20, using: &rng)
-                let prompt = Array(base.prefix(shared)) + (0..<Int.random(in: 1...16, using: &rng)).map { _ in
-                    Int.random(in: 2..<64, using: &rng)
-                }
-                let sampling = params(maxTokens: Int.random(in: 1...24, using: &rng),
-                                      minTokens: Int.random(in: 0...1, using: &rng))
-                try core.add(EngineRequest(requestID: id, promptTokenIDs: prompt, samplingParams: sampling,
-                                           priority: Int.random(in: 0...3, using: &rng), arrivalTime: Double(numSubmitted)))
+                let prompt =
+                    Array(base.prefix(shared))
+                    + (0..<Int.random(in: 1...16, using: &rng)).map { _ in
+                        Int.random(in: 2..<64, using: &rng)
+                    }
+                let sampling = params(
+                    maxTokens: Int.random(in: 1...24, using: &rng),
+                    minTokens: Int.random(in: 0...1, using: &rng))
+                try core.add(
+                    EngineRequest(
+                        requestID: id, promptTokenIDs: prompt, samplingParams: sampling,
+                        priority: Int.random(in: 0...3, using: &rng), arrivalTime: Double(numSubmitted)))
                 expected[id] = FakeModel.reference(prompt: prompt, params: sampling, maxModelLen: 64)
                 numSubmitted += 1
             }

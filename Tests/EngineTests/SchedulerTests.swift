@@ -8,8 +8,10 @@ import Testing
     func budgetAndMaxNumSeqs() throws {
         let (core, worker) = try makeCore(makeConfig(maxNumBatchedTokens: 20, maxNumSeqs: 3))
         for index in 0..<10 {
-            try core.add(EngineRequest(requestID: "r\(index)", promptTokenIDs: Array(repeating: 5 + index, count: 9),
-                                       samplingParams: params(maxTokens: 6, ignoreEOS: true)))
+            try core.add(
+                EngineRequest(
+                    requestID: "r\(index)", promptTokenIDs: Array(repeating: 5 + index, count: 9),
+                    samplingParams: params(maxTokens: 6, ignoreEOS: true)))
         }
         let completions = collect(core.runUntilIdle())
         #expect(completions.count == 10)
@@ -27,10 +29,15 @@ import Testing
         var config = makeConfig(maxNumBatchedTokens: 16)
         config.longPrefillTokenThreshold = 12
         let (core, worker) = try makeCore(config)
-        try core.add(EngineRequest(requestID: "long", promptTokenIDs: Array(2..<42), samplingParams: params(maxTokens: 2, ignoreEOS: true)))
+        try core.add(
+            EngineRequest(
+                requestID: "long", promptTokenIDs: Array(2..<42), samplingParams: params(maxTokens: 2, ignoreEOS: true))
+        )
         #expect(core.step().isEmpty)
         #expect(core.step().isEmpty)
-        try core.add(EngineRequest(requestID: "short", promptTokenIDs: [3, 4, 5], samplingParams: params(maxTokens: 2, ignoreEOS: true)))
+        try core.add(
+            EngineRequest(
+                requestID: "short", promptTokenIDs: [3, 4, 5], samplingParams: params(maxTokens: 2, ignoreEOS: true)))
         let third = core.step()
         #expect(third.map(\.requestID) == ["short"])
         let fourth = core.step()
@@ -52,8 +59,10 @@ import Testing
         let (core, worker) = try makeCore(config)
         let priorities = [("a", 5, 1.0), ("b", 1, 2.0), ("c", 3, 3.0), ("d", 1, 4.0)]
         for (id, priority, arrival) in priorities {
-            try core.add(EngineRequest(requestID: id, promptTokenIDs: [7, 8], samplingParams: params(maxTokens: 2, ignoreEOS: true),
-                                       priority: priority, arrivalTime: arrival))
+            try core.add(
+                EngineRequest(
+                    requestID: id, promptTokenIDs: [7, 8], samplingParams: params(maxTokens: 2, ignoreEOS: true),
+                    priority: priority, arrivalTime: arrival))
         }
         _ = core.runUntilIdle()
         let admitted = worker.history.flatMap { $0.scheduledNewRequests.map(\.requestID) }
@@ -64,8 +73,10 @@ import Testing
     func fcfsOrder() throws {
         let (core, worker) = try makeCore(makeConfig(maxNumSeqs: 1))
         for (id, arrival) in [("x", 3.0), ("y", 1.0), ("z", 2.0)] {
-            try core.add(EngineRequest(requestID: id, promptTokenIDs: [7], samplingParams: params(maxTokens: 1),
-                                       priority: id == "x" ? -10 : 0, arrivalTime: arrival))
+            try core.add(
+                EngineRequest(
+                    requestID: id, promptTokenIDs: [7], samplingParams: params(maxTokens: 1),
+                    priority: id == "x" ? -10 : 0, arrivalTime: arrival))
         }
         _ = core.runUntilIdle()
         #expect(worker.history.flatMap { $0.scheduledNewRequests.map(\.requestID) } == ["y", "z", "x"])
@@ -95,7 +106,9 @@ import Testing
     @Test("an abort takes effect at once, frees the blocks and is told to the worker")
     func abortFreesBlocks() throws {
         let (core, worker) = try makeCore(makeConfig(numBlocks: 16))
-        try core.add(EngineRequest(requestID: "a", promptTokenIDs: Array(2..<20), samplingParams: params(maxTokens: 50, ignoreEOS: true)))
+        try core.add(
+            EngineRequest(
+                requestID: "a", promptTokenIDs: Array(2..<20), samplingParams: params(maxTokens: 50, ignoreEOS: true)))
         _ = core.step()
         _ = core.step()
         #expect(core.stats.numFreeBlocks < 16)
@@ -113,12 +126,17 @@ import Testing
     func workerErrorFailsStep() throws {
         let (core, worker) = try makeCore(makeConfig())
         worker.failingSteps = [1]
-        try core.add(EngineRequest(requestID: "a", promptTokenIDs: [2, 3], samplingParams: params(maxTokens: 4, ignoreEOS: true)))
-        try core.add(EngineRequest(requestID: "b", promptTokenIDs: [4, 5], samplingParams: params(maxTokens: 4, ignoreEOS: true)))
+        try core.add(
+            EngineRequest(
+                requestID: "a", promptTokenIDs: [2, 3], samplingParams: params(maxTokens: 4, ignoreEOS: true)))
+        try core.add(
+            EngineRequest(
+                requestID: "b", promptTokenIDs: [4, 5], samplingParams: params(maxTokens: 4, ignoreEOS: true)))
         _ = core.step()
         let failed = core.step()
         #expect(failed.count == 2 && failed.allSatisfy { $0.finishReason == .error && $0.errorMessage != nil })
-        try core.add(EngineRequest(requestID: "c", promptTokenIDs: [6], samplingParams: params(maxTokens: 3, ignoreEOS: true)))
+        try core.add(
+            EngineRequest(requestID: "c", promptTokenIDs: [6], samplingParams: params(maxTokens: 3, ignoreEOS: true)))
         let later = collect(core.runUntilIdle())
         #expect(later["c"]?.finishReason == .length)
         #expect(core.stats.numWorkerErrorsTotal == 1)

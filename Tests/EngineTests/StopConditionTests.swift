@@ -15,8 +15,10 @@ import Testing
     ) throws -> Completion {
         let (core, worker) = try makeCore(makeConfig(maxModelLen: maxModelLen), tokenizer: Self.tokenizer)
         worker.scripts["r"] = script
-        try core.add(EngineRequest(requestID: "r", promptTokenIDs: [8], samplingParams: sampling, stop: stop,
-                                   includeStopStrInOutput: include))
+        try core.add(
+            EngineRequest(
+                requestID: "r", promptTokenIDs: [8], samplingParams: sampling, stop: stop,
+                includeStopStrInOutput: include))
         return try #require(collect(core.runUntilIdle())["r"])
     }
 
