@@ -50,6 +50,13 @@ public struct RequestOutput: Sendable, Equatable {
 
     /// Whether this is the stream's last output.
     public var isFinished: Bool { finishReason != nil }
+
+    /// Mean inter-token latency so far (decode time over the gaps between output tokens); nil before the
+    /// second token.
+    public var meanTimePerOutputToken: Double? {
+        guard numOutputTokens > 1, let decodeTime = timings.decodeTime else { return nil }
+        return decodeTime / Double(numOutputTokens - 1)
+    }
 }
 
 /// Lifecycle timestamps of one request in `EngineClock` seconds, for latency histograms.

@@ -74,7 +74,7 @@ extension Scheduler {
             else { break }
             waiting.remove(at: index)
             admit(request, numHitTokens: numHitTokens, numNewTokens: numNewTokens, blocks: blocks, plan: &plan)
-            if hashes.count > hits.count { pending.formUnion(hashes[hits.count...]) }
+            if config.enablePrefixCaching && hashes.count > hits.count { pending.formUnion(hashes[hits.count...]) }
         }
     }
 

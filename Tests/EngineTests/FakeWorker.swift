@@ -16,6 +16,7 @@ final class FakeWorker: Worker {
         var tokenIDs: [Int]
         var blockTable: [Int]
         var numComputedTokens: Int
+        var numLogprobs: Int?
     }
 
     let info: WorkerInfo
@@ -48,7 +49,8 @@ final class FakeWorker: Worker {
         for new in output.scheduledNewRequests {
             check(states[new.requestID] == nil, "new request \(new.requestID) already known")
             states[new.requestID] = RequestState(
-                tokenIDs: new.promptTokenIDs, blockTable: new.blockIDs, numComputedTokens: new.numComputedTokens)
+                tokenIDs: new.promptTokenIDs, blockTable: new.blockIDs, numComputedTokens: new.numComputedTokens,
+                numLogprobs: new.samplingParams.logprobs)
         }
         for cached in output.scheduledCachedRequests {
             guard var state = states[cached.requestID] else {
@@ -67,11 +69,16 @@ final class FakeWorker: Worker {
         }
         if failingSteps.contains(output.stepID) { throw InjectedFailure() }
         var sampled: [String: [Int]] = [:]
+        var logprobs: [String: [TokenLogprob]] = [:]
         for id in output.scheduledRequestIDs {
             guard let count = output.numScheduledTokens[id], let token = compute(id, count: count) else { continue }
             sampled[id] = [token]
+            if let numTop = states[id]?.numLogprobs {
+                let top = (0..<numTop).map { TopLogprob(tokenID: token + $0, logprob: -Float($0) - 0.5) }
+                logprobs[id] = [TokenLogprob(tokenID: token, logprob: -0.5, topLogprobs: top)]
+            }
         }
-        return ModelRunnerOutput(sampledTokenIDs: sampled)
+        return ModelRunnerOutput(sampledTokenIDs: sampled, logprobs: logprobs)
     }
 
     /// Writes KV for the scheduled positions; at the end of the known tokens, samples from the KV store.

@@ -1,4 +1,5 @@
 import Sampling
+import Synchronization
 import Testing
 
 @testable import Engine
@@ -141,5 +142,75 @@ import Testing
         #expect(later["c"]?.finishReason == .length)
         #expect(core.stats.numWorkerErrorsTotal == 1)
         #expect(core.stats.numFreeBlocks == 64)
+    }
+}
+
+@Suite struct PreemptionOrderTests {
+    /// Three requests fill a 6-block pool; the first decode that needs a new block forces a preemption.
+    func firstPreempted(policy: SchedulingPolicy) throws -> Set<String> {
+        var config = makeConfig(numBlocks: 6, blockSize: 4, maxNumSeqs: 3)
+        config.schedulingPolicy = policy
+        config.enablePrefixCaching = false
+        let (core, worker) = try makeCore(config)
+        for (id, priority, arrival) in [("A", 0, 1.0), ("B", 2, 2.0), ("C", 1, 3.0)] {
+            try core.add(
+                EngineRequest(
+                    requestID: id, promptTokenIDs: Array(2..<9), samplingParams: params(maxTokens: 4, ignoreEOS: true),
+                    priority: priority, arrivalTime: arrival))
+        }
+        _ = core.runUntilIdle()
+        #expect(worker.violations.isEmpty)
+        return worker.history.first { !$0.preemptedRequestIDs.isEmpty }?.preemptedRequestIDs ?? []
+    }
+
+    @Test("under priority the highest priority value is preempted first")
+    func priorityVictim() throws {
+        #expect(try firstPreempted(policy: .priority) == ["B"])
+    }
+
+    @Test("under FCFS the latest arrival is preempted first")
+    func fcfsVictim() throws {
+        #expect(try firstPreempted(policy: .fcfs) == ["C"])
+    }
+}
+
+@Suite struct OutputDetailTests {
+    @Test("logprobs pass through and timestamps follow the lifecycle")
+    func logprobsAndTimings() throws {
+        let ticks = TickClock()
+        let worker = FakeWorker(numBlocks: 16, blockSize: 4)
+        let core = try EngineCore(
+            config: makeConfig(numBlocks: 16), worker: worker, tokenizer: FakeTokenizer(), clock: { ticks.next() })
+        var sampling = params(maxTokens: 3, ignoreEOS: true)
+        sampling.logprobs = 2
+        try core.add(EngineRequest(requestID: "l", promptTokenIDs: [2, 3], samplingParams: sampling, arrivalTime: 0))
+        let outputs = core.runUntilIdle()
+        #expect(outputs.count == 3)
+        for output in outputs {
+            let logprobs = try #require(output.newLogprobs)
+            #expect(logprobs.map(\.tokenID) == output.newTokenIDs)
+            #expect(logprobs.first?.topLogprobs.count == 2)
+        }
+        let last = try #require(outputs.last)
+        let timings = last.timings
+        let scheduled = try #require(timings.firstScheduledTime)
+        let firstToken = try #require(timings.firstTokenTime)
+        let lastToken = try #require(timings.lastTokenTime)
+        let finished = try #require(timings.finishedTime)
+        #expect(0 < scheduled && scheduled < firstToken && firstToken < lastToken && lastToken <= finished)
+        #expect(outputs.map(\.timestamp) == outputs.map(\.timestamp).sorted())
+        #expect(last.meanTimePerOutputToken == (lastToken - firstToken) / 2)
+        #expect(timings.queueTime == scheduled)
+    }
+}
+
+/// A clock that advances by one second per reading.
+final class TickClock: Sendable {
+    private let value = Mutex(0.0)
+    func next() -> Double {
+        value.withLock { value in
+            value += 1
+            return value
+        }
     }
 }
