@@ -17,4 +17,6 @@ public enum EngineError: Error, Equatable, Sendable {
     case invalidConfig(String)
     /// The engine is draining or stopped and accepts no new requests.
     case shuttingDown
+    /// A `SchedulerOutput` that contradicts the worker's per-request state (an engine or worker bug).
+    case inconsistentSchedulerOutput(requestID: String, reason: String)
 }
