@@ -1,2 +1,0 @@
-/// Namespace of the `Engine` module; see docs/architecture.md.
-public enum EngineModule {}

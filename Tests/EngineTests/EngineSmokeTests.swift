@@ -1,7 +1,0 @@
-import Testing
-
-@testable import Engine
-
-@Test func moduleLinks() {
-    #expect(String(describing: EngineModule.self) == "EngineModule")
-}
