@@ -6,9 +6,9 @@ public struct ModelRunnerOutput: Sendable, Equatable {
     /// Sampled token ids per request id.
     public var sampledTokenIDs: [String: [Int]]
     /// Log-probabilities per request id, one entry per sampled token, when the request asked for them.
-    public var logprobs: [String: [TokenLogprob]]
+    public var logprobs: [String: [SampleLogprob]]
 
-    public init(sampledTokenIDs: [String: [Int]] = [:], logprobs: [String: [TokenLogprob]] = [:]) {
+    public init(sampledTokenIDs: [String: [Int]] = [:], logprobs: [String: [SampleLogprob]] = [:]) {
         self.sampledTokenIDs = sampledTokenIDs
         self.logprobs = logprobs
     }
@@ -18,7 +18,7 @@ public struct ModelRunnerOutput: Sendable, Equatable {
 }
 
 /// The log-probability of one sampled token and the `logprobs` most likely alternatives.
-public struct TokenLogprob: Sendable, Equatable {
+public struct SampleLogprob: Sendable, Equatable {
     /// The sampled token.
     public var tokenID: Int
     /// Its log-probability (natural log, after temperature).
@@ -33,7 +33,7 @@ public struct TokenLogprob: Sendable, Equatable {
     }
 }
 
-/// One of the top alternatives of a `TokenLogprob`.
+/// One of the top alternatives of a `SampleLogprob`.
 public struct TopLogprob: Sendable, Equatable {
     public var tokenID: Int
     public var logprob: Float

@@ -11,7 +11,7 @@ public struct RequestOutput: Sendable, Equatable {
     /// Text completed in this step (may be empty while held back for UTF-8 or a possible stop string).
     public var newText: String
     /// Log-probabilities of `newTokenIDs`, when the request asked for them.
-    public var newLogprobs: [TokenLogprob]?
+    public var newLogprobs: [SampleLogprob]?
     /// Tokens generated so far, including these.
     public var numOutputTokens: Int
     /// Prompt length.
@@ -30,7 +30,7 @@ public struct RequestOutput: Sendable, Equatable {
     public var timings: RequestTimings
 
     public init(
-        requestID: String, newTokenIDs: [Int], newText: String, newLogprobs: [TokenLogprob]? = nil,
+        requestID: String, newTokenIDs: [Int], newText: String, newLogprobs: [SampleLogprob]? = nil,
         numOutputTokens: Int, numPromptTokens: Int, numCachedTokens: Int = 0, finishReason: FinishReason? = nil,
         stopReason: StopReason? = nil, errorMessage: String? = nil, timestamp: Double, timings: RequestTimings
     ) {

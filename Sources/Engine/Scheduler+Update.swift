@@ -41,7 +41,7 @@ extension Scheduler {
     }
 
     private func appendTokens(
-        _ request: Request, _ sampled: [Int], logprobs: [TokenLogprob]?, now: Double
+        _ request: Request, _ sampled: [Int], logprobs: [SampleLogprob]?, now: Double
     ) -> RequestOutput {
         var accepted: [Int] = []
         var stop: (reason: FinishReason, stopReason: StopReason?)?

@@ -69,13 +69,13 @@ final class FakeWorker: Worker {
         }
         if failingSteps.contains(output.stepID) { throw InjectedFailure() }
         var sampled: [String: [Int]] = [:]
-        var logprobs: [String: [TokenLogprob]] = [:]
+        var logprobs: [String: [SampleLogprob]] = [:]
         for id in output.scheduledRequestIDs {
             guard let count = output.numScheduledTokens[id], let token = compute(id, count: count) else { continue }
             sampled[id] = [token]
             if let numTop = states[id]?.numLogprobs {
                 let top = (0..<numTop).map { TopLogprob(tokenID: token + $0, logprob: -Float($0) - 0.5) }
-                logprobs[id] = [TokenLogprob(tokenID: token, logprob: -0.5, topLogprobs: top)]
+                logprobs[id] = [SampleLogprob(tokenID: token, logprob: -0.5, topLogprobs: top)]
             }
         }
         return ModelRunnerOutput(sampledTokenIDs: sampled, logprobs: logprobs)

@@ -1,2 +1,0 @@
-/// Namespace of the `Devices` module; see docs/architecture.md.
-public enum DevicesModule {}
