@@ -16,8 +16,8 @@ struct TestClientError: Error, CustomStringConvertible {
 }
 
 /// Minimal blocking HTTP/1.1 client over a raw socket, so tests can send exactly the bytes they want
-/// (hostile, partial, pipelined) and observe how the server answers and closes.
-final class TestClient {
+/// (hostile, partial, pipelined) and observe how the server answers and closes. Used by one thread at a time.
+final class TestClient: @unchecked Sendable {
     let fd: Int32
     var buffer: [UInt8] = []
     private(set) var isAtEOF = false
