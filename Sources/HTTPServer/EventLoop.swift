@@ -36,6 +36,8 @@ final class EventLoop: @unchecked Sendable {
     struct PendingTasks {
         var tasks: [@Sendable () -> Void] = []
         var isWakePending = false
+        /// Set when the loop stopped and closed its descriptors; later tasks are dropped.
+        var isClosed = false
     }
 
     init(index: Int, tickInterval: Duration) throws(HTTPServerError) {
@@ -70,15 +72,16 @@ final class EventLoop: @unchecked Sendable {
         thread.start()
     }
 
-    /// Runs `task` on the loop thread, after tasks submitted before it. Safe from any thread.
+    /// Runs `task` on the loop thread, after tasks submitted before it. Safe from any thread; tasks
+    /// submitted after the loop stopped are dropped.
     func execute(_ task: @escaping @Sendable () -> Void) {
-        let needsWake = pending.withLock { state -> Bool in
+        pending.withLock { state in
+            guard !state.isClosed else { return }
             state.tasks.append(task)
-            if state.isWakePending { return false }
+            if state.isWakePending { return }
             state.isWakePending = true
-            return true
-        }
-        if needsWake {
+            // Written under the lock so that it can never race with `stopAndJoin` closing the descriptor
+            // (a reused descriptor number would otherwise receive these bytes).
             var one: UInt64 = 1
             _ = write(wakeFD, &one, 8)
         }
@@ -88,8 +91,12 @@ final class EventLoop: @unchecked Sendable {
     func stopAndJoin() {
         execute { [self] in isRunning = false }
         finished.wait()
-        close(wakeFD)
-        close(epollFD)
+        pending.withLock { state in
+            state.isClosed = true
+            state.tasks.removeAll()
+            close(wakeFD)
+            close(epollFD)
+        }
     }
 
     func register(_ fd: Int32, events: UInt32, handler: EventLoopHandler) {

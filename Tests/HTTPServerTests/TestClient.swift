@@ -23,8 +23,17 @@ final class TestClient: @unchecked Sendable {
     private(set) var isAtEOF = false
 
     init(port: Int, host: String = "127.0.0.1", receiveBufferSize: Int32? = nil, timeoutSeconds: Int = 5) throws {
+        fd = try TestClient.connectSocket(
+            port: port, host: host, receiveBufferSize: receiveBufferSize, timeoutSeconds: timeoutSeconds)
+    }
+
+    /// Opens a connected blocking socket (closed again here if connecting fails, so no descriptor is
+    /// ever closed twice).
+    private static func connectSocket(port: Int, host: String, receiveBufferSize: Int32?, timeoutSeconds: Int) throws
+        -> Int32
+    {
         let isIPv6 = host.contains(":")
-        fd = socket(isIPv6 ? AF_INET6 : AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let fd = socket(isIPv6 ? AF_INET6 : AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw TestClientError(description: "socket failed: \(errno)") }
         if let receiveBufferSize {
             var size = receiveBufferSize
@@ -60,6 +69,7 @@ final class TestClient: @unchecked Sendable {
             Glibc.close(fd)
             throw TestClientError(description: "connect failed: \(code)")
         }
+        return fd
     }
 
     deinit { Glibc.close(fd) }
