@@ -147,8 +147,13 @@ public final class ResponseWriter: Sendable {
         connection.scheduleResponseFinished(self, isKeepAlive: isKeepAlive)
     }
 
-    /// Writes a complete fixed-length response (head, body, finish) in one step.
+    /// Writes a complete fixed-length response (head, body, finish) in one step. It never waits for
+    /// buffer space (the body is already in memory); `async` only to keep the option.
     public func send(_ response: HTTPResponse) async throws {
+        try sendNow(response)
+    }
+
+    func sendNow(_ response: HTTPResponse) throws {
         var headers = response.headers
         let bodyAllowed = !response.status.forbidsBody
         if bodyAllowed { headers.replaceOrAdd(name: "Content-Length", value: String(response.body.count)) }
@@ -195,7 +200,7 @@ public final class ResponseWriter: Sendable {
                 httpError = HTTPError(status: .internalServerError, message: "the handler produced no response")
             }
             let response = HTTPResponse.error(httpError)
-            Task { try? await send(response) }
+            try? sendNow(response)
         }
     }
 
