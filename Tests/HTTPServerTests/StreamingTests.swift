@@ -1,0 +1,112 @@
+import HTTP1
+import HTTPServer
+import Telemetry
+import Testing
+
+@Suite("HTTPServer streaming")
+struct StreamingTests {
+    @Test("streams server-sent events as chunks")
+    func serverSentEvents() async throws {
+        let router = Router()
+        router.add(.post, "/v1/completions") { _, writer in
+            try writer.writeHead(status: .ok, headers: ["Content-Type": "text/event-stream"])
+            for index in 0..<3 { try await writer.writeEvent(ServerSentEvent(data: "{\"i\":\(index)}")) }
+            try await writer.writeEvent(.done)
+            writer.finish()
+        }
+        try await withServer(router: router) { _, port in
+            let response = try await blocking {
+                try TestClient(port: port).request("POST", "/v1/completions", body: "{}")
+            }
+            #expect(response.headers["Transfer-Encoding"] == "chunked")
+            #expect(response.text == "data: {\"i\":0}\n\ndata: {\"i\":1}\n\ndata: {\"i\":2}\n\ndata: [DONE]\n\n")
+        }
+    }
+
+    @Test("a streaming handler learns promptly that the client went away")
+    func clientGoesAway() async throws {
+        let closeNotified = Box(false)
+        let writeError = Box<String?>(nil)
+        let router = Router()
+        router.add(.get, "/stream") { _, writer in
+            writer.onClose { closeNotified.value = true }
+            try writer.writeHead(status: .ok, headers: ["Content-Type": "text/event-stream"])
+            do {
+                while true {
+                    try await writer.writeEvent(ServerSentEvent(data: "tick"))
+                    try await Task.sleep(for: .milliseconds(10))
+                }
+            } catch {
+                writeError.value = "\(error)"
+                #expect(writer.isClosed)
+            }
+        }
+        try await withServer(router: router) { server, port in
+            try await blocking {
+                let client = try TestClient(port: port)
+                try client.send("GET /stream HTTP/1.1\r\nHost: t\r\n\r\n")
+                _ = try client.readHead()
+                _ = try client.readLine()
+            }
+            #expect(await eventually { closeNotified.value })
+            #expect(await eventually { writeError.value == "connection closed" })
+            #expect(server.numOpenConnections == 0)
+        }
+    }
+
+    @Test("graceful shutdown lets an in-flight stream finish and stops accepting")
+    func gracefulShutdown() async throws {
+        let router = Router()
+        let started = Box(false)
+        router.add(.get, "/stream") { _, writer in
+            try writer.writeHead(status: .ok)
+            started.value = true
+            for index in 0..<5 {
+                try await Task.sleep(for: .milliseconds(40))
+                try await writer.write("part\(index);")
+            }
+            writer.finish()
+        }
+        let server = HTTPServer(
+            config: HTTPServerConfig().withPort(0), router: router, logger: .init(label: "t", level: .error))
+        try server.start()
+        let port = server.boundPort
+        let idle = try TestClient(port: port)
+        let client = try TestClient(port: port)
+        try client.send("GET /stream HTTP/1.1\r\nHost: t\r\n\r\n")
+        #expect(await eventually { started.value })
+        async let response = blocking { try client.readResponse() }
+        await server.shutdown(deadline: .seconds(5))
+        let finished = try await response
+        #expect(finished.text == "part0;part1;part2;part3;part4;")
+        #expect(try await blocking { client.waitForClose() })
+        #expect(try await blocking { idle.waitForClose() })
+        #expect(throws: (any Error).self) { try TestClient(port: port).request("GET", "/") }
+    }
+
+    @Test("shutdown past its deadline closes a stream that does not end")
+    func shutdownDeadline() async throws {
+        let writeError = Box<String?>(nil)
+        let router = Router()
+        router.add(.get, "/forever") { _, writer in
+            try writer.writeHead(status: .ok)
+            do {
+                while true {
+                    try await writer.write("x")
+                    try await Task.sleep(for: .milliseconds(10))
+                }
+            } catch {
+                writeError.value = "\(error)"
+            }
+        }
+        let server = HTTPServer(
+            config: HTTPServerConfig().withPort(0), router: router, logger: .init(label: "t", level: .error))
+        try server.start()
+        let client = try TestClient(port: server.boundPort)
+        try client.send("GET /forever HTTP/1.1\r\nHost: t\r\n\r\n")
+        _ = try await blocking { try client.readHead() }
+        await server.shutdown(deadline: .milliseconds(100))
+        #expect(await eventually { writeError.value == "connection closed" })
+        #expect(try await blocking { client.waitForClose() })
+    }
+}
