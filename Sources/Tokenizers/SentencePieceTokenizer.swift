@@ -20,6 +20,8 @@ public struct SentencePieceTokenizer: Tokenizer {
     /// Byte value of each BYTE piece, -1 for other ids.
     let byteValues: [Int16]
     let maxPieceBytes: Int
+    /// Whether BPE may run word by word (see `encodeSegment`).
+    let splitsAtWordStarts: Bool
     /// Always matched in the normalised text (user-defined pieces).
     let userDefinedMatcher: TokenMatcher
     /// Matched in raw text when parsing special tokens.
@@ -73,6 +75,7 @@ public struct SentencePieceTokenizer: Tokenizer {
             if token.id >= model.pieces.count { extraTokens[token.id] = token }
             if token.isSpecial { extraSpecialIDs.insert(token.id) }
         }
+        self.splitsAtWordStarts = Self.noPieceSpansWordStart(mergeableTexts)
         self.mergeableIDs = ByteStringTable(mergeableTexts)
         self.allIDs = ByteStringTable(model.pieces.map(\.text))
         self.byteIDs = byteIDs

@@ -31,7 +31,7 @@ struct IncrementalDetokenizerTests {
 
     @Test("streaming byte-level ids holds back split UTF-8 and rebuilds the input", .enabled(if: SharedData.isAvailable))
     func streamsByteLevelVectors() throws {
-        let tokenizer = try TokenizerLoader.load(gguf: SharedData.url("ggml-vocab-gpt-2.gguf"))
+        let tokenizer = try GGUFVocabularyTests.gpt2Vocab()
         let vectors = try VocabVectors(vocab: "ggml-vocab-gpt-2")
         for (index, ids) in vectors.expected.enumerated() {
             let deltas = Self.stream(ids, tokenizer: tokenizer)

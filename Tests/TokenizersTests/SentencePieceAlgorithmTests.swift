@@ -77,6 +77,16 @@ struct SentencePieceAlgorithmTests {
         #expect(SentencePieceTokenizer(model: model).decode([7, 7]) == "a a")
     }
 
+    @Test("a piece that ends in ▁ turns off word-by-word merging and still merges across the space")
+    func pieceAcrossWordStart() {
+        var model = Self.model()
+        model.pieces.append(.init(text: "a▁", score: 5, type: .normal))
+        let tokenizer = SentencePieceTokenizer(model: model)
+        #expect(!tokenizer.splitsAtWordStarts)
+        #expect(tokenizer.encode("a a", addSpecialTokens: false, parseSpecial: false) == [12, 4])
+        #expect(SentencePieceTokenizer(model: Self.model()).splitsAtWordStarts)
+    }
+
     @Test("a serialized ModelProto is decoded field by field")
     func parsesProto() throws {
         var proto = ProtoWriter()

@@ -5,9 +5,11 @@ import Testing
 
 @Suite("Special tokens and the checkpoint-directory loader")
 struct SpecialTokenTests {
-    static func tinyPangu() throws -> any Tokenizer {
+    private static let sharedTinyPangu: Result<any Tokenizer, any Error> = Result {
         try TokenizerLoader.load(directory: SharedData.root.appendingPathComponent("models/tiny-pangu-embedded"))
     }
+
+    static func tinyPangu() throws -> any Tokenizer { try sharedTinyPangu.get() }
 
     @Test("an openPangu directory loads tokenizer.model with tokenizer_config.json's BOS rule", .enabled(if: SharedData.isAvailable))
     func loadsPanguDirectory() throws {
