@@ -18,14 +18,18 @@ extension SentencePieceTokenizer {
         var lastWasUnknown = false
         var chunkStart = 0
         for index in 1...spans.count {
-            guard index == spans.count || (splitsAtWordStarts && isWordStart(normalized, spans, index)) else { continue }
+            guard index == spans.count || (splitsAtWordStarts && isWordStart(normalized, spans, index)) else {
+                continue
+            }
             var symbols = BPEMerger.symbols(spans: Array(spans[chunkStart..<index]))
             let merged = BPEMerger.merge(&symbols) { left, right in
                 mergeLookup(normalized, left.start, right.end)
             }
             for symbol in merged {
                 for part in resegment(normalized, symbol) {
-                    emit(id: part.id, bytes: normalized[part.start..<part.end], into: &ids, lastWasUnknown: &lastWasUnknown)
+                    emit(
+                        id: part.id, bytes: normalized[part.start..<part.end], into: &ids,
+                        lastWasUnknown: &lastWasUnknown)
                 }
             }
             chunkStart = index

@@ -37,12 +37,14 @@ struct ByteLevelBPETokenizerTests {
         try tokenizerJSON(preTokenizer: preTokenizer, mergesAsPairs: mergesAsPairs)
             .write(to: directory.appendingPathComponent("tokenizer.json"), atomically: true, encoding: .utf8)
         if let config {
-            try config.write(to: directory.appendingPathComponent("tokenizer_config.json"), atomically: true, encoding: .utf8)
+            try config.write(
+                to: directory.appendingPathComponent("tokenizer_config.json"), atomically: true, encoding: .utf8)
         }
         return try TokenizerLoader.load(directory: directory)
     }
 
-    static let gpt2PreTokenizer = #"{"type": "ByteLevel", "add_prefix_space": false, "trim_offsets": true, "use_regex": true}"#
+    static let gpt2PreTokenizer =
+        #"{"type": "ByteLevel", "add_prefix_space": false, "trim_offsets": true, "use_regex": true}"#
 
     @Test("tokenizer.json vocab and merges encode words by merge rank")
     func encodesByMergeRank() throws {
@@ -75,7 +77,10 @@ struct ByteLevelBPETokenizerTests {
     @Test("added special tokens are single ids only when parsing special tokens")
     func addedSpecialTokens() throws {
         let tokenizer = try Self.load(preTokenizer: Self.gpt2PreTokenizer)
-        #expect(tokenizer.encode("Hello<|endoftext|>", addSpecialTokens: false, parseSpecial: true) == [259, Self.endOfText])
+        #expect(
+            tokenizer.encode("Hello<|endoftext|>", addSpecialTokens: false, parseSpecial: true) == [
+                259, Self.endOfText,
+            ])
         let plain = tokenizer.encode("Hello<|endoftext|>", addSpecialTokens: false, parseSpecial: false)
         #expect(!plain.contains(Self.endOfText) && plain.first == 259)
         #expect(tokenizer.isSpecial(Self.endOfText) && !tokenizer.isSpecial(259))
@@ -93,7 +98,8 @@ struct ByteLevelBPETokenizerTests {
 
     @Test("a Llama-3 Split regex selects the Llama-3 pre-tokenizer")
     func llama3Split() throws {
-        let pattern = #"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"#
+        let pattern =
+            #"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"#
         #expect(HFTokenizerJSON.preTokenizer(forPattern: pattern) == .llama3)
         let escaped = pattern.replacingOccurrences(of: "\\", with: "\\\\")
         let preTokenizer = """
@@ -108,7 +114,8 @@ struct ByteLevelBPETokenizerTests {
 
     @Test("an unknown split regex is rejected with the file named")
     func unknownRegex() throws {
-        let preTokenizer = #"{"type": "Sequence", "pretokenizers": [{"type": "Split", "pattern": {"Regex": "\\w+"}}, {"type": "ByteLevel"}]}"#
+        let preTokenizer =
+            #"{"type": "Sequence", "pretokenizers": [{"type": "Split", "pattern": {"Regex": "\\w+"}}, {"type": "ByteLevel"}]}"#
         #expect(throws: TokenizerError.self) { try Self.load(preTokenizer: preTokenizer) }
     }
 }

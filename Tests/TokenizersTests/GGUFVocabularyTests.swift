@@ -26,7 +26,9 @@ struct GGUFVocabularyTests {
         return (numPassed, vectors.inputs.count)
     }
 
-    @Test("llama-spm vectors are reproduced by the sentencepiece tokenizer built from GGUF", .enabled(if: SharedData.isAvailable))
+    @Test(
+        "llama-spm vectors are reproduced by the sentencepiece tokenizer built from GGUF",
+        .enabled(if: SharedData.isAvailable))
     func llamaSPM() throws {
         let tokenizer = try TokenizerLoader.load(gguf: SharedData.url("ggml-vocab-llama-spm.gguf"))
         #expect(tokenizer is SentencePieceTokenizer)

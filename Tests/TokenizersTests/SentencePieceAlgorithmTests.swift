@@ -64,7 +64,8 @@ struct SentencePieceAlgorithmTests {
             model.pieces.append(.init(text: String(format: "<0x%02X>", byte), score: 0, type: .byte))
         }
         let tokenizer = SentencePieceTokenizer(model: model)
-        #expect(tokenizer.encode("aé", addSpecialTokens: false, parseSpecial: false) == [4, first + 0xC3, first + 0xA9])
+        #expect(
+            tokenizer.encode("aé", addSpecialTokens: false, parseSpecial: false) == [4, first + 0xC3, first + 0xA9])
         #expect(tokenizer.decode([4, first + 0xC3, first + 0xA9]) == "aé")
     }
 

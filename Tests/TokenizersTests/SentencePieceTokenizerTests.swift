@@ -7,7 +7,8 @@ import Testing
 struct SentencePieceTokenizerTests {
     /// Loaded once for all tests.
     private static let sharedLlama2: Result<SentencePieceTokenizer, any Error> = Result {
-        SentencePieceTokenizer(model: try SentencePieceModel.load(contentsOf: SharedData.url("llama2-spm/tokenizer.model")))
+        SentencePieceTokenizer(
+            model: try SentencePieceModel.load(contentsOf: SharedData.url("llama2-spm/tokenizer.model")))
     }
 
     static func llama2() throws -> SentencePieceTokenizer { try sharedLlama2.get() }
@@ -26,7 +27,9 @@ struct SentencePieceTokenizerTests {
         #expect(try Self.llama2().splitsAtWordStarts)
     }
 
-    @Test("every cases.json case encodes to sentencepiece's ids and decodes to its text", .enabled(if: SharedData.isAvailable))
+    @Test(
+        "every cases.json case encodes to sentencepiece's ids and decodes to its text",
+        .enabled(if: SharedData.isAvailable))
     func reproducesCases() throws {
         let tokenizer = try Self.llama2()
         let cases = try SentencePieceCase.loadAll()
