@@ -42,6 +42,15 @@ struct SentencePieceAlgorithmTests {
         #expect(Self.encode("a<sep>b") == [4, 8, 5])
     }
 
+    @Test("a user-defined piece at the input's start follows the dummy prefix, with or without parseSpecial")
+    func userDefinedAtStart() {
+        let tokenizer = SentencePieceTokenizer(model: Self.model(addDummyPrefix: true))
+        #expect(tokenizer.encode("<sep>b", addSpecialTokens: false, parseSpecial: false) == [3, 8, 5])
+        #expect(tokenizer.encode("<sep>b", addSpecialTokens: false, parseSpecial: true) == [3, 8, 5])
+        #expect(tokenizer.encode("<s>b", addSpecialTokens: false, parseSpecial: true) == [1, 5])
+        #expect(!tokenizer.isSpecial(8) && tokenizer.isSpecial(1))
+    }
+
     @Test("a run of unknown characters becomes one <unk> without byte fallback")
     func unknownRun() {
         #expect(Self.encode("axyb") == [4, 0, 5])
