@@ -11,7 +11,7 @@ struct ByteLevelBPETokenizerTests {
     static let endOfText = 265
 
     /// A small GPT-2-style tokenizer.json written by hand.
-    static func tokenizerJSON(preTokenizer: String, mergesAsPairs: Bool = false) throws -> String {
+    static func tokenizerJSON(preTokenizer: String, mergesAsPairs: Bool = false, nfc: Bool = false) throws -> String {
         var vocab: [String: Int] = [:]
         for (byte, scalar) in ByteLevelBPETokenizer.byteAlphabet().enumerated() { vocab[String(scalar)] = byte }
         for (offset, piece) in mergedPieces.enumerated() { vocab[piece] = 256 + offset }
@@ -20,7 +20,7 @@ struct ByteLevelBPETokenizerTests {
         let object: [String: Any] = [
             "version": "1.0",
             "added_tokens": [["id": endOfText, "content": "<|endoftext|>", "special": true]],
-            "normalizer": NSNull(),
+            "normalizer": nfc ? ["type": "NFC"] as Any : NSNull(),
             "pre_tokenizer": try JSONSerialization.jsonObject(with: Data(preTokenizer.utf8)),
             "post_processor": ["type": "ByteLevel", "trim_offsets": false],
             "decoder": ["type": "ByteLevel"],
@@ -30,11 +30,13 @@ struct ByteLevelBPETokenizerTests {
         return String(decoding: data, as: UTF8.self)
     }
 
-    static func load(preTokenizer: String, config: String? = nil, mergesAsPairs: Bool = false) throws -> any Tokenizer {
+    static func load(
+        preTokenizer: String, config: String? = nil, mergesAsPairs: Bool = false, nfc: Bool = false
+    ) throws -> any Tokenizer {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("tok-json-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
-        try tokenizerJSON(preTokenizer: preTokenizer, mergesAsPairs: mergesAsPairs)
+        try tokenizerJSON(preTokenizer: preTokenizer, mergesAsPairs: mergesAsPairs, nfc: nfc)
             .write(to: directory.appendingPathComponent("tokenizer.json"), atomically: true, encoding: .utf8)
         if let config {
             try config.write(
@@ -72,6 +74,15 @@ struct ByteLevelBPETokenizerTests {
         let ids = tokenizer.encode(text, addSpecialTokens: false, parseSpecial: false)
         #expect(ids.count == text.utf8.count)
         #expect(tokenizer.decode(ids) == text)
+    }
+
+    @Test("an NFC normalizer composes characters before byte-level encoding")
+    func nfcNormalizer() throws {
+        let composed = try Self.load(preTokenizer: Self.gpt2PreTokenizer, nfc: true)
+        let ids = composed.encode("e\u{301}", addSpecialTokens: false, parseSpecial: false)
+        #expect(ids == [0xC3, 0xA9])  // the UTF-8 of "é"; byte b's character has id b here
+        let plain = try Self.load(preTokenizer: Self.gpt2PreTokenizer)
+        #expect(plain.encode("e\u{301}", addSpecialTokens: false, parseSpecial: false).count == 3)
     }
 
     @Test("added special tokens are single ids only when parsing special tokens")
