@@ -26,6 +26,12 @@ extension SentencePieceTokenizer {
                 mergeLookup(normalized, left.start, right.end)
             }
             for symbol in merged {
+                guard symbol.id >= 0, model.pieces[symbol.id].type == .unused else {
+                    emit(
+                        id: symbol.id, bytes: normalized[symbol.start..<symbol.end], into: &ids,
+                        lastWasUnknown: &lastWasUnknown)
+                    continue
+                }
                 for part in resegment(normalized, symbol) {
                     emit(
                         id: part.id, bytes: normalized[part.start..<part.end], into: &ids,
@@ -125,7 +131,7 @@ extension SentencePieceTokenizer {
         guard end - start <= maxPieceBytes,
             let id = mergeableIDs.lookup(bytes, start..<end)
         else { return nil }
-        return BPEMerger.Merge(priority: Double(model.pieces[id].score), id: id)
+        return BPEMerger.Merge(priority: Double(scores[id]), id: id)
     }
 
     /// Splits a symbol whose piece is UNUSED back into smaller pieces (the

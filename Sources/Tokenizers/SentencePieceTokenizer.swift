@@ -26,6 +26,8 @@ public struct SentencePieceTokenizer: Tokenizer {
     /// Byte value of each BYTE piece, -1 for other ids.
     let byteValues: [Int16]
     let maxPieceBytes: Int
+    /// Piece scores by id (merge priority).
+    let scores: [Float]
     /// Whether BPE may run word by word (see `encodeSegment`).
     let splitsAtWordStarts: Bool
     /// Always matched in the normalised text (user-defined pieces).
@@ -82,6 +84,7 @@ public struct SentencePieceTokenizer: Tokenizer {
             if token.id >= model.pieces.count { extraTokens[token.id] = token }
             if token.isSpecial { extraSpecialIDs.insert(token.id) }
         }
+        self.scores = model.pieces.map(\.score)
         self.splitsAtWordStarts = Self.noPieceSpansWordStart(mergeableTexts)
         self.mergeableIDs = ByteStringTable(mergeableTexts)
         self.allIDs = ByteStringTable(model.pieces.map(\.text))
