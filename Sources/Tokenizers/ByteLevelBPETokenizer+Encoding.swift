@@ -21,17 +21,28 @@ extension ByteLevelBPETokenizer {
         var text = normalizeNFC ? text.precomposedStringWithCanonicalMapping : text
         if addPrefixSpace && !text.hasPrefix(" ") { text = " " + text }
         let scalars = Array(text.unicodeScalars)
-        var wordBytes: [UInt8] = []
+        let utf8 = Array(text.utf8)
+        // byteOffsets[i] is where scalar i starts in `utf8`.
+        var byteOffsets: [Int] = []
+        byteOffsets.reserveCapacity(scalars.count + 1)
+        var offset = 0
+        for scalar in scalars {
+            byteOffsets.append(offset)
+            offset += UTF8.width(scalar)
+        }
+        byteOffsets.append(offset)
         for word in preTokenizer.split(scalars) {
-            wordBytes.removeAll(keepingCapacity: true)
-            for scalar in scalars[word] { wordBytes.append(contentsOf: String(scalar).utf8) }
-            encodeWord(wordBytes, into: &ids)
+            encodeWord(utf8[byteOffsets[word.lowerBound]..<byteOffsets[word.upperBound]], into: &ids)
         }
     }
 
     /// Merges one pre-tokenized word's bytes into ids.
-    func encodeWord(_ bytes: [UInt8], into ids: inout [Int]) {
-        if ignoreMerges || bytes.count == 1 {
+    func encodeWord(_ bytes: ArraySlice<UInt8>, into ids: inout [Int]) {
+        if bytes.count == 1, let byte = bytes.first, byteIDs[Int(byte)] >= 0 {
+            ids.append(byteIDs[Int(byte)])
+            return
+        }
+        if ignoreMerges {
             var mapped: [UInt8] = []
             for byte in bytes { mapped.append(contentsOf: byteSymbols[Int(byte)]) }
             if let id = vocab.lookup(mapped), addedTokens[id] == nil {
@@ -41,7 +52,7 @@ extension ByteLevelBPETokenizer {
         }
         var spans: [(start: Int, end: Int, id: Int)] = []
         spans.reserveCapacity(bytes.count)
-        for (offset, byte) in bytes.enumerated() { spans.append((offset, offset + 1, byteIDs[Int(byte)])) }
+        for offset in bytes.indices { spans.append((offset, offset + 1, byteIDs[Int(bytes[offset])])) }
         var symbols = BPEMerger.symbols(spans: spans)
         let merged = BPEMerger.merge(&symbols) { left, right in
             guard left.id >= 0, right.id >= 0, let rule = merges.lookup(left: left.id, right: right.id) else {

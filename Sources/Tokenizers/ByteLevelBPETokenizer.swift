@@ -70,7 +70,9 @@ public struct ByteLevelBPETokenizer: Tokenizer {
     static func pieces(_ pieces: [String], with addedTokens: [AddedToken]) -> [String] {
         var pieces = pieces
         for token in addedTokens where token.id >= 0 {
-            if token.id >= pieces.count { pieces.append(contentsOf: Array(repeating: "", count: token.id + 1 - pieces.count)) }
+            if token.id >= pieces.count {
+                pieces.append(contentsOf: Array(repeating: "", count: token.id + 1 - pieces.count))
+            }
             if pieces[token.id].isEmpty { pieces[token.id] = token.content }
         }
         return pieces

@@ -42,7 +42,9 @@ public struct GGUFMetadata: Sendable {
         /// All elements as Swift strings.
         public var strings: [String] {
             bytes.withUnsafeBufferPointer { buffer in
-                (0..<count).map { String(decoding: UnsafeBufferPointer(rebasing: buffer[starts[$0]..<starts[$0 + 1]]), as: UTF8.self) }
+                (0..<count).map {
+                    String(decoding: UnsafeBufferPointer(rebasing: buffer[starts[$0]..<starts[$0 + 1]]), as: UTF8.self)
+                }
             }
         }
     }
@@ -164,7 +166,8 @@ private struct GGUFReader {
 
     mutating func readString() throws -> String {
         let length = try readCount()
-        let string = String(decoding: UnsafeRawBufferPointer(rebasing: buffer[offset..<(offset + length)]), as: UTF8.self)
+        let string = String(
+            decoding: UnsafeRawBufferPointer(rebasing: buffer[offset..<(offset + length)]), as: UTF8.self)
         offset += length
         return string
     }

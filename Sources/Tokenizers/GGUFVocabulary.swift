@@ -14,12 +14,14 @@ enum GGUFVocabulary {
         let tokens = tokenArray.strings
         let types = metadata.ints("tokenizer.ggml.token_type") ?? []
         guard types.isEmpty || types.count == tokens.count else {
-            throw TokenizerError.malformed(path: path, reason: "token_type has \(types.count) entries for \(tokens.count) tokens")
+            throw TokenizerError.malformed(
+                path: path, reason: "token_type has \(types.count) entries for \(tokens.count) tokens")
         }
         switch model {
         case "llama": return try makeSentencePiece(metadata: metadata, tokens: tokens, types: types, path: path)
         case "gpt2":
-            return try makeByteLevel(metadata: metadata, tokens: tokens, tokenArray: tokenArray, types: types, path: path)
+            return try makeByteLevel(
+                metadata: metadata, tokens: tokens, tokenArray: tokenArray, types: types, path: path)
         default: throw TokenizerError.unsupported(path: path, feature: "tokenizer.ggml.model \(model)")
         }
     }
@@ -29,7 +31,8 @@ enum GGUFVocabulary {
     ) throws -> SentencePieceTokenizer {
         let scores = metadata.floats("tokenizer.ggml.scores") ?? []
         guard scores.isEmpty || scores.count == tokens.count else {
-            throw TokenizerError.malformed(path: path, reason: "scores has \(scores.count) entries for \(tokens.count) tokens")
+            throw TokenizerError.malformed(
+                path: path, reason: "scores has \(scores.count) entries for \(tokens.count) tokens")
         }
         var model = SentencePieceModel()
         model.modelType = .bpe

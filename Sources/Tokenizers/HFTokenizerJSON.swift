@@ -36,7 +36,8 @@ struct HFTokenizerJSON {
         }
         let preTokenizer = json["pre_tokenizer"] as? [String: Any]
         let decoder = json["decoder"] as? [String: Any]
-        isByteLevel = Self.contains(type: "ByteLevel", in: preTokenizer) || Self.contains(type: "ByteLevel", in: decoder)
+        isByteLevel =
+            Self.contains(type: "ByteLevel", in: preTokenizer) || Self.contains(type: "ByteLevel", in: decoder)
         if isByteLevel { try readPreTokenizer(preTokenizer) }
         options.normalizeNFC = Self.contains(type: "NFC", in: json["normalizer"] as? [String: Any])
         templateBOS = Self.templateBOS(json["post_processor"] as? [String: Any])
@@ -133,7 +134,8 @@ struct HFTokenizerJSON {
     /// Builds the tokenizer; `config` (tokenizer_config.json) overrides BOS/EOS choices.
     func makeTokenizer(config: TokenizerConfig) throws -> ByteLevelBPETokenizer {
         guard isByteLevel else {
-            throw TokenizerError.unsupported(path: path, feature: "non-byte-level tokenizer.json without tokenizer.model")
+            throw TokenizerError.unsupported(
+                path: path, feature: "non-byte-level tokenizer.json without tokenizer.model")
         }
         var allAdded = addedTokens
         let knownIDs = Set(addedTokens.map(\.id))

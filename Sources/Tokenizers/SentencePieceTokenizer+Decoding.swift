@@ -28,7 +28,8 @@ extension SentencePieceTokenizer {
                 isStartOfText = false
                 continue
             }
-            appendPiece(model.pieces[id].text, stripLeadingSpace: isStartOfText && !model.treatWhitespaceAsSuffix, to: &output)
+            appendPiece(
+                model.pieces[id].text, stripLeadingSpace: isStartOfText && !model.treatWhitespaceAsSuffix, to: &output)
             isStartOfText = false
         }
         return String(decoding: output, as: UTF8.self)

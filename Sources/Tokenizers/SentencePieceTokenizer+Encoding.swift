@@ -6,19 +6,68 @@ extension SentencePieceTokenizer {
 
     /// Encodes one run of plain text. The dummy prefix is added only when the run
     /// starts the whole input (sentencepiece treats the input as one string).
+    ///
+    /// BPE runs over the whole normalised string; when no piece holds a `▁` right
+    /// after another character (`splitsAtWordStarts`), no merge can cross the
+    /// start of a `▁`-prefixed word, so each word is merged on its own with the
+    /// same result and smaller heaps.
     func encodeSegment(_ bytes: ArraySlice<UInt8>, isStartOfInput: Bool, into ids: inout [Int]) {
         let normalized = normalize(bytes, isStartOfInput: isStartOfInput)
         guard !normalized.isEmpty else { return }
-        var symbols = BPEMerger.symbols(spans: initialSpans(normalized))
-        let merged = BPEMerger.merge(&symbols) { left, right in
-            mergeLookup(normalized, left.start, right.end)
-        }
+        let spans = initialSpans(normalized)
         var lastWasUnknown = false
-        for symbol in merged {
-            for part in resegment(normalized, symbol) {
-                emit(id: part.id, bytes: normalized[part.start..<part.end], into: &ids, lastWasUnknown: &lastWasUnknown)
+        var chunkStart = 0
+        for index in 1...spans.count {
+            guard index == spans.count || (splitsAtWordStarts && isWordStart(normalized, spans, index)) else {
+                continue
+            }
+            var symbols = BPEMerger.symbols(spans: Array(spans[chunkStart..<index]))
+            let merged = BPEMerger.merge(&symbols) { left, right in
+                mergeLookup(normalized, left.start, right.end)
+            }
+            for symbol in merged {
+                guard symbol.id >= 0, model.pieces[symbol.id].type == .unused else {
+                    emit(
+                        id: symbol.id, bytes: normalized[symbol.start..<symbol.end], into: &ids,
+                        lastWasUnknown: &lastWasUnknown)
+                    continue
+                }
+                for part in resegment(normalized, symbol) {
+                    emit(
+                        id: part.id, bytes: normalized[part.start..<part.end], into: &ids,
+                        lastWasUnknown: &lastWasUnknown)
+                }
+            }
+            chunkStart = index
+        }
+    }
+
+    /// Whether span `index` starts with `▁` and the span before it does not end with one.
+    private func isWordStart(_ bytes: [UInt8], _ spans: [(start: Int, end: Int, id: Int)], _ index: Int) -> Bool {
+        let start = spans[index].start
+        return Self.hasMetaSymbol(bytes, at: start) && !(start >= 3 && Self.hasMetaSymbol(bytes, at: start - 3))
+    }
+
+    static func hasMetaSymbol<C: RandomAccessCollection>(_ bytes: C, at offset: C.Index) -> Bool
+    where C.Element == UInt8, C.Index == Int {
+        offset + 2 < bytes.endIndex && bytes[offset] == 0xE2 && bytes[offset + 1] == 0x96 && bytes[offset + 2] == 0x81
+    }
+
+    /// Whether no piece has a `▁` right after a character other than `▁`, which
+    /// makes every `▁`-starting word a merge boundary (true for models trained
+    /// with `split_by_whitespace`, such as Llama's).
+    static func noPieceSpansWordStart(_ texts: [String]) -> Bool {
+        for text in texts {
+            let bytes = Array(text.utf8)
+            var offset = 1
+            while offset < bytes.count {
+                if hasMetaSymbol(bytes, at: offset) && !(offset >= 3 && hasMetaSymbol(bytes, at: offset - 3)) {
+                    return false
+                }
+                offset += 1
             }
         }
+        return true
     }
 
     /// sentencepiece's identity normaliser: optional whitespace cleanup, the dummy
@@ -82,7 +131,7 @@ extension SentencePieceTokenizer {
         guard end - start <= maxPieceBytes,
             let id = mergeableIDs.lookup(bytes, start..<end)
         else { return nil }
-        return BPEMerger.Merge(priority: Double(model.pieces[id].score), id: id)
+        return BPEMerger.Merge(priority: Double(scores[id]), id: id)
     }
 
     /// Splits a symbol whose piece is UNUSED back into smaller pieces (the

@@ -8,6 +8,12 @@
 /// (`BPEMerger`); symbols without a piece become `<0xNN>` byte pieces when the
 /// model has byte fallback, else `<unk>`. Decoding maps `▁` back to spaces,
 /// joins byte pieces into UTF-8 and drops one leading space for the dummy prefix.
+///
+/// Special tokens: with `parseSpecial`, CONTROL/UNKNOWN pieces (`<s>`, `</s>`,
+/// `<unk>`) and tokens declared in `tokenizer_config.json` are cut out of the raw
+/// text first; only the text run at the very start of the input gets the dummy
+/// prefix. USER_DEFINED pieces are matched inside BPE whatever `parseSpecial`
+/// says, as sentencepiece and llama.cpp do.
 /// Immutable after construction.
 public struct SentencePieceTokenizer: Tokenizer {
     let model: SentencePieceModel
@@ -20,9 +26,14 @@ public struct SentencePieceTokenizer: Tokenizer {
     /// Byte value of each BYTE piece, -1 for other ids.
     let byteValues: [Int16]
     let maxPieceBytes: Int
+    /// Piece scores by id (merge priority).
+    let scores: [Float]
+    /// Whether BPE may run word by word (see `encodeSegment`).
+    let splitsAtWordStarts: Bool
     /// Always matched in the normalised text (user-defined pieces).
     let userDefinedMatcher: TokenMatcher
-    /// Matched in raw text when parsing special tokens.
+    /// Matched in raw text when parsing special tokens: CONTROL and UNKNOWN pieces
+    /// and config-declared tokens (user-defined pieces are matched during BPE).
     let specialMatcher: TokenMatcher
     /// Tokens from `tokenizer_config.json` whose ids lie beyond the model's pieces.
     let extraTokens: [Int: AddedToken]
@@ -62,17 +73,19 @@ public struct SentencePieceTokenizer: Tokenizer {
                 break
             }
             if piece.type == .userDefined { userDefined.append((piece.text, id)) }
-            if piece.type == .control || piece.type == .userDefined || piece.type == .unknown {
-                special.append((piece.text, id))
-            }
+            if piece.type == .control || piece.type == .unknown { special.append((piece.text, id)) }
         }
         var extraTokens: [Int: AddedToken] = [:]
         var extraSpecialIDs: Set<Int> = []
         for token in addedTokens {
-            special.append((token.content, token.id))
+            // User-defined pieces are always matched inside BPE, as sentencepiece does.
+            let isUserDefinedPiece = token.id < model.pieces.count && model.pieces[token.id].type == .userDefined
+            if !isUserDefinedPiece { special.append((token.content, token.id)) }
             if token.id >= model.pieces.count { extraTokens[token.id] = token }
             if token.isSpecial { extraSpecialIDs.insert(token.id) }
         }
+        self.scores = model.pieces.map(\.score)
+        self.splitsAtWordStarts = Self.noPieceSpansWordStart(mergeableTexts)
         self.mergeableIDs = ByteStringTable(mergeableTexts)
         self.allIDs = ByteStringTable(model.pieces.map(\.text))
         self.byteIDs = byteIDs

@@ -11,7 +11,7 @@ struct ByteLevelBPETokenizerTests {
     static let endOfText = 265
 
     /// A small GPT-2-style tokenizer.json written by hand.
-    static func tokenizerJSON(preTokenizer: String, mergesAsPairs: Bool = false) throws -> String {
+    static func tokenizerJSON(preTokenizer: String, mergesAsPairs: Bool = false, nfc: Bool = false) throws -> String {
         var vocab: [String: Int] = [:]
         for (byte, scalar) in ByteLevelBPETokenizer.byteAlphabet().enumerated() { vocab[String(scalar)] = byte }
         for (offset, piece) in mergedPieces.enumerated() { vocab[piece] = 256 + offset }
@@ -20,7 +20,7 @@ struct ByteLevelBPETokenizerTests {
         let object: [String: Any] = [
             "version": "1.0",
             "added_tokens": [["id": endOfText, "content": "<|endoftext|>", "special": true]],
-            "normalizer": NSNull(),
+            "normalizer": nfc ? ["type": "NFC"] as Any : NSNull(),
             "pre_tokenizer": try JSONSerialization.jsonObject(with: Data(preTokenizer.utf8)),
             "post_processor": ["type": "ByteLevel", "trim_offsets": false],
             "decoder": ["type": "ByteLevel"],
@@ -30,19 +30,23 @@ struct ByteLevelBPETokenizerTests {
         return String(decoding: data, as: UTF8.self)
     }
 
-    static func load(preTokenizer: String, config: String? = nil, mergesAsPairs: Bool = false) throws -> any Tokenizer {
+    static func load(
+        preTokenizer: String, config: String? = nil, mergesAsPairs: Bool = false, nfc: Bool = false
+    ) throws -> any Tokenizer {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("tok-json-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
-        try tokenizerJSON(preTokenizer: preTokenizer, mergesAsPairs: mergesAsPairs)
+        try tokenizerJSON(preTokenizer: preTokenizer, mergesAsPairs: mergesAsPairs, nfc: nfc)
             .write(to: directory.appendingPathComponent("tokenizer.json"), atomically: true, encoding: .utf8)
         if let config {
-            try config.write(to: directory.appendingPathComponent("tokenizer_config.json"), atomically: true, encoding: .utf8)
+            try config.write(
+                to: directory.appendingPathComponent("tokenizer_config.json"), atomically: true, encoding: .utf8)
         }
         return try TokenizerLoader.load(directory: directory)
     }
 
-    static let gpt2PreTokenizer = #"{"type": "ByteLevel", "add_prefix_space": false, "trim_offsets": true, "use_regex": true}"#
+    static let gpt2PreTokenizer =
+        #"{"type": "ByteLevel", "add_prefix_space": false, "trim_offsets": true, "use_regex": true}"#
 
     @Test("tokenizer.json vocab and merges encode words by merge rank")
     func encodesByMergeRank() throws {
@@ -72,10 +76,22 @@ struct ByteLevelBPETokenizerTests {
         #expect(tokenizer.decode(ids) == text)
     }
 
+    @Test("an NFC normalizer composes characters before byte-level encoding")
+    func nfcNormalizer() throws {
+        let composed = try Self.load(preTokenizer: Self.gpt2PreTokenizer, nfc: true)
+        let ids = composed.encode("e\u{301}", addSpecialTokens: false, parseSpecial: false)
+        #expect(ids == [0xC3, 0xA9])  // the UTF-8 of "é"; byte b's character has id b here
+        let plain = try Self.load(preTokenizer: Self.gpt2PreTokenizer)
+        #expect(plain.encode("e\u{301}", addSpecialTokens: false, parseSpecial: false).count == 3)
+    }
+
     @Test("added special tokens are single ids only when parsing special tokens")
     func addedSpecialTokens() throws {
         let tokenizer = try Self.load(preTokenizer: Self.gpt2PreTokenizer)
-        #expect(tokenizer.encode("Hello<|endoftext|>", addSpecialTokens: false, parseSpecial: true) == [259, Self.endOfText])
+        #expect(
+            tokenizer.encode("Hello<|endoftext|>", addSpecialTokens: false, parseSpecial: true) == [
+                259, Self.endOfText,
+            ])
         let plain = tokenizer.encode("Hello<|endoftext|>", addSpecialTokens: false, parseSpecial: false)
         #expect(!plain.contains(Self.endOfText) && plain.first == 259)
         #expect(tokenizer.isSpecial(Self.endOfText) && !tokenizer.isSpecial(259))
@@ -93,7 +109,8 @@ struct ByteLevelBPETokenizerTests {
 
     @Test("a Llama-3 Split regex selects the Llama-3 pre-tokenizer")
     func llama3Split() throws {
-        let pattern = #"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"#
+        let pattern =
+            #"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"#
         #expect(HFTokenizerJSON.preTokenizer(forPattern: pattern) == .llama3)
         let escaped = pattern.replacingOccurrences(of: "\\", with: "\\\\")
         let preTokenizer = """
@@ -108,7 +125,8 @@ struct ByteLevelBPETokenizerTests {
 
     @Test("an unknown split regex is rejected with the file named")
     func unknownRegex() throws {
-        let preTokenizer = #"{"type": "Sequence", "pretokenizers": [{"type": "Split", "pattern": {"Regex": "\\w+"}}, {"type": "ByteLevel"}]}"#
+        let preTokenizer =
+            #"{"type": "Sequence", "pretokenizers": [{"type": "Split", "pattern": {"Regex": "\\w+"}}, {"type": "ByteLevel"}]}"#
         #expect(throws: TokenizerError.self) { try Self.load(preTokenizer: preTokenizer) }
     }
 }

@@ -36,22 +36,85 @@ struct GGUFMetadataTests {
         let scores: [Float] = [0, 0, 0, -1, -2, -3, -0.5, -0.7]
         let types: [Int32] = [2, 3, 3, 1, 1, 1, 1, 1]
         return Writer.file([
-            ("general.architecture", { $0.u32(8); $0.string("llama") }),
-            ("tokenizer.ggml.model", { $0.u32(8); $0.string("llama") }),
-            ("tokenizer.ggml.tokens", { w in w.u32(9); w.u32(8); w.u64(UInt64(tokens.count)); tokens.forEach { w.string($0) } }),
-            ("tokenizer.ggml.scores", { w in w.u32(9); w.u32(6); w.u64(UInt64(scores.count)); scores.forEach { w.u32($0.bitPattern) } }),
-            ("tokenizer.ggml.token_type", { w in w.u32(9); w.u32(5); w.u64(UInt64(types.count)); types.forEach { w.u32(UInt32(bitPattern: $0)) } }),
-            ("tokenizer.ggml.bos_token_id", { $0.u32(4); $0.u32(1) }),
-            ("tokenizer.ggml.eos_token_id", { $0.u32(4); $0.u32(2) }),
-            ("tokenizer.ggml.add_bos_token", { $0.u32(7); $0.bytes.append(0) }),
-            ("test.u8", { $0.u32(0); $0.bytes.append(200) }),
-            ("test.i8", { $0.u32(1); $0.bytes.append(0xFF) }),
-            ("test.i64", { $0.u32(11); $0.u64(UInt64(bitPattern: -5)) }),
-            ("test.f64", { $0.u32(12); $0.u64((2.5).bitPattern) }),
-            ("test.nested", { w in
-                w.u32(9); w.u32(9); w.u64(2)
-                for _ in 0..<2 { w.u32(2); w.u64(1); w.bytes.append(contentsOf: [7, 0]) }
-            }),
+            (
+                "general.architecture",
+                {
+                    $0.u32(8); $0.string("llama")
+                }
+            ),
+            (
+                "tokenizer.ggml.model",
+                {
+                    $0.u32(8); $0.string("llama")
+                }
+            ),
+            (
+                "tokenizer.ggml.tokens",
+                { w in
+                    w.u32(9); w.u32(8); w.u64(UInt64(tokens.count)); tokens.forEach { w.string($0) }
+                }
+            ),
+            (
+                "tokenizer.ggml.scores",
+                { w in
+                    w.u32(9); w.u32(6); w.u64(UInt64(scores.count)); scores.forEach { w.u32($0.bitPattern) }
+                }
+            ),
+            (
+                "tokenizer.ggml.token_type",
+                { w in
+                    w.u32(9); w.u32(5); w.u64(UInt64(types.count)); types.forEach { w.u32(UInt32(bitPattern: $0)) }
+                }
+            ),
+            (
+                "tokenizer.ggml.bos_token_id",
+                {
+                    $0.u32(4); $0.u32(1)
+                }
+            ),
+            (
+                "tokenizer.ggml.eos_token_id",
+                {
+                    $0.u32(4); $0.u32(2)
+                }
+            ),
+            (
+                "tokenizer.ggml.add_bos_token",
+                {
+                    $0.u32(7); $0.bytes.append(0)
+                }
+            ),
+            (
+                "test.u8",
+                {
+                    $0.u32(0); $0.bytes.append(200)
+                }
+            ),
+            (
+                "test.i8",
+                {
+                    $0.u32(1); $0.bytes.append(0xFF)
+                }
+            ),
+            (
+                "test.i64",
+                {
+                    $0.u32(11); $0.u64(UInt64(bitPattern: -5))
+                }
+            ),
+            (
+                "test.f64",
+                {
+                    $0.u32(12); $0.u64((2.5).bitPattern)
+                }
+            ),
+            (
+                "test.nested",
+                { w in
+                    w.u32(9); w.u32(9); w.u64(2)
+                    for _ in 0..<2 { w.u32(2); w.u64(1); w.bytes.append(contentsOf: [7, 0]) }
+                }
+            ),
         ])
     }
 
@@ -73,7 +136,8 @@ struct GGUFMetadataTests {
         #expect(metadata.ints("tokenizer.ggml.token_type")?.first == 2)
         #expect(metadata.int("test.u8") == 200 && metadata.int("test.i8") == -1 && metadata.int("test.i64") == -5)
         #expect(metadata.bool("tokenizer.ggml.add_bos_token") == false)
-        guard case .float(let value) = metadata.values["test.f64"], case .array(.arrays(let nested)) = metadata.values["test.nested"]
+        guard case .float(let value) = metadata.values["test.f64"],
+            case .array(.arrays(let nested)) = metadata.values["test.nested"]
         else {
             Issue.record("f64 or nested array not read")
             return
@@ -86,7 +150,8 @@ struct GGUFMetadataTests {
         let url = try Self.write(Self.sampleFile(), name: "sample")
         defer { try? FileManager.default.removeItem(at: url) }
         let tokenizer = try TokenizerLoader.load(gguf: url)
-        #expect(tokenizer.vocabSize == 8 && tokenizer.bosTokenID == 1 && tokenizer.eosTokenID == 2 && !tokenizer.addsBOS)
+        #expect(
+            tokenizer.vocabSize == 8 && tokenizer.bosTokenID == 1 && tokenizer.eosTokenID == 2 && !tokenizer.addsBOS)
         #expect(tokenizer.encode("ab a") == [6, 5, 6])  // ▁a b ▁a: "▁a" (-0.5) merges before "ab" (-0.7)
         #expect(tokenizer.encode("b") == [3, 5])
         #expect(tokenizer.decode([6, 5, 6]) == "ab a")
@@ -105,7 +170,9 @@ struct GGUFMetadataTests {
     func oldVersion() throws {
         let url = try Self.write(Writer.file(version: 1, []), name: "v1")
         defer { try? FileManager.default.removeItem(at: url) }
-        #expect(throws: TokenizerError.unsupportedVersion(path: url.path, version: 1)) { try GGUFMetadata.load(contentsOf: url) }
+        #expect(throws: TokenizerError.unsupportedVersion(path: url.path, version: 1)) {
+            try GGUFMetadata.load(contentsOf: url)
+        }
     }
 
     @Test("every truncation of the file is a truncatedFile error naming it")

@@ -14,7 +14,8 @@ struct IncrementalDetokenizerTests {
         return deltas
     }
 
-    @Test("streaming every cases.json case id by id rebuilds the full decode without mid-character U+FFFD",
+    @Test(
+        "streaming every cases.json case id by id rebuilds the full decode without mid-character U+FFFD",
         .enabled(if: SharedData.isAvailable))
     func streamsSentencePieceCases() throws {
         let tokenizer = try SentencePieceTokenizerTests.llama2()
@@ -29,9 +30,10 @@ struct IncrementalDetokenizerTests {
         }
     }
 
-    @Test("streaming byte-level ids holds back split UTF-8 and rebuilds the input", .enabled(if: SharedData.isAvailable))
+    @Test(
+        "streaming byte-level ids holds back split UTF-8 and rebuilds the input", .enabled(if: SharedData.isAvailable))
     func streamsByteLevelVectors() throws {
-        let tokenizer = try TokenizerLoader.load(gguf: SharedData.url("ggml-vocab-gpt-2.gguf"))
+        let tokenizer = try GGUFVocabularyTests.gpt2Vocab()
         let vectors = try VocabVectors(vocab: "ggml-vocab-gpt-2")
         for (index, ids) in vectors.expected.enumerated() {
             let deltas = Self.stream(ids, tokenizer: tokenizer)

@@ -42,6 +42,15 @@ struct SentencePieceAlgorithmTests {
         #expect(Self.encode("a<sep>b") == [4, 8, 5])
     }
 
+    @Test("a user-defined piece at the input's start follows the dummy prefix, with or without parseSpecial")
+    func userDefinedAtStart() {
+        let tokenizer = SentencePieceTokenizer(model: Self.model(addDummyPrefix: true))
+        #expect(tokenizer.encode("<sep>b", addSpecialTokens: false, parseSpecial: false) == [3, 8, 5])
+        #expect(tokenizer.encode("<sep>b", addSpecialTokens: false, parseSpecial: true) == [3, 8, 5])
+        #expect(tokenizer.encode("<s>b", addSpecialTokens: false, parseSpecial: true) == [1, 5])
+        #expect(!tokenizer.isSpecial(8) && tokenizer.isSpecial(1))
+    }
+
     @Test("a run of unknown characters becomes one <unk> without byte fallback")
     func unknownRun() {
         #expect(Self.encode("axyb") == [4, 0, 5])
@@ -64,7 +73,8 @@ struct SentencePieceAlgorithmTests {
             model.pieces.append(.init(text: String(format: "<0x%02X>", byte), score: 0, type: .byte))
         }
         let tokenizer = SentencePieceTokenizer(model: model)
-        #expect(tokenizer.encode("aé", addSpecialTokens: false, parseSpecial: false) == [4, first + 0xC3, first + 0xA9])
+        #expect(
+            tokenizer.encode("aé", addSpecialTokens: false, parseSpecial: false) == [4, first + 0xC3, first + 0xA9])
         #expect(tokenizer.decode([4, first + 0xC3, first + 0xA9]) == "aé")
     }
 
@@ -75,6 +85,16 @@ struct SentencePieceAlgorithmTests {
         #expect(Self.encode("", model) == [])
         #expect(Self.encode("a a", model) == [7, 7])
         #expect(SentencePieceTokenizer(model: model).decode([7, 7]) == "a a")
+    }
+
+    @Test("a piece that ends in ▁ turns off word-by-word merging and still merges across the space")
+    func pieceAcrossWordStart() {
+        var model = Self.model()
+        model.pieces.append(.init(text: "a▁", score: 5, type: .normal))
+        let tokenizer = SentencePieceTokenizer(model: model)
+        #expect(!tokenizer.splitsAtWordStarts)
+        #expect(tokenizer.encode("a a", addSpecialTokens: false, parseSpecial: false) == [12, 4])
+        #expect(SentencePieceTokenizer(model: Self.model()).splitsAtWordStarts)
     }
 
     @Test("a serialized ModelProto is decoded field by field")

@@ -5,10 +5,13 @@ import Testing
 
 @Suite("SentencePiece tokenizer (Llama 2 tokenizer.model)")
 struct SentencePieceTokenizerTests {
-    static func llama2() throws -> SentencePieceTokenizer {
-        let model = try SentencePieceModel.load(contentsOf: SharedData.url("llama2-spm/tokenizer.model"))
-        return SentencePieceTokenizer(model: model)
+    /// Loaded once for all tests.
+    private static let sharedLlama2: Result<SentencePieceTokenizer, any Error> = Result {
+        SentencePieceTokenizer(
+            model: try SentencePieceModel.load(contentsOf: SharedData.url("llama2-spm/tokenizer.model")))
     }
+
+    static func llama2() throws -> SentencePieceTokenizer { try sharedLlama2.get() }
 
     @Test("the model proto is read with the settings sentencepiece reports", .enabled(if: SharedData.isAvailable))
     func readsModelSettings() throws {
@@ -21,9 +24,12 @@ struct SentencePieceTokenizerTests {
         #expect(model.pieces[1].type == .control && model.pieces[0].type == .unknown)
         #expect(model.pieces[3].text == "<0x00>" && model.pieces[3].type == .byte)
         #expect(model.numPrecompiledCharsmapBytes == 0)
+        #expect(try Self.llama2().splitsAtWordStarts)
     }
 
-    @Test("every cases.json case encodes to sentencepiece's ids and decodes to its text", .enabled(if: SharedData.isAvailable))
+    @Test(
+        "every cases.json case encodes to sentencepiece's ids and decodes to its text",
+        .enabled(if: SharedData.isAvailable))
     func reproducesCases() throws {
         let tokenizer = try Self.llama2()
         let cases = try SentencePieceCase.loadAll()
