@@ -38,6 +38,7 @@ struct OutputTextProcessor {
     }
 
     private mutating func ingest(_ delta: String, checkStops: Bool, isFinal: Bool) -> (String, String?) {
+        if stops.isEmpty { return (delta, nil) }  // nothing to match or hold back
         let oldCount = scalars.count
         scalars.append(contentsOf: delta.unicodeScalars)
         if checkStops, let (position, index) = firstStop(oldCount: oldCount) {

@@ -51,6 +51,7 @@ extension Scheduler {
     /// request's prefix-cache hits are attached first; a request whose next prefix block is being computed
     /// by a running request waits a step to share it instead of computing it twice.
     func scheduleWaiting(_ plan: inout StepPlan) {
+        guard !waiting.isEmpty else { return }
         var pending = pendingBlockHashes()
         var index = 0
         let blockSize = config.blockSize
@@ -94,11 +95,11 @@ extension Scheduler {
         plan.tokenBudget -= numNewTokens
     }
 
-    /// Hashes of full blocks that running requests are still computing (not yet in the prefix cache).
+    /// Hashes of full prompt blocks that running requests are still prefilling (not yet in the prefix cache).
     private func pendingBlockHashes() -> Set<BlockHash> {
         guard config.enablePrefixCaching else { return [] }
         var pending: Set<BlockHash> = []
-        for request in running {
+        for request in running where request.numComputedTokens < request.numPromptTokens {
             let hashes = request.updateBlockHashes(blockSize: config.blockSize)
             let numCached = kvCacheManager.numCachedBlocks(request.requestID)
             if hashes.count > numCached { pending.formUnion(hashes[numCached...]) }

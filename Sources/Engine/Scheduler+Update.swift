@@ -6,9 +6,7 @@ extension Scheduler {
         var outputs: [RequestOutput] = []
         for requestID in schedulerOutput.scheduledRequestIDs {
             guard let request = requests[requestID], request.status == .running else { continue }
-            kvCacheManager.cacheFullBlocks(
-                requestID: requestID, blockHashes: request.updateBlockHashes(blockSize: config.blockSize),
-                numComputedTokens: request.numComputedTokens)
+            cacheComputedBlocks(request)
             guard request.numComputedTokens >= request.numTokens else { continue }  // partial prefill chunk
             guard let sampled = runnerOutput.sampledTokenIDs[requestID], !sampled.isEmpty else {
                 outputs.append(fail(request, message: "worker returned no token for \(requestID)", now: now))
@@ -17,6 +15,16 @@ extension Scheduler {
             outputs.append(appendTokens(request, sampled, logprobs: runnerOutput.logprobs[requestID], now: now))
         }
         return outputs
+    }
+
+    /// Registers the request's newly completed full blocks in the prefix cache.
+    private func cacheComputedBlocks(_ request: Request) {
+        guard config.enablePrefixCaching else { return }
+        let numFullBlocks = request.numComputedTokens / config.blockSize
+        guard numFullBlocks > kvCacheManager.numCachedBlocks(request.requestID) else { return }
+        kvCacheManager.cacheFullBlocks(
+            requestID: request.requestID, blockHashes: request.updateBlockHashes(blockSize: config.blockSize),
+            numComputedTokens: request.numComputedTokens)
     }
 
     /// Fails every request of a step whose execution threw.
