@@ -1,0 +1,107 @@
+import Engine
+import Foundation
+import HTTPServer
+import Telemetry
+
+/// The daemon's settings, typed and validated from `ServeOptions`; an invalid
+/// value is a `CLIError` naming the option (exit status 2).
+struct ServeConfig {
+    var modelPath: String?
+    var servedModelName: String?
+    var http = HTTPServerConfig()
+    var devices: [DeviceSpec] = [.cpu(count: 1)]
+    var threads: Int = ProcessInfo.processInfo.activeProcessorCount
+    var maxNumSeqs = 64
+    var maxNumBatchedTokens = 512
+    var maxModelLen: Int?
+    var blockSize = 16
+    var kvCacheBytes: Int?
+    var kvCacheMemoryFraction = 0.2
+    var enablePrefixCaching = true
+    var schedulingPolicy = SchedulingPolicy.fcfs
+    var maxNumWaitingRequests = 1024
+    var apiKey: String?
+    var allowedOrigins = ["*"]
+    var drainTimeout: Duration = .seconds(30)
+    var logFormat = LogFormat.text
+    var logLevel = LogLevel.info
+
+    init(_ o: OptionValues) throws(CLIError) {
+        func positive(_ name: String, _ value: Int?) throws(CLIError) -> Int? {
+            if let value, value < 1 { throw CLIError("invalid value for --\(OptionSpec.kebab(name)): must be >= 1") }
+            return value
+        }
+        modelPath = o.string("model")
+        servedModelName = o.string("servedModelName")
+        http.host = o.string("host") ?? "127.0.0.1"
+        let port = try o.int("port") ?? 8000
+        guard (0...65535).contains(port) else { throw CLIError("invalid value for --port: \(port) is not in 0...65535") }
+        http.port = port
+        http.tlsCertFile = o.string("tlsCertFile")
+        http.tlsKeyFile = o.string("tlsKeyFile")
+        if (http.tlsCertFile == nil) != (http.tlsKeyFile == nil) {
+            throw CLIError("invalid value for --tls-cert-file/--tls-key-file: give both or neither")
+        }
+        devices = try DeviceSpec.parse(o.string("devices") ?? "cpu")
+        threads = try positive("threads", o.int("threads")) ?? threads
+        maxNumSeqs = try positive("maxNumSeqs", o.int("maxNumSeqs")) ?? maxNumSeqs
+        maxNumBatchedTokens = try positive("maxNumBatchedTokens", o.int("maxNumBatchedTokens")) ?? maxNumBatchedTokens
+        maxModelLen = try positive("maxModelLen", o.int("maxModelLen"))
+        blockSize = try positive("blockSize", o.int("blockSize")) ?? blockSize
+        kvCacheBytes = try positive("kvCacheBytes", o.int("kvCacheBytes"))
+        kvCacheMemoryFraction = try o.double("kvCacheMemoryFraction") ?? kvCacheMemoryFraction
+        guard kvCacheMemoryFraction > 0, kvCacheMemoryFraction <= 1 else {
+            throw CLIError("invalid value for --kv-cache-memory-fraction: must be in (0, 1]")
+        }
+        enablePrefixCaching = try o.bool("enablePrefixCaching")
+        let policy = o.string("schedulingPolicy") ?? "fcfs"
+        guard let parsedPolicy = SchedulingPolicy(rawValue: policy) else {
+            throw CLIError("invalid value for --scheduling-policy: '\(policy)' (expected fcfs or priority)")
+        }
+        schedulingPolicy = parsedPolicy
+        maxNumWaitingRequests = try positive("maxNumWaitingRequests", o.int("maxNumWaitingRequests")) ?? maxNumWaitingRequests
+        apiKey = o.string("apiKey")
+        allowedOrigins = (o.string("allowedOrigins") ?? "*").split(separator: ",").map {
+            $0.trimmingCharacters(in: .whitespaces)
+        }
+        let drain = try o.double("drainTimeout") ?? 30
+        guard drain >= 0 else { throw CLIError("invalid value for --drain-timeout: must be >= 0") }
+        drainTimeout = .milliseconds(Int(drain * 1000))
+        let format = o.string("logFormat") ?? "text"
+        guard let parsedFormat = LogFormat(rawValue: format) else {
+            throw CLIError("invalid value for --log-format: '\(format)' (expected text or json)")
+        }
+        logFormat = parsedFormat
+        let level = o.string("logLevel") ?? "info"
+        guard let parsedLevel = LogLevel(name: level) else {
+            throw CLIError("invalid value for --log-level: '\(level)' (expected trace, debug, info, warning or error)")
+        }
+        logLevel = parsedLevel
+        if DeviceSpec.numWorkers(devices) > threads {
+            throw CLIError("invalid value for --devices: \(DeviceSpec.numWorkers(devices)) workers need at least as many --threads")
+        }
+    }
+
+    /// KV cache bytes per worker: `--kv-cache-bytes` split evenly, or a share of
+    /// available memory capped at what `maxNumSeqs` full-length sequences need.
+    func kvCacheBytesPerWorker(bytesPerToken: Int, maxModelLen: Int) -> Int {
+        let numWorkers = DeviceSpec.numWorkers(devices)
+        if let kvCacheBytes { return kvCacheBytes / numWorkers }
+        let available = Double(SystemMemory.availableBytes() ?? (4 << 30))
+        let byFraction = Int(available * kvCacheMemoryFraction) / numWorkers
+        let needed = bytesPerToken * (maxNumSeqs * maxModelLen + blockSize)
+        return min(byFraction, needed)
+    }
+}
+
+/// Reads the host's available memory (Linux `/proc/meminfo`).
+enum SystemMemory {
+    static func availableBytes() -> Int? {
+        guard let text = try? String(contentsOfFile: "/proc/meminfo", encoding: .utf8) else { return nil }
+        for line in text.split(separator: "\n") where line.hasPrefix("MemAvailable:") {
+            let fields = line.split(separator: " ")
+            if fields.count >= 2, let kib = Int(fields[1]) { return kib * 1024 }
+        }
+        return nil
+    }
+}

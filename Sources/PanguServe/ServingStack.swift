@@ -1,0 +1,81 @@
+import Devices
+import Engine
+import Foundation
+import Models
+import Tensors
+import Tokenizers
+
+/// The loaded model behind the API: tokenizer, workers, engine loops and the
+/// client that routes requests to them. Built once at start-up.
+struct ServingStack: Sendable {
+    let modelName: String
+    let modelDirectory: URL
+    let modelConfig: ModelConfig
+    let tokenizer: any Tokenizer
+    let engine: EngineClient
+    let engineConfig: EngineConfig
+    let numParameters: Int
+    let numWeightBytes: Int
+    let workerNames: [String]
+
+    /// Loads the model and starts one engine loop per worker of `config.devices`.
+    static func build(config: ServeConfig, directory: URL) throws(CLIError) -> ServingStack {
+        let tokenizer: any Tokenizer
+        let modelConfig: ModelConfig
+        do {
+            modelConfig = try ModelConfig.load(directory: directory)
+            tokenizer = try TokenizerLoader.load(directory: directory)
+        } catch { throw CLIError("cannot load model from \(directory.path): \(error)") }
+        let maxModelLen = min(config.maxModelLen ?? modelConfig.maxPositionEmbeddings, modelConfig.maxPositionEmbeddings)
+        let bytesPerToken = modelConfig.kvBytesPerToken()
+        let kvBytes = config.kvCacheBytesPerWorker(bytesPerToken: bytesPerToken, maxModelLen: maxModelLen)
+        var engineConfig = EngineConfig(
+            numBlocks: EngineConfig.numBlocks(kvCacheBytes: kvBytes, bytesPerToken: bytesPerToken, blockSize: config.blockSize))
+        engineConfig.blockSize = config.blockSize
+        engineConfig.maxNumSeqs = config.maxNumSeqs
+        engineConfig.maxNumBatchedTokens = max(config.maxNumBatchedTokens, config.maxNumSeqs)
+        engineConfig.maxModelLen = maxModelLen
+        engineConfig.enablePrefixCaching = config.enablePrefixCaching
+        engineConfig.schedulingPolicy = config.schedulingPolicy
+        engineConfig.maxNumWaitingRequests = config.maxNumWaitingRequests
+        guard engineConfig.numBlocks >= 2 else {
+            throw CLIError("invalid value for --kv-cache-bytes: \(kvBytes) bytes per worker hold fewer than 2 blocks of \(config.blockSize) tokens (\(bytesPerToken) bytes per token)")
+        }
+        do { try engineConfig.validate() } catch { throw CLIError("invalid engine configuration: \(error)") }
+
+        let numWorkers = DeviceSpec.numWorkers(config.devices)
+        let threadsPerWorker = max(1, config.threads / numWorkers)
+        var loops: [EngineLoop] = []
+        var model: (any CausalLM)?
+        for index in 0..<numWorkers {
+            do {
+                let pool = KernelPool(numThreads: threadsPerWorker)
+                let workerModel = try ModelLoader.load(directory: directory, pool: pool)
+                model = workerModel
+                let worker = CPUWorker(
+                    name: "cpu\(index)", model: workerModel, numBlocks: engineConfig.numBlocks,
+                    blockSize: engineConfig.blockSize, numThreads: threadsPerWorker)
+                loops.append(try EngineLoop(config: engineConfig, worker: worker, tokenizer: tokenizer))
+            } catch { throw CLIError("cannot start worker cpu\(index): \(error)") }
+        }
+        guard let model else { throw CLIError("invalid value for --devices: no workers") }
+        return ServingStack(
+            modelName: config.servedModelName ?? directory.lastPathComponent, modelDirectory: directory,
+            modelConfig: modelConfig, tokenizer: tokenizer, engine: EngineClient(loops: loops),
+            engineConfig: engineConfig, numParameters: model.numParameters, numWeightBytes: model.numWeightBytes,
+            workerNames: loops.map(\.workerInfo.name))
+    }
+
+    /// The one start-up banner: version, model, parameters, dtype, devices, KV blocks, address.
+    func banner(version: String, address: String) -> String {
+        let kvTokens = engineConfig.numBlocks * engineConfig.blockSize
+        let params = numParameters >= 1_000_000 ? String(format: "%.1fM", Double(numParameters) / 1e6) : "\(numParameters)"
+        return """
+            pangu-serve \(version)
+              model      \(modelName) (\(modelConfig.architecture), \(params) parameters, \(modelConfig.torchDType) weights, f32 compute)
+              devices    \(workerNames.joined(separator: ", "))
+              KV cache   \(engineConfig.numBlocks) blocks × \(engineConfig.blockSize) tokens per worker (\(kvTokens) tokens), max model len \(engineConfig.maxModelLen)
+              listening  \(address)
+            """
+    }
+}
