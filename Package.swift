@@ -56,6 +56,7 @@ let package = Package(
         .testTarget(
             name: "DevicesTests",
             dependencies: ["Devices", "Engine", "Models", "Tensors", "Sampling", "Tokenizers"]),
+        .testTarget(name: "PanguServeTests", dependencies: ["PanguServe"]),
         .testTarget(
             name: "OpenAIAPITests",
             dependencies: ["OpenAIAPI", "HTTPServer", "Engine", "Tokenizers"]),

@@ -1,0 +1,78 @@
+import Foundation
+import Testing
+
+@testable import PanguServe
+
+/// Configuration precedence (flags > env > file > defaults) and clear errors for bad values.
+@Suite("Options") struct OptionTableTests {
+    @Test("flags override environment, which overrides the config file, which overrides defaults")
+    func precedence() throws {
+        let file: [String: Any] = ["maxNumSeqs": 7, "port": 9000, "host": "0.0.0.0"]
+        let env = ["PANGU_SERVE_PORT": "9100", "PANGU_SERVE_HOST": "::1"]
+        let o = try OptionValues(
+            arguments: ["--port", "9200"], specs: ServeOptions.specs, environment: env, configFile: file)
+        #expect(try o.int("port") == 9200)
+        #expect(o.string("host") == "::1")
+        #expect(try o.int("maxNumSeqs") == 7)
+        #expect(try o.int("blockSize") == 16)
+        let config = try ServeConfig(o)
+        #expect(config.http.port == 9200 && config.maxNumSeqs == 7 && config.http.host == "::1")
+    }
+
+    @Test("--flag=value, switches and kebab-case names parse")
+    func syntax() throws {
+        let o = try OptionValues(
+            arguments: ["--max-num-batched-tokens=64", "--enable-prefix-caching", "false", "--help"],
+            specs: ServeOptions.specs)
+        #expect(try o.int("maxNumBatchedTokens") == 64)
+        #expect(try o.bool("enablePrefixCaching") == false)
+        #expect(try o.bool("help"))
+        #expect(OptionSpec(name: "maxNumSeqs", help: "").environmentVariable == "PANGU_SERVE_MAX_NUM_SEQS")
+    }
+
+    @Test("invalid values and unknown options name the option", arguments: [
+        (["--port", "http"], "--port"), (["--max-num-seqs", "0"], "--max-num-seqs"),
+        (["--bogus"], "--bogus"), (["--log-format", "xml"], "--log-format"), (["--devices", "gpu"], "--devices"),
+        (["--tls-cert-file", "a.pem"], "--tls-cert-file"), (["--port"], "--port"),
+    ])
+    func invalidValues(arguments: [String], option: String) {
+        #expect {
+            try ServeConfig(OptionValues(arguments: arguments, specs: ServeOptions.specs))
+        } throws: { error in
+            (error as? CLIError)?.description.contains(option) == true
+        }
+    }
+
+    @Test("an unknown key in the config file is refused")
+    func unknownConfigKey() {
+        #expect(throws: CLIError.self) {
+            try OptionValues(arguments: [], specs: ServeOptions.specs, configFile: ["maxNumSequences": 3])
+        }
+    }
+
+    @Test("--help lists every option with its default and environment variable")
+    func help() {
+        let text = OptionValues.help(usage: "usage", specs: ServeOptions.specs, showEnvironment: true)
+        for spec in ServeOptions.specs {
+            #expect(text.contains(spec.flag))
+            #expect(text.contains(spec.environmentVariable))
+        }
+        #expect(text.contains("[default: 8000]"))
+    }
+
+    @Test("device lists parse into workers")
+    func devices() throws {
+        #expect(try DeviceSpec.parse("cpu") == [.cpu(count: 1)])
+        #expect(try DeviceSpec.parse("cpu:2") == [.cpu(count: 2)])
+        #expect(DeviceSpec.numWorkers(try DeviceSpec.parse("cpu:2,cpu")) == 3)
+        #expect(throws: CLIError.self) { try DeviceSpec.parse("cpu:0") }
+    }
+
+    @Test("the KV cache defaults to what max-num-seqs full sequences need when memory allows")
+    func kvSizing() throws {
+        var config = try ServeConfig(OptionValues(arguments: ["--max-num-seqs", "2"], specs: ServeOptions.specs))
+        #expect(config.kvCacheBytesPerWorker(bytesPerToken: 100, maxModelLen: 50) == 100 * (2 * 50 + 16))
+        config.kvCacheBytes = 1000
+        #expect(config.kvCacheBytesPerWorker(bytesPerToken: 100, maxModelLen: 50) == 1000)
+    }
+}
