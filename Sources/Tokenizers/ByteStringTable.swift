@@ -47,6 +47,7 @@ struct ByteStringTable: Sendable {
     }
 
     /// Maps each string to its index.
+    @_optimize(speed)
     init(_ strings: [String]) {
         var bytes: [UInt8] = []
         var starts = [0]

@@ -3,12 +3,13 @@ import Foundation
 /// The key/value metadata of a GGUF file (v2/v3), read to build a tokenizer from
 /// the `tokenizer.ggml.*` keys (https://github.com/ggml-org/ggml/blob/master/docs/gguf.md).
 ///
-/// Reads the header and every metadata value, including nested arrays; tensor
+/// Internal to this module (the Weights module has its own GGUF reader for
+/// tensors). Reads the header and every metadata value, including nested arrays; tensor
 /// infos and data are not read. Truncated files and bad magic throw a
 /// `TokenizerError` naming the file.
-public struct GGUFMetadata: Sendable {
+struct GGUFMetadata: Sendable {
     /// One metadata value. Integers keep their sign class; floats are widened to Double.
-    public enum Value: Sendable {
+    enum Value: Sendable {
         case uint(UInt64)
         case int(Int64)
         case float(Double)
@@ -18,7 +19,7 @@ public struct GGUFMetadata: Sendable {
     }
 
     /// An array value, stored by element kind.
-    public enum ArrayValue: Sendable {
+    enum ArrayValue: Sendable {
         case uints([UInt64])
         case ints([Int64])
         case floats([Double])
@@ -29,18 +30,18 @@ public struct GGUFMetadata: Sendable {
 
     /// An array of strings kept as one UTF-8 buffer (a 150k-token vocabulary is
     /// read without 150k allocations); element i is `bytes[starts[i]..<starts[i + 1]]`.
-    public struct StringArray: Sendable {
+    struct StringArray: Sendable {
         let bytes: [UInt8]
         let starts: [Int]
 
-        public var count: Int { starts.count - 1 }
+        var count: Int { starts.count - 1 }
 
-        public subscript(index: Int) -> String {
+        subscript(index: Int) -> String {
             String(decoding: bytes[starts[index]..<starts[index + 1]], as: UTF8.self)
         }
 
         /// All elements as Swift strings.
-        public var strings: [String] {
+        var strings: [String] {
             bytes.withUnsafeBufferPointer { buffer in
                 (0..<count).map {
                     String(decoding: UnsafeBufferPointer(rebasing: buffer[starts[$0]..<starts[$0 + 1]]), as: UTF8.self)
@@ -49,18 +50,18 @@ public struct GGUFMetadata: Sendable {
         }
     }
 
-    public let version: Int
-    public let numTensors: Int
-    public let values: [String: Value]
+    let version: Int
+    let numTensors: Int
+    let values: [String: Value]
 
-    public init(version: Int, numTensors: Int, values: [String: Value]) {
+    init(version: Int, numTensors: Int, values: [String: Value]) {
         self.version = version
         self.numTensors = numTensors
         self.values = values
     }
 
     /// Reads the metadata of the GGUF file at `url`.
-    public static func load(contentsOf url: URL) throws -> GGUFMetadata {
+    static func load(contentsOf url: URL) throws -> GGUFMetadata {
         let data: Data
         do {
             data = try Data(contentsOf: url, options: .alwaysMapped)
@@ -73,12 +74,12 @@ public struct GGUFMetadata: Sendable {
         }
     }
 
-    public func string(_ key: String) -> String? {
+    func string(_ key: String) -> String? {
         if case .string(let value) = values[key] { return value }
         return nil
     }
 
-    public func int(_ key: String) -> Int? {
+    func int(_ key: String) -> Int? {
         switch values[key] {
         case .uint(let value): return Int(exactly: value)
         case .int(let value): return Int(exactly: value)
@@ -86,25 +87,25 @@ public struct GGUFMetadata: Sendable {
         }
     }
 
-    public func bool(_ key: String) -> Bool? {
+    func bool(_ key: String) -> Bool? {
         if case .bool(let value) = values[key] { return value }
         return nil
     }
 
-    public func strings(_ key: String) -> [String]? { stringArray(key)?.strings }
+    func strings(_ key: String) -> [String]? { stringArray(key)?.strings }
 
-    public func stringArray(_ key: String) -> StringArray? {
+    func stringArray(_ key: String) -> StringArray? {
         if case .array(.strings(let value)) = values[key] { return value }
         return nil
     }
 
-    public func floats(_ key: String) -> [Double]? {
+    func floats(_ key: String) -> [Double]? {
         if case .array(.floats(let value)) = values[key] { return value }
         return nil
     }
 
     /// An integer array of any integer element type.
-    public func ints(_ key: String) -> [Int]? {
+    func ints(_ key: String) -> [Int]? {
         switch values[key] {
         case .array(.ints(let value)): return value.map { Int(truncatingIfNeeded: $0) }
         case .array(.uints(let value)): return value.map { Int(truncatingIfNeeded: $0) }

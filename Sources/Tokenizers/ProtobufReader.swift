@@ -30,6 +30,7 @@ struct ProtobufReader {
     var isAtEnd: Bool { offset >= end }
 
     /// Reads the next field key: (field number, wire type).
+    @_optimize(speed)
     mutating func readKey() throws -> (field: Int, wireType: WireType) {
         let key = try readVarint()
         guard let wireType = WireType(rawValue: key & 7) else {
@@ -38,6 +39,7 @@ struct ProtobufReader {
         return (Int(key >> 3), wireType)
     }
 
+    @_optimize(speed)
     mutating func readVarint() throws -> UInt64 {
         var result: UInt64 = 0
         var shift: UInt64 = 0
@@ -54,6 +56,7 @@ struct ProtobufReader {
         }
     }
 
+    @_optimize(speed)
     mutating func readFixed32() throws -> UInt32 {
         guard end - offset >= 4 else { throw TokenizerError.truncatedFile(path: path, offset: offset) }
         var value: UInt32 = 0
@@ -65,6 +68,7 @@ struct ProtobufReader {
     mutating func readFloat() throws -> Float { Float(bitPattern: try readFixed32()) }
 
     /// Reads a length prefix and returns the byte range of the payload, moving past it.
+    @_optimize(speed)
     mutating func readLengthDelimited() throws -> Range<Int> {
         let length = try readVarint()
         guard length <= UInt64(end - offset) else { throw TokenizerError.truncatedFile(path: path, offset: offset) }
@@ -73,6 +77,7 @@ struct ProtobufReader {
         return range
     }
 
+    @_optimize(speed)
     mutating func readString() throws -> String {
         let range = try readLengthDelimited()
         return String(decoding: bytes[range], as: UTF8.self)
@@ -88,6 +93,7 @@ struct ProtobufReader {
         ProtobufReader(bytes: bytes, path: path, range: range)
     }
 
+    @_optimize(speed)
     mutating func skip(wireType: WireType) throws {
         switch wireType {
         case .varint: _ = try readVarint()

@@ -50,6 +50,7 @@ public struct SentencePieceModel: Sendable {
     public init() {}
 
     /// Parses a serialized `ModelProto`; `path` names the file in errors.
+    @_optimize(speed)
     public init(protobuf bytes: [UInt8], path: String) throws {
         var reader = ProtobufReader(bytes: bytes, path: path)
         while !reader.isAtEnd {
@@ -70,6 +71,7 @@ public struct SentencePieceModel: Sendable {
         }
     }
 
+    @_optimize(speed)
     private static func parsePiece(_ reader: ProtobufReader) throws -> Piece {
         var reader = reader
         var piece = Piece(text: "", score: 0, type: .normal)

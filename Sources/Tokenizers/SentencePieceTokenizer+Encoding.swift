@@ -56,6 +56,7 @@ extension SentencePieceTokenizer {
     /// Whether no piece has a `▁` right after a character other than `▁`, which
     /// makes every `▁`-starting word a merge boundary (true for models trained
     /// with `split_by_whitespace`, such as Llama's).
+    @_optimize(speed)
     static func noPieceSpansWordStart(_ texts: [String]) -> Bool {
         for text in texts {
             let bytes = Array(text.utf8)

@@ -48,6 +48,7 @@ public struct SentencePieceTokenizer: Tokenizer {
     /// - Parameters:
     ///   - addedTokens: tokens declared by `tokenizer_config.json` (`added_tokens_decoder`).
     ///   - bosTokenID/eosTokenID: overrides of the model's ids (nil keeps the model's).
+    @_optimize(speed)
     public init(
         model: SentencePieceModel, addsBOS: Bool = true, addedTokens: [AddedToken] = [],
         bosTokenID: Int? = nil, eosTokenID: Int? = nil
