@@ -73,6 +73,10 @@ public final class EngineClient: Sendable {
         for loop in loops { loop.abort(requestID) }
     }
 
+    /// The longest request (prompt + generated tokens) the engine runs: the smallest loop's
+    /// `effectiveMaxModelLen` (for `/v1/models` and validation).
+    public var maxModelLen: Int { loops.map(\.config.effectiveMaxModelLen).min() ?? 0 }
+
     /// One snapshot per loop, in loop order.
     public var stats: [EngineStats] { loops.map(\.stats) }
 

@@ -46,6 +46,7 @@ import Testing
         #expect(perLoop.reduce(0, +) == 160)
         #expect(client.combinedStats.numBlocksTotal == 48)
         #expect(client.stats.map(\.workerName) == ["fake0", "fake1"])
+        #expect(client.maxModelLen == 96)
         #expect(!client.isAlive && !client.isReady)
     }
 
