@@ -1,4 +1,5 @@
 import Synchronization
+import Tokenizers
 
 /// The API's entry point to the engine: a pool of `EngineLoop` replicas (data parallel, one per worker)
 /// behind one submit/abort/stats surface. New requests go to the least-loaded live loop.
@@ -13,6 +14,21 @@ public final class EngineClient: Sendable {
     public init(loops: [EngineLoop]) {
         precondition(!loops.isEmpty, "an engine client needs at least one loop")
         self.loops = loops
+    }
+
+    /// Starts `numReplicas` loops with one config; `makeWorker(index)` builds each loop's worker (called
+    /// in order on the caller's thread; the worker then moves to its loop). Rethrows the factory's errors.
+    public convenience init(
+        config: EngineConfig, numReplicas: Int, tokenizer: any Tokenizer, eosTokenIDs: Set<Int>? = nil,
+        makeWorker: (Int) throws -> sending any Worker
+    ) throws {
+        precondition(numReplicas > 0, "numReplicas must be positive")
+        var loops: [EngineLoop] = []
+        for index in 0..<numReplicas {
+            let worker = try makeWorker(index)
+            loops.append(try EngineLoop(config: config, worker: worker, tokenizer: tokenizer, eosTokenIDs: eosTokenIDs))
+        }
+        self.init(loops: loops)
     }
 
     /// Submits one request; returns its output stream (the last output has a `finishReason`).
@@ -56,6 +72,10 @@ public final class EngineClient: Sendable {
     public func abort(_ requestID: String) {
         for loop in loops { loop.abort(requestID) }
     }
+
+    /// The longest request (prompt + generated tokens) the engine runs: the smallest loop's
+    /// `effectiveMaxModelLen` (for `/v1/models` and validation).
+    public var maxModelLen: Int { loops.map(\.config.effectiveMaxModelLen).min() ?? 0 }
 
     /// One snapshot per loop, in loop order.
     public var stats: [EngineStats] { loops.map(\.stats) }

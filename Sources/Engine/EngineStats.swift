@@ -35,7 +35,8 @@ public struct EngineStats: Sendable, Equatable {
     public var numFinishedByReason: [FinishReason: Int] = [:]
     /// Steps whose worker call threw.
     public var numWorkerErrorsTotal: Int = 0
-    /// When the latest step (or idle check) ran, in `EngineClock` seconds: a stall detector for `/health`.
+    /// When the loop last ran an iteration, in `EngineClock` seconds. The loop sleeps when idle, so a stale
+    /// value means a stalled worker only while `load > 0` (a stall detector for `/health`).
     public var lastActivityTime: Double = 0
 
     public init() {}

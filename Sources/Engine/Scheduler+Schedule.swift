@@ -9,10 +9,14 @@ extension Scheduler {
         return makeOutput(plan, now: now)
     }
 
-    /// Phase 1: each running request gets its next prefill chunk or one decode token, in order, while the
-    /// budget lasts. When the KV cache is full, the least urgent running request is preempted (possibly
-    /// the one being scheduled, which ends the phase).
+    /// Phase 1: each running request gets its next prefill chunk or one decode token while the budget
+    /// lasts, in admission order under FCFS and priority order under `.priority`. When the KV cache is
+    /// full, the least urgent running request is preempted (possibly the one being scheduled, which ends
+    /// the phase).
     func scheduleRunning(_ plan: inout StepPlan) {
+        if config.schedulingPolicy == .priority {
+            running.sort { RequestQueue.precedes($0, $1, policy: .priority) }  // most urgent get the budget first
+        }
         var index = 0
         while index < running.count && plan.tokenBudget > 0 {
             let request = running[index]

@@ -9,12 +9,9 @@ import Testing
 
     func makeClient(numLoops: Int) throws -> EngineClient {
         let config = makeConfig(numBlocks: 24, blockSize: 4, maxNumBatchedTokens: 32, maxNumSeqs: 4)
-        let loops = try (0..<numLoops).map { index in
-            try EngineLoop(
-                config: config, worker: FakeWorker(name: "fake\(index)", numBlocks: 24, blockSize: 4),
-                tokenizer: tokenizer)
+        return try EngineClient(config: config, numReplicas: numLoops, tokenizer: tokenizer) { index in
+            FakeWorker(name: "fake\(index)", numBlocks: 24, blockSize: 4)
         }
-        return EngineClient(loops: loops)
     }
 
     @Test("requests from concurrent submitters are spread over two loops and all complete correctly")
@@ -48,6 +45,8 @@ import Testing
         #expect(perLoop.count == 2 && perLoop.allSatisfy { $0 > 0 })
         #expect(perLoop.reduce(0, +) == 160)
         #expect(client.combinedStats.numBlocksTotal == 48)
+        #expect(client.stats.map(\.workerName) == ["fake0", "fake1"])
+        #expect(client.maxModelLen == 96)
         #expect(!client.isAlive && !client.isReady)
     }
 

@@ -120,3 +120,51 @@ import Testing
         }
     }
 }
+
+@Suite struct StopStringPropertyTests {
+    static let pieces = ["<s>", "</s>", "a", "b", "ab", "ba", "c", "abc", " ", "é", "bé"]
+
+    /// The text an uninterrupted decode shows, cut at the first stop string to appear (earliest start among
+    /// those present when the first one completes), or the whole text.
+    func reference(_ script: [Int], stops: [String], tokenizer: FakeTokenizer) -> String {
+        let scalarsOf = { (text: String) in Array(text.unicodeScalars) }
+        for count in 1...script.count {
+            let text = scalarsOf(tokenizer.decode(Array(script.prefix(count))))
+            var best: Int?
+            for stop in stops.map(scalarsOf) where text.count >= stop.count {
+                for start in 0...(text.count - stop.count) where Array(text[start..<start + stop.count]) == stop {
+                    best = min(best ?? start, start)
+                    break
+                }
+            }
+            if let best {
+                var view = String.UnicodeScalarView()
+                view.append(contentsOf: text[..<best])
+                return String(view)
+            }
+        }
+        return tokenizer.decode(script)
+    }
+
+    @Test("random scripts and stop strings: the streamed deltas join to the reference text")
+    func randomStopStrings() throws {
+        let tokenizer = FakeTokenizer(pieces: Self.pieces)
+        var rng = TestRNG(state: 11)
+        for round in 0..<300 {
+            let script = (0..<Int.random(in: 1...12, using: &rng)).map { _ in
+                Int.random(in: 2..<Self.pieces.count, using: &rng)
+            }
+            let stops = (0..<Int.random(in: 1...3, using: &rng)).map { _ in
+                String((0..<Int.random(in: 1...4, using: &rng)).map { _ in "abcé ".randomElement(using: &rng) ?? "a" })
+            }
+            let (core, worker) = try makeCore(makeConfig(), tokenizer: tokenizer)
+            worker.scripts["r\(round)"] = script
+            try core.add(
+                EngineRequest(
+                    requestID: "r\(round)", promptTokenIDs: [2],
+                    samplingParams: params(maxTokens: script.count, ignoreEOS: true), stop: stops))
+            let completion = try #require(collect(core.runUntilIdle())["r\(round)"])
+            #expect(completion.text == reference(script, stops: stops, tokenizer: tokenizer), "\(script) \(stops)")
+        }
+    }
+}
