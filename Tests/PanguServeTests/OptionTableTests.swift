@@ -76,3 +76,21 @@ import Testing
         #expect(config.kvCacheBytesPerWorker(bytesPerToken: 100, maxModelLen: 50) == 1000)
     }
 }
+
+/// The committed example config is complete and valid.
+@Suite("Example config") struct ExampleConfigTests {
+    static let file = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("Config/pangu-serve.json")
+
+    @Test("Config/pangu-serve.json sets every option and parses")
+    func exampleConfig() throws {
+        let options = try ServeOptions.parse(["--config", Self.file.path], environment: [:])
+        let data = try Data(contentsOf: Self.file)
+        let keys = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any]).keys
+        for spec in ServeOptions.specs where !["config", "help"].contains(spec.name) {
+            #expect(keys.contains(spec.name), "missing \(spec.name)")
+        }
+        let config = try ServeConfig(options)
+        #expect(config.http.port == 8000 && config.kvCacheBytes == 2_147_483_648 && config.logFormat == .json)
+    }
+}
