@@ -24,6 +24,23 @@ public struct DeviceStats: Sendable, Equatable {
     public var hostToDeviceBytes: Int
     public var deviceToHostBytes: Int
 
+    public init(
+        name: String, profile: String, workerName: String, memoryUsedBytes: Int, memoryTotalBytes: Int,
+        busySeconds: Double = 0, simulatedSeconds: Double = 0, numSteps: Int = 0, hostToDeviceBytes: Int = 0,
+        deviceToHostBytes: Int = 0
+    ) {
+        self.name = name
+        self.profile = profile
+        self.workerName = workerName
+        self.memoryUsedBytes = memoryUsedBytes
+        self.memoryTotalBytes = memoryTotalBytes
+        self.busySeconds = busySeconds
+        self.simulatedSeconds = simulatedSeconds
+        self.numSteps = numSteps
+        self.hostToDeviceBytes = hostToDeviceBytes
+        self.deviceToHostBytes = deviceToHostBytes
+    }
+
     /// busy / simulated; 0 before any time passed.
     public var utilization: Double { simulatedSeconds > 0 ? busySeconds / simulatedSeconds : 0 }
 }
