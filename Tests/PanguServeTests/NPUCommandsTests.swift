@@ -1,4 +1,6 @@
 import Devices
+import Engine
+import Sampling
 import Foundation
 import Testing
 
@@ -51,5 +53,40 @@ import Testing
         #expect((ttft["p50_ms"] ?? 0) > 0)
         #expect((object["output_tokens_per_second"] as? Double ?? 0) > 0)
         #expect(SimulateCommand.table(result).contains("TPOT mean / p50 / p99"))
+    }
+
+    static let tinyModel = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("shared/data/models/tiny-pangu-embedded")
+
+    @Test(
+        "serve with --devices cpu,npu:910B3 starts a CPU and an NPU worker in one pool and both answer",
+        .enabled(if: FileManager.default.fileExists(atPath: tinyModel.path), "../shared/data is absent"))
+    func mixedPool() async throws {
+        let options = try OptionValues(
+            arguments: [
+                "--devices", "cpu,npu:910B3", "--threads", "2", "--kv-cache-bytes", "4000000", "--max-model-len", "128",
+                "--npu-profiles-dir", Self.profilesDir,
+            ], specs: ServeOptions.specs)
+        let stack = try ServingStack.build(config: ServeConfig(options), directory: Self.tinyModel)
+        #expect(stack.workerNames == ["cpu0", "npu0"])
+        let stats = stack.deviceStats
+        #expect(stats.count == 1 && stats[0].name == "npu:0" && stats[0].profile == "910B3")
+        #expect(stats[0].memoryUsedBytes > 0 && stats[0].memoryUsedBytes <= stats[0].memoryTotalBytes)
+        var params = SamplingParams()
+        params.maxTokens = 4
+        params.temperature = 0
+        params.ignoreEOS = true
+        // One call per request: the client spreads single requests over the loops by load.
+        let streams = try (0..<4).map { i throws(EngineError) in
+            try stack.engine.generate(
+                EngineRequest(requestID: "m\(i)", promptTokenIDs: [1, 450, 2211 + i], samplingParams: params))
+        }
+        for stream in streams {
+            var numTokens = 0
+            for await output in stream { numTokens += output.newTokenIDs.count }
+            #expect(numTokens == 4)
+        }
+        #expect(stack.deviceStats[0].numSteps > 0, "the NPU worker served some of the requests")
+        await stack.engine.shutdown(drain: true)
     }
 }
