@@ -36,7 +36,8 @@ let package = Package(
             name: "Devices",
             dependencies: ["Engine", "Models", "Tensors", "Sampling", "Telemetry"],
             swiftSettings: kernelSettings),
-        .target(name: "OpenAIAPI", dependencies: ["HTTPServer", "Engine", "Tokenizers", "Telemetry"]),
+        .target(
+            name: "OpenAIAPI", dependencies: ["HTTP1", "HTTPServer", "Engine", "Sampling", "Tokenizers", "Telemetry"]),
         .executableTarget(
             name: "PanguServe",
             dependencies: [
@@ -59,6 +60,9 @@ let package = Package(
         .testTarget(name: "PanguServeTests", dependencies: ["PanguServe"]),
         .testTarget(
             name: "OpenAIAPITests",
-            dependencies: ["OpenAIAPI", "HTTPServer", "Engine", "Tokenizers"]),
+            dependencies: [
+                "OpenAIAPI", "HTTP1", "HTTPServer", "Engine", "Sampling", "Tokenizers", "Telemetry", "Devices", "Models",
+                "Tensors",
+            ]),
     ]
 )
