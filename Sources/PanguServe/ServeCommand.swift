@@ -33,7 +33,7 @@ enum ServeCommand {
         let server = HTTPServer(config: config.http, router: router, logger: logger.withLabel("http"))
         do { try server.start() } catch { throw CLIError("cannot listen on \(config.http.host):\(config.http.port): \(error)") }
         let scheme = config.http.enableTLS ? "https" : "http"
-        let address = "\(scheme)://\(config.http.host):\(server.boundPort ?? config.http.port)"
+        let address = "\(scheme)://\(config.http.host):\(server.boundPort)"
         logger.info("listening, loading model", ["address": address, "model": directory.path])
 
         let stack = try ServingStack.build(config: config, directory: directory)
@@ -43,7 +43,7 @@ enum ServeCommand {
             readiness: readiness, logger: logger.withLabel("openai"))
         OpenAIRoutes.install(on: router, context: context)
         readiness.set(.ready)
-        print(stack.banner(version: PanguServeVersion.string, address: address))
+        FileHandle.standardOutput.write(Data((stack.banner(version: PanguServeVersion.string, address: address) + "\n").utf8))
 
         let signalName = await StopSignal.wait()
         logger.info("stopping: draining in-flight requests", ["signal": signalName])
