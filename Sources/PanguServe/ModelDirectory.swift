@@ -25,6 +25,12 @@ enum ModelDirectory {
 enum DemoModel {
     static let name = "pangu-tiny-shakespeare"
 
-    /// The checkpoint directory, or nil when the build carries none.
-    static var directory: URL? { nil }
+    /// The checkpoint directory inside the resource bundle (beside the executable,
+    /// so `swift run` and a binary started from any directory both find it).
+    static var directory: URL? {
+        guard let url = Bundle.module.url(forResource: name, withExtension: nil),
+            FileManager.default.fileExists(atPath: url.appendingPathComponent("config.json").path)
+        else { return nil }
+        return url
+    }
 }

@@ -7,6 +7,7 @@ let usage = """
 
     usage: pangu-serve [serve] [options]     run the daemon (default: the embedded demo model on 127.0.0.1:8000)
            pangu-serve generate [options]    run one prompt and print the continuation
+           pangu-serve bench serve [options] drive a running server with concurrent streaming clients
            pangu-serve --version
     Run a subcommand with --help for its options.
     """
@@ -15,6 +16,7 @@ do {
     switch arguments.first {
     case "serve": try await ServeCommand.run(Array(arguments.dropFirst()))
     case "generate": try GenerateCommand.run(Array(arguments.dropFirst()))
+    case "bench" where arguments.dropFirst().first == "serve": try BenchServeCommand.run(Array(arguments.dropFirst(2)))
     case "-h", "--help", "help": print(usage)
     case "--version", "version": print("pangu-serve \(PanguServeVersion.string)")
     case let first? where first.hasPrefix("-"): try await ServeCommand.run(arguments)
