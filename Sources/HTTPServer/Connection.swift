@@ -7,6 +7,9 @@ import HTTP1
 /// One accepted client connection: reads and parses requests, hands each to the router, and drains the
 /// response bytes back to the socket. Owned by exactly one `EventLoop`.
 ///
+/// A peer that half-closes (sends FIN) is treated as gone: HTTP clients that still want the response
+/// keep their side open, and for a streaming API an early FIN almost always means the client left.
+///
 /// Invariants: every stored property is read and written only on the owning loop's thread (other threads
 /// go through `loop.execute`); at most one request is being answered at a time, later pipelined requests
 /// wait in the parser; the connection is counted in `ServerStats` from accept until `close()`.

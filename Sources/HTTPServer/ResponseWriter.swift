@@ -10,6 +10,9 @@ import Synchronization
 /// 1xx/204/304 statuses get no body bytes. If the handler returns without finishing, the server finishes
 /// for it (or answers 500 when nothing was written); if it throws after the head, the connection closes.
 ///
+/// Cancellation: the handler runs in its own task, which the server cancels when the connection closes
+/// before `finish` (so `Task.isCancelled`, `Task.sleep` and cancellation handlers see the client leave).
+///
 /// Backpressure: `write` suspends while the connection already buffers `maxWriteBufferBytes`, so a client
 /// that reads slowly slows its producer instead of growing memory. Peer closure: once the connection
 /// closes before `finish`, `isClosed` is true, `write` throws `HTTPServerError.connectionClosed`, and every

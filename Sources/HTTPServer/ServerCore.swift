@@ -68,10 +68,11 @@ final class ServerCore: Sendable {
         }
     }
 
-    /// Loop thread: runs the router for a complete request on the Swift concurrency pool.
+    /// Loop thread: runs the router for a complete request in a new task on the Swift concurrency pool.
+    /// The task is cancelled if the connection closes before the response finishes.
     func dispatch(_ request: HTTPRequest, _ writer: ResponseWriter) {
         let router = router
-        Task {
+        let task = Task {
             do {
                 try await router.respond(to: request, writer: writer)
                 writer.completeAfterHandler(error: nil)
@@ -79,6 +80,7 @@ final class ServerCore: Sendable {
                 writer.completeAfterHandler(error: error)
             }
         }
+        writer.onClose { task.cancel() }
     }
 }
 

@@ -37,7 +37,8 @@ struct StreamingTests {
                     try await Task.sleep(for: .milliseconds(10))
                 }
             } catch {
-                writeError.value = "\(error)"
+                // Either the write fails or the cancelled task's sleep does, whichever comes first.
+                writeError.value = error is CancellationError ? "cancelled" : "\(error)"
                 #expect(writer.isClosed)
             }
         }
@@ -49,8 +50,33 @@ struct StreamingTests {
                 _ = try client.readLine()
             }
             #expect(await eventually { closeNotified.value })
-            #expect(await eventually { writeError.value == "connection closed" })
+            #expect(await eventually { writeError.value != nil })
+            #expect(["connection closed", "cancelled"].contains(writeError.value))
             #expect(server.numOpenConnections == 0)
+        }
+    }
+
+    @Test("the handler's task is cancelled when the client goes away")
+    func handlerCancelled() async throws {
+        let outcome = Box<String?>(nil)
+        let router = Router()
+        router.add(.get, "/wait") { _, writer in
+            try writer.writeHead(status: .ok)
+            do {
+                try await Task.sleep(for: .seconds(30))
+                outcome.value = "slept"
+            } catch {
+                outcome.value = error is CancellationError ? "cancelled" : "\(error)"
+            }
+        }
+        try await withServer(router: router) { _, port in
+            try await blocking {
+                let client = try TestClient(port: port)
+                try client.send("GET /wait HTTP/1.1\r\nHost: t\r\n\r\n")
+                _ = try client.readHead()
+            }
+            #expect(await eventually { outcome.value != nil })
+            #expect(outcome.value == "cancelled")
         }
     }
 
@@ -96,7 +122,7 @@ struct StreamingTests {
                     try await Task.sleep(for: .milliseconds(10))
                 }
             } catch {
-                writeError.value = "\(error)"
+                writeError.value = error is CancellationError ? "cancelled" : "\(error)"
             }
         }
         let server = HTTPServer(
@@ -106,7 +132,8 @@ struct StreamingTests {
         try client.send("GET /forever HTTP/1.1\r\nHost: t\r\n\r\n")
         _ = try await blocking { try client.readHead() }
         await server.shutdown(deadline: .milliseconds(100))
-        #expect(await eventually { writeError.value == "connection closed" })
+        #expect(await eventually { writeError.value != nil })
+        #expect(["connection closed", "cancelled"].contains(writeError.value))
         #expect(try await blocking { client.waitForClose() })
     }
 }
