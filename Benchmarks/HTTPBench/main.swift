@@ -1,3 +1,8 @@
+import Foundation
+import HTTP1
+import HTTPServer
+import Telemetry
+
 // HTTP front-door benchmark server: serves a fixed tiny response so that `wrk` measures the event loop,
 // parser, router and encoder rather than any handler work. See docs/http-benchmark.md.
 //
@@ -7,10 +12,6 @@
 #if canImport(Glibc)
     import Glibc
 #endif
-import Foundation
-import HTTP1
-import HTTPServer
-import Telemetry
 
 func argument(_ name: String, default value: String) -> String {
     let arguments = CommandLine.arguments

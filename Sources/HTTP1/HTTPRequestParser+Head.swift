@@ -67,7 +67,8 @@ extension HTTPRequestParser {
                 return lineFeed + 1
             }
             if isHead && numBlockLines == 0 {
-                pendingRequestLine = try parseRequestLine(from: lineStart, to: lineEnd, length: lineFeed + 1 - lineStart)
+                pendingRequestLine = try parseRequestLine(
+                    from: lineStart, to: lineEnd, length: lineFeed + 1 - lineStart)
             }
             numBlockLines += 1
             let numFields = isHead ? numBlockLines - 1 : numBlockLines
@@ -207,7 +208,9 @@ extension HTTPRequestParser {
             guard codings.count == 1 else { throw .malformed("invalid Transfer-Encoding") }
             return .chunked
         }
-        let lengths = headers.values(for: "Content-Length").flatMap { $0.split(separator: ",", omittingEmptySubsequences: false) }
+        let lengths = headers.values(for: "Content-Length").flatMap {
+            $0.split(separator: ",", omittingEmptySubsequences: false)
+        }
         guard let first = lengths.first else { return .fixed(0) }
         let declared = HTTPHeaders.trimmed(first)
         guard lengths.allSatisfy({ HTTPHeaders.trimmed($0) == declared }) else {

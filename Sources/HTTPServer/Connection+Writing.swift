@@ -1,8 +1,9 @@
+import COpenSSL
+import HTTP1
+
 #if canImport(Glibc)
     import Glibc
 #endif
-import COpenSSL
-import HTTP1
 
 /// Output side of a connection: draining the shared buffer, finishing a response, timeouts and closing.
 extension Connection {
@@ -99,7 +100,8 @@ extension Connection {
                 close()
             } else {
                 sendServerResponse(
-                    HTTPError(status: .requestTimeout, message: "request not received in time", code: "request_timeout"))
+                    HTTPError(status: .requestTimeout, message: "request not received in time", code: "request_timeout")
+                )
             }
         case .idle, .linger, .none:
             close()

@@ -1,8 +1,9 @@
+import COpenSSL
+import HTTP1
+
 #if canImport(Glibc)
     import Glibc
 #endif
-import COpenSSL
-import HTTP1
 
 /// One accepted client connection: reads and parses requests, hands each to the router, and drains the
 /// response bytes back to the socket. Owned by exactly one `EventLoop`.
@@ -66,7 +67,8 @@ final class Connection: EventLoopHandler, @unchecked Sendable {
     var writer: ResponseWriter?
     var interest: UInt32 = 0
 
-    init(fd: Int32, loop: EventLoop, server: ServerCore, transport: Transport, remoteAddress: String, isRejected: Bool) {
+    init(fd: Int32, loop: EventLoop, server: ServerCore, transport: Transport, remoteAddress: String, isRejected: Bool)
+    {
         self.fd = fd
         self.loop = loop
         self.server = server

@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-    import Glibc
-#endif
 import COpenSSL
 import Foundation
 import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Receiver of readiness events for one file descriptor registered with an `EventLoop`.
 protocol EventLoopHandler: AnyObject {

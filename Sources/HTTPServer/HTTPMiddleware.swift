@@ -58,7 +58,8 @@ extension HTTPMiddleware {
             let start = ContinuousClock.now
             defer {
                 let elapsed = ContinuousClock.now - start
-                let millis = Double(elapsed.components.seconds) * 1000
+                let millis =
+                    Double(elapsed.components.seconds) * 1000
                     + Double(elapsed.components.attoseconds) / 1e15
                 logger.log(
                     .info, "request",

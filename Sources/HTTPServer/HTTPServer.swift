@@ -1,10 +1,11 @@
-#if canImport(Glibc)
-    import Glibc
-#endif
 import Foundation
 import HTTP1
 import Synchronization
 import Telemetry
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// The daemon's front door: listens on a TCP port (optionally TLS), runs epoll event loops on dedicated
 /// threads, parses HTTP/1.1, and hands complete requests to a `Router` whose async handlers write responses.
@@ -186,7 +187,8 @@ public final class HTTPServer: Sendable {
     }
 
     private static func numLive(_ core: ServerCore) -> Int {
-        core.stats.numOpenConnections.load(ordering: .relaxed) + core.stats.numRejectingConnections.load(ordering: .relaxed)
+        core.stats.numOpenConnections.load(ordering: .relaxed)
+            + core.stats.numRejectingConnections.load(ordering: .relaxed)
     }
 
     private static func runOnLoop(_ loop: EventLoop, _ body: @escaping @Sendable () -> Void) async {

@@ -6,7 +6,8 @@ import HTTP1
 /// timer tick, so they are enforced with a resolution of about a quarter of the shortest timeout
 /// (never coarser than 250 ms).
 public struct HTTPServerConfig: Sendable {
-    /// Address to bind: an IPv4 or IPv6 literal (`0.0.0.0`, `::`, `::1`) or a host name. Default `127.0.0.1`.
+    /// Address to bind: an IPv4 or IPv6 literal (`0.0.0.0`, `::`, `::1`) or a host name. `::` also accepts
+    /// IPv4 clients on Linux unless `net.ipv6.bindv6only` is set. Default `127.0.0.1`.
     public var host: String = "127.0.0.1"
     /// TCP port; 0 binds an ephemeral port, reported by `HTTPServer.boundPort`. Default 8000.
     public var port: Int = 8000

@@ -19,16 +19,25 @@ import Synchronization
 /// `onClose` callback runs once (on the event loop thread: keep it short, e.g. cancel a task).
 /// All methods are safe from any thread or task, but one response must be written by one task at a time.
 public final class ResponseWriter: Sendable {
+    /// How body bytes are delimited on the wire.
     enum Framing {
+        /// No body bytes are sent (HEAD request, 1xx/204/304 status).
         case none
+        /// `Content-Length`; `remaining` bytes may still be written.
         case fixed(remaining: Int)
+        /// `Transfer-Encoding: chunked` (HTTP/1.1).
         case chunked
+        /// Delimited by closing the connection (HTTP/1.0 without a length).
         case untilClose
     }
 
+    /// Lifecycle of one response.
     enum Phase {
+        /// Nothing written yet; middleware may still add headers.
         case initial
+        /// Head written; body bytes may follow.
         case streaming
+        /// `finish` happened; further writes are errors.
         case finished
     }
 
@@ -245,7 +254,9 @@ public final class ResponseWriter: Sendable {
             state.isKeepAlive = false
         }
         if requestMethod == .head {
-            if case .fixed = state.framing { state.framing = .none } else if case .chunked = state.framing {
+            if case .fixed = state.framing {
+                state.framing = .none
+            } else if case .chunked = state.framing {
                 state.framing = .none
             }
         }

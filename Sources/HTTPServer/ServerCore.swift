@@ -1,10 +1,11 @@
-#if canImport(Glibc)
-    import Glibc
-#endif
 import COpenSSL
 import HTTP1
 import Synchronization
 import Telemetry
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// State shared by the event loops of one server: configuration, router, TLS context, counters and the
 /// shutdown flag. Immutable after `HTTPServer.start()` except for its atomics.

@@ -1,10 +1,11 @@
-#if canImport(Glibc)
-    import Glibc
-#endif
 import HTTP1
 import HTTPServer
 import Telemetry
 import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 @Suite("HTTPServer limits and timeouts")
 struct ServerLimitsTests {

@@ -110,6 +110,20 @@ struct StreamingTests {
         #expect(throws: (any Error).self) { try TestClient(port: port).request("GET", "/") }
     }
 
+    @Test("run() returns once another task shuts the server down")
+    func runUntilShutdown() async throws {
+        let server = HTTPServer(
+            config: HTTPServerConfig().withPort(0), router: makeTestRouter(), logger: .init(label: "t", level: .error))
+        let running = Task { try await server.run() }
+        #expect(await eventually { server.boundPort != 0 })
+        let port = server.boundPort
+        let status = try await blocking { try TestClient(port: port).request("GET", "/hello").status }
+        #expect(status == 200)
+        await server.shutdown(deadline: .seconds(1))
+        try await running.value
+        #expect(throws: HTTPServerError.alreadyStarted) { try server.start() }
+    }
+
     @Test("shutdown past its deadline closes a stream that does not end")
     func shutdownDeadline() async throws {
         let writeError = Box<String?>(nil)

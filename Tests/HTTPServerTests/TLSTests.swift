@@ -1,12 +1,13 @@
-#if canImport(Glibc)
-    import Glibc
-#endif
 import COpenSSL
 import Foundation
 import HTTP1
 import HTTPServer
 import Telemetry
 import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// A self-signed certificate generated with the `openssl` command line into a temporary directory.
 struct TestCertificate {
@@ -85,7 +86,10 @@ struct TLSTests {
             }
             #expect(closedPlain)
             let (version, response) = try await blocking {
-                try tlsExchange(port: port, request: "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 9\r\nConnection: close\r\n\r\nover tls!")
+                try tlsExchange(
+                    port: port,
+                    request: "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 9\r\nConnection: close\r\n\r\nover tls!"
+                )
             }
             #expect(version >= 0x0303)
             #expect(response.hasPrefix("HTTP/1.1 200 OK\r\n"))
