@@ -10,11 +10,10 @@ extension Connection {
     /// Writes buffered response bytes until the buffer is empty or the socket is full.
     func flush() {
         isWaitingForReadableToWrite = false
-        while state != .closed, let (chunk, offset) = output.peek() {
-            let result = chunk.withUnsafeBytes { bytes in
-                transport.write(UnsafeRawBufferPointer(rebasing: bytes[offset...]))
-            }
-            switch result {
+        while state != .closed {
+            let numPending = output.copyPending(into: loop.writeBuffer)
+            if numPending == 0 { break }
+            switch transport.write(UnsafeRawBufferPointer(rebasing: loop.writeBuffer[0..<numPending])) {
             case .bytes(let count):
                 lastWriteProgress = Socket.now()
                 output.consume(count)
