@@ -3,6 +3,10 @@ import HTTPServer
 import Telemetry
 import Testing
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 @Suite("HTTPServer streaming")
 struct StreamingTests {
     @Test("streams server-sent events as chunks")
@@ -20,6 +24,29 @@ struct StreamingTests {
             }
             #expect(response.headers["Transfer-Encoding"] == "chunked")
             #expect(response.text == "data: {\"i\":0}\n\ndata: {\"i\":1}\n\ndata: {\"i\":2}\n\ndata: [DONE]\n\n")
+        }
+    }
+
+    @Test("many small writes queued behind a slow reader arrive complete and in order")
+    func smallWritesInOrder() async throws {
+        let numEvents = 5000
+        let router = Router()
+        router.add(.get, "/events") { _, writer in
+            try writer.writeHead(status: .ok, headers: ["Content-Type": "text/event-stream"])
+            for index in 0..<numEvents { try await writer.writeEvent(ServerSentEvent(data: String(index))) }
+            writer.finish()
+        }
+        var config = HTTPServerConfig()
+        config.maxWriteBufferBytes = 4096
+        try await withServer(config: config, router: router) { _, port in
+            let text = try await blocking {
+                let client = try TestClient(port: port, receiveBufferSize: 4096)
+                try client.send("GET /events HTTP/1.1\r\nHost: t\r\n\r\n")
+                usleep(100_000)
+                return try client.readResponse().text
+            }
+            let expected = (0..<numEvents).map { "data: \($0)\n\n" }.joined()
+            #expect(text == expected)
         }
     }
 
