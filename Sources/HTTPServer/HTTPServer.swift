@@ -49,6 +49,7 @@ public final class HTTPServer: Sendable {
     }
 
     /// Binds the listening socket and starts the event-loop threads. Throws on bind or TLS errors.
+    /// Sets the process's `SIGPIPE` disposition to ignore (writes to closed sockets must fail, not kill).
     public func start() throws {
         let isIdle = lifecycle.withLock { state -> Bool in
             if case .idle = state { return true }

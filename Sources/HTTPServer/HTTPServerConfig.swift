@@ -15,7 +15,8 @@ public struct HTTPServerConfig: Sendable {
     public var backlog: Int = 511
     /// Number of event-loop threads accepting and serving connections. Default 1.
     public var numEventLoops: Int = 1
-    /// Maximum simultaneously open client connections; beyond it a connection gets `503` and is closed.
+    /// Maximum simultaneously open client connections; beyond it a connection gets `503` and is closed
+    /// (on a TLS listener it is closed without an answer).
     /// Default 10000.
     public var maxConnections: Int = 10_000
     /// Time allowed from the first byte of a request head to its blank line (slowloris defence). Default 10 s.

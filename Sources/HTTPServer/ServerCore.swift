@@ -33,6 +33,12 @@ final class ServerCore: Sendable {
     /// Loop thread: a new socket was accepted on `loop`.
     func accepted(fd: Int32, address: sockaddr_storage, on loop: EventLoop) {
         let isOverLimit = stats.numOpenConnections.load(ordering: .relaxed) >= config.maxConnections
+        if isOverLimit && tls != nil {
+            // A plaintext 503 means nothing to a TLS client, and a handshake costs CPU the overloaded
+            // server does not have: close at once.
+            _ = Glibc.close(fd)
+            return
+        }
         if isOverLimit {
             let numRejecting = stats.numRejectingConnections.wrappingAdd(1, ordering: .relaxed).newValue
             if numRejecting > ServerCore.maxRejectingConnections {
