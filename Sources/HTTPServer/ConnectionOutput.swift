@@ -38,6 +38,8 @@ final class ConnectionOutput: Sendable {
     }
 
     var isClosed: Bool { state.withLock { $0.isClosed } }
+    /// Whether the connection closed while a response was still unfinished.
+    var isClosedBeforeFinish: Bool { state.withLock { $0.isClosed && !$0.isResponseFinished } }
     var numBufferedBytes: Int { state.withLock { $0.numBufferedBytes } }
 
     /// Appends `bytes` if they fit (or `force`); `needsFlush` tells the caller to schedule a loop flush.

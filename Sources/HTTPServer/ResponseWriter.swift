@@ -65,7 +65,7 @@ public final class ResponseWriter: Sendable {
     }
 
     /// True once the connection closed (peer gone, timeout, forced shutdown) before the response finished.
-    public var isClosed: Bool { output.isClosed && !isFinished }
+    public var isClosed: Bool { output.isClosedBeforeFinish }
     /// Whether `writeHead` (or `send`) happened.
     public var isHeadSent: Bool { state.withLock { $0.phase != .initial } }
     /// Whether `finish` happened.
@@ -198,6 +198,8 @@ public final class ResponseWriter: Sendable {
             if error == nil {
                 finish()
             } else {
+                // The body is incomplete and its framing cannot say so: close the connection.
+                state.withLock { $0.phase = .finished }
                 connection.scheduleAbort()
             }
         case .initial:
