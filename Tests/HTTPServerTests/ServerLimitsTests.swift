@@ -26,6 +26,22 @@ struct ServerLimitsTests {
         }
     }
 
+    @Test("answers 408 when a request body stalls longer than the body read timeout")
+    func bodyReadTimeout() async throws {
+        var config = HTTPServerConfig()
+        config.bodyReadTimeout = .milliseconds(150)
+        try await withServer(config: config, router: makeTestRouter()) { _, port in
+            let (status, closed) = try await blocking {
+                let client = try TestClient(port: port)
+                try client.send("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\nabc")
+                let response = try client.readResponse()
+                return (response.status, client.waitForClose())
+            }
+            #expect(status == 408)
+            #expect(closed)
+        }
+    }
+
     @Test("closes a keep-alive connection after the idle timeout")
     func idleTimeout() async throws {
         var config = HTTPServerConfig()
