@@ -22,6 +22,14 @@ public struct RequestMetricsSample: Sendable {
     public var status: Int
     public var numBodyBytes: Int
     public var duration: Duration
+
+    public init(method: String, route: String, status: Int, numBodyBytes: Int, duration: Duration) {
+        self.method = method
+        self.route = route
+        self.status = status
+        self.numBodyBytes = numBodyBytes
+        self.duration = duration
+    }
 }
 
 extension HTTPMiddleware {
