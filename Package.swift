@@ -44,6 +44,8 @@ let package = Package(
                 "Telemetry", "HTTP1", "HTTPServer", "Tensors", "Weights", "Tokenizers",
                 "Sampling", "Models", "Engine", "Devices", "OpenAIAPI",
             ]),
+        .executableTarget(
+            name: "HTTPBench", dependencies: ["HTTPServer", "HTTP1", "Telemetry"], path: "Benchmarks/HTTPBench"),
 
         .testTarget(name: "TelemetryTests", dependencies: ["Telemetry"]),
         .testTarget(name: "HTTP1Tests", dependencies: ["HTTP1"]),
