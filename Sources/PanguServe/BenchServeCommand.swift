@@ -36,16 +36,11 @@ enum BenchServeCommand {
         let model = o.string("model") ?? "pangu-tiny-shakespeare"
 
         let traces = TraceStore(count: numRequests)
-        let next = NSLock()
-        var nextIndex = 0
         let start = StreamingClient.now()
         let threads = (0..<concurrency).map { _ in
             Thread {
                 while true {
-                    let index: Int = next.withLock {
-                        defer { nextIndex += 1 }
-                        return nextIndex
-                    }
+                    let index = traces.claim()
                     if index >= numRequests { return }
                     let body: [String: Any] = [
                         "model": model, "prompt": prompts[index], "max_tokens": outputLen, "stream": true,
@@ -66,7 +61,15 @@ enum BenchServeCommand {
 final class TraceStore: @unchecked Sendable {
     private let lock = NSLock()
     private var traces: [StreamingClient.Trace?]
+    private var nextIndex = 0
     init(count: Int) { traces = Array(repeating: nil, count: count) }
+    /// The index of the next request to send.
+    func claim() -> Int {
+        lock.withLock {
+            defer { nextIndex += 1 }
+            return nextIndex
+        }
+    }
     func set(_ i: Int, _ t: StreamingClient.Trace) { lock.withLock { traces[i] = t } }
     var all: [StreamingClient.Trace] { lock.withLock { traces.compactMap { $0 } } }
 }

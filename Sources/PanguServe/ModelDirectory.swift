@@ -28,9 +28,19 @@ enum DemoModel {
     /// The checkpoint directory inside the resource bundle (beside the executable,
     /// so `swift run` and a binary started from any directory both find it).
     static var directory: URL? {
-        guard let url = Bundle.module.url(forResource: name, withExtension: nil),
-            FileManager.default.fileExists(atPath: url.appendingPathComponent("config.json").path)
-        else { return nil }
-        return url
+        candidates.first { FileManager.default.fileExists(atPath: $0.appendingPathComponent("config.json").path) }
+    }
+
+    /// SwiftPM copies the checkpoint into `PanguServe_PanguServe.resources` beside the
+    /// executable; a development build can also read it from the source tree.
+    static var candidates: [URL] {
+        var urls: [URL] = []
+        if let executable = Bundle.main.executableURL?.resolvingSymlinksInPath() {
+            urls.append(
+                executable.deletingLastPathComponent().appendingPathComponent("PanguServe_PanguServe.resources")
+                    .appendingPathComponent(name))
+        }
+        urls.append(URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Resources/\(name)"))
+        return urls
     }
 }
