@@ -1,4 +1,5 @@
 import Foundation
+import Sampling
 
 /// `pangu-serve bench serve`: drives a running server with N concurrent
 /// streaming clients (like `vllm bench serve`) and reports time to first
@@ -31,7 +32,7 @@ enum BenchServeCommand {
         let inputLen = max(1, try o.int("inputLen") ?? 128)
         let outputLen = max(1, try o.int("outputLen") ?? 64)
         let vocab = max(2, try o.int("vocabSize") ?? 1000)
-        var rng = SplitMix(seed: UInt64(try o.int("seed") ?? 0))
+        var rng = SamplerRNG(seed: UInt64(bitPattern: Int64(try o.int("seed") ?? 0)))
         let prompts = (0..<numRequests).map { _ in (0..<inputLen).map { _ in 1 + Int(rng.next() % UInt64(vocab - 1)) } }
         let model = o.string("model") ?? "pangu-tiny-shakespeare"
 
@@ -72,17 +73,4 @@ final class TraceStore: @unchecked Sendable {
     }
     func set(_ i: Int, _ t: StreamingClient.Trace) { lock.withLock { traces[i] = t } }
     var all: [StreamingClient.Trace] { lock.withLock { traces.compactMap { $0 } } }
-}
-
-/// SplitMix64 (Steele et al., 2014): the seeded prompt generator.
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
 }
