@@ -39,7 +39,8 @@ let package = Package(
             dependencies: [
                 "Telemetry", "HTTP1", "HTTPServer", "Tensors", "Weights", "Tokenizers",
                 "Sampling", "Models", "Engine", "Devices", "OpenAIAPI",
-            ]),
+            ],
+            resources: [.copy("Resources/pangu-tiny-shakespeare")]),
 
         .testTarget(name: "TelemetryTests", dependencies: ["Telemetry"]),
         .testTarget(name: "HTTP1Tests", dependencies: ["HTTP1"]),

@@ -151,11 +151,14 @@ class PanguEmbeddedForCausalLM(nn.Module):
 
     def forward(self, input_ids: torch.Tensor) -> torch.Tensor:
         """input_ids [b, t] (position p at index p, starting at 0) -> logits [b, t, vocab]."""
+        return self.final_hidden(input_ids) @ self.model.embed_tokens.weight.t()
+
+    def final_hidden(self, input_ids: torch.Tensor) -> torch.Tensor:
+        """input_ids [b, t] -> rmsnorm(x) * norm.weight [b, t, hidden], the input of the output projection."""
         t = input_ids.shape[1]
         x = self.model.embed_tokens(input_ids)
         cos, sin = rope_cos_sin(self.config, t, x.dtype)
         p = self.dropout if self.training else 0.0
         for layer in self.model.layers:
             x = layer(x, cos, sin, p)
-        x = self.model.norm(x)
-        return x @ self.model.embed_tokens.weight.t()
+        return self.model.norm(x)

@@ -15,6 +15,9 @@ import sentencepiece as spm
 from corpus import paragraphs
 
 VOCAB_SIZE = 3072
+# True: "\n" is a user-defined piece, never merged with its neighbours, so a prompt ending in ":" is
+# tokenized as in training; False: "\n" is an ordinary character and merges (":\n", ".\n\n").
+NEWLINE_AS_USER_SYMBOL = False
 UNK_ID, BOS_ID, EOS_ID = 0, 1, 2
 
 
@@ -42,6 +45,7 @@ def train_tokenizer(train_text: str, seed: int) -> bytes:
         bos_id=BOS_ID,
         eos_id=EOS_ID,
         pad_id=-1,
+        user_defined_symbols=["\n"] if NEWLINE_AS_USER_SYMBOL else [],
         max_sentence_length=1 << 20,
         num_threads=1,
         minloglevel=2,
