@@ -43,7 +43,8 @@ let package = Package(
             dependencies: [
                 "Telemetry", "HTTP1", "HTTPServer", "Tensors", "Weights", "Tokenizers",
                 "Sampling", "Models", "Engine", "Devices", "OpenAIAPI",
-            ]),
+            ],
+            resources: [.copy("Resources/pangu-tiny-shakespeare")]),
         .executableTarget(
             name: "HTTPBench", dependencies: ["HTTPServer", "HTTP1", "Telemetry"], path: "Benchmarks/HTTPBench"),
 
