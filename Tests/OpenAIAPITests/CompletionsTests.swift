@@ -19,6 +19,14 @@ func withFixture(
     await fixture.stop()
 }
 
+/// One server shared by the tests that only read their own responses (started on first use, never stopped).
+let sharedFixture: APIServerFixture? = try? APIServerFixture()
+
+/// Runs `body` against the shared server.
+func withSharedFixture(_ body: (APIServerFixture) async throws -> Void) async throws {
+    try await body(try #require(sharedFixture))
+}
+
 func choices(_ json: [String: Any]) -> [[String: Any]] { json["choices"] as? [[String: Any]] ?? [] }
 func usage(_ json: [String: Any]) -> [String: Any] { json["usage"] as? [String: Any] ?? [:] }
 
@@ -32,7 +40,7 @@ struct CompletionsTests {
 
     @Test("A non-streamed completion has the OpenAI shape and usage")
     func nonStreamShape() async throws {
-        try await withFixture { fixture in
+        try await withSharedFixture { fixture in
             let response = try await fixture.post("/v1/completions", Self.greedy)
             #expect(response.status == 200)
             let json = response.json
@@ -55,7 +63,7 @@ struct CompletionsTests {
 
     @Test("Greedy streamed text concatenates to the non-streamed text; usage chunk then [DONE]")
     func streamEqualsNonStream() async throws {
-        try await withFixture { fixture in
+        try await withSharedFixture { fixture in
             let whole = try await fixture.post("/v1/completions", Self.greedy)
             let expected = choices(whole.json).first?["text"] as? String
             var body = Self.greedy
@@ -81,7 +89,7 @@ struct CompletionsTests {
 
     @Test("A repeated prompt reports cached prompt tokens")
     func cachedTokens() async throws {
-        try await withFixture { fixture in
+        try await withSharedFixture { fixture in
             var body = Self.greedy
             body["prompt"] = "The quick brown fox jumps over the lazy dog again and again"
             body["max_tokens"] = 2
@@ -94,7 +102,7 @@ struct CompletionsTests {
 
     @Test("n = 2 gives two indexed choices, reproducible with a seed")
     func multipleChoices() async throws {
-        try await withFixture { fixture in
+        try await withSharedFixture { fixture in
             let body: [String: Any] = [
                 "model": "tiny-pangu", "prompt": "Hello", "max_tokens": 6, "n": 2, "seed": 7, "temperature": 1,
                 "ignore_eos": true,
@@ -111,7 +119,7 @@ struct CompletionsTests {
 
     @Test("A stop string ends the text before it, in both modes, and is never partially streamed")
     func stopStrings() async throws {
-        try await withFixture { fixture in
+        try await withSharedFixture { fixture in
             var body = Self.greedy
             body["max_tokens"] = 24
             let full = try #require(choices(try await fixture.post("/v1/completions", body).json).first?["text"] as? String)
@@ -136,7 +144,7 @@ struct CompletionsTests {
 
     @Test("logprobs returns tokens, finite log-probabilities, top alternatives and text offsets")
     func completionLogprobs() async throws {
-        try await withFixture { fixture in
+        try await withSharedFixture { fixture in
             var body = Self.greedy
             body["logprobs"] = 2
             body["max_tokens"] = 5
@@ -155,7 +163,7 @@ struct CompletionsTests {
 
     @Test("Token-id prompts and lists of prompts are accepted; echo prepends the prompt")
     func promptForms() async throws {
-        try await withFixture { fixture in
+        try await withSharedFixture { fixture in
             let ids = fixture.tokenizer.encode("Hello world")
             let body: [String: Any] = ["model": "tiny-pangu", "prompt": [ids, ids], "max_tokens": 3, "temperature": 0]
             let json = try await fixture.post("/v1/completions", body).json
