@@ -35,7 +35,8 @@ public enum APIError: Error, Sendable, Equatable {
                 param: param)
         case .missingParameter(let param):
             return HTTPError(
-                status: .badRequest, message: "missing required parameter '\(param)'", code: "missing_required_parameter",
+                status: .badRequest, message: "missing required parameter '\(param)'",
+                code: "missing_required_parameter",
                 param: param)
         case .modelNotFound(let model):
             return HTTPError(

@@ -32,7 +32,9 @@ struct CompletionRun: Sendable {
         }
         let items: [JSONValue] = choices.enumerated().map { index, choice in
             var offset = echoText(index).unicodeScalars.count
-            let logprobs = params.numTopLogprobs == nil ? JSONValue.null
+            let logprobs =
+                params.numTopLogprobs == nil
+                ? JSONValue.null
                 : formatter.completionLogprobs(choice.logprobs, textOffset: &offset)
             return .object([
                 ("index", .int(index)), ("text", .string(echoText(index) + choice.text)), ("logprobs", logprobs),
@@ -73,7 +75,9 @@ struct CompletionRun: Sendable {
                 }
                 let hasLogprobs = params.numTopLogprobs != nil && !(output.newLogprobs ?? []).isEmpty
                 guard !text.isEmpty || hasLogprobs || output.isFinished else { continue }
-                let logprobs = params.numTopLogprobs == nil ? JSONValue.null
+                let logprobs =
+                    params.numTopLogprobs == nil
+                    ? JSONValue.null
                     : formatter.completionLogprobs(output.newLogprobs ?? [], textOffset: &offsets[index])
                 try await events.send(chunk(index: index, text: text, logprobs: logprobs, output: output))
             }

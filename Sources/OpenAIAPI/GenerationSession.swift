@@ -34,7 +34,9 @@ struct GenerationSession: Sendable {
         for id in requestIDs { engine.abort(id) }
     }
 
-    private static func merge(_ streams: [AsyncStream<RequestOutput>]) -> AsyncStream<(index: Int, output: RequestOutput)> {
+    private static func merge(_ streams: [AsyncStream<RequestOutput>]) -> AsyncStream<
+        (index: Int, output: RequestOutput)
+    > {
         let (merged, continuation) = AsyncStream.makeStream(of: (index: Int, output: RequestOutput).self)
         let task = Task {
             await withTaskGroup(of: Void.self) { group in

@@ -32,7 +32,8 @@ final class APIServerFixture: Sendable {
         config.maxNumBatchedTokens = 256
         config.maxModelLen = 512
         config.maxNumWaitingRequests = maxNumWaitingRequests
-        let worker = CPUWorker(name: "cpu0", model: model, numBlocks: numBlocks, blockSize: Self.blockSize, numThreads: 1)
+        let worker = CPUWorker(
+            name: "cpu0", model: model, numBlocks: numBlocks, blockSize: Self.blockSize, numThreads: 1)
         let loop = try EngineLoop(config: config, worker: worker, tokenizer: tokenizer)
         engine = EngineClient(loops: [loop])
         readiness = Readiness(.ready)

@@ -34,7 +34,7 @@ func usage(_ json: [String: Any]) -> [String: Any] { json["usage"] as? [String: 
 struct CompletionsTests {
     static var greedy: [String: Any] {
         [
-        "model": "tiny-pangu", "prompt": "Once upon a time", "max_tokens": 12, "temperature": 0, "ignore_eos": true,
+            "model": "tiny-pangu", "prompt": "Once upon a time", "max_tokens": 12, "temperature": 0, "ignore_eos": true,
         ]
     }
 
@@ -122,13 +122,15 @@ struct CompletionsTests {
         try await withSharedFixture { fixture in
             var body = Self.greedy
             body["max_tokens"] = 24
-            let full = try #require(choices(try await fixture.post("/v1/completions", body).json).first?["text"] as? String)
+            let full = try #require(
+                choices(try await fixture.post("/v1/completions", body).json).first?["text"] as? String)
             let characters = Array(full)
-            let start = try #require((2..<max(2, characters.count - 2)).first { index in
-                let candidate = String(characters[index..<index + 2])
-                return full.range(of: candidate)?.lowerBound == full.index(full.startIndex, offsetBy: index)
-                    && !candidate.contains(" ")
-            })
+            let start = try #require(
+                (2..<max(2, characters.count - 2)).first { index in
+                    let candidate = String(characters[index..<index + 2])
+                    return full.range(of: candidate)?.lowerBound == full.index(full.startIndex, offsetBy: index)
+                        && !candidate.contains(" ")
+                })
             let stop = String(characters[start..<start + 2])
             let expected = String(characters[..<start])
             body["stop"] = [stop]

@@ -4,7 +4,8 @@ import Testing
 
 @testable import OpenAIAPI
 
-@Suite("Models, version, tokenize, probes and metrics", .enabled(if: SharedData.isAvailable, "../shared/data is absent"))
+@Suite(
+    "Models, version, tokenize, probes and metrics", .enabled(if: SharedData.isAvailable, "../shared/data is absent"))
 struct OperatorEndpointTests {
     @Test("/v1/models lists the served model; /version reports the version")
     func modelsAndVersion() async throws {
