@@ -22,7 +22,10 @@ final class APIServerFixture: Sendable {
 
     var port: Int { server.boundPort }
 
-    init(numBlocks: Int = 256, maxNumWaitingRequests: Int = 64, maxBodyBytes: Int = 1 << 20) throws {
+    init(
+        numBlocks: Int = 256, maxNumWaitingRequests: Int = 64, maxBodyBytes: Int = 1 << 20,
+        chatTemplate: ChatTemplate? = nil
+    ) throws {
         let pool = KernelPool(numThreads: 1)
         let model = try ModelLoader.load(directory: Self.modelDirectory, pool: pool)
         let tokenizer = try TokenizerLoader.load(directory: Self.modelDirectory)
@@ -41,7 +44,8 @@ final class APIServerFixture: Sendable {
         self.tokenizer = tokenizer
         let router = Router()
         let context = APIContext(
-            engine: engine, tokenizer: tokenizer, servedModelName: "tiny-pangu", metrics: registry,
+            engine: engine, tokenizer: tokenizer, servedModelName: "tiny-pangu", chatTemplate: chatTemplate,
+            metrics: registry,
             version: "0.0.0-test", readiness: readiness, logger: Logger(label: "test", level: .error))
         OpenAIRoutes.install(on: router, context: context)
         var serverConfig = HTTPServerConfig()

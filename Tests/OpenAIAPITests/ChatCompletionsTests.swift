@@ -87,4 +87,21 @@ struct ChatCompletionsTests {
             #expect(finals.count == 2)
         }
     }
+
+    @Test("The Pangu template renders the prompt and routes streamed and whole output alike")
+    func panguTemplatePath() async throws {
+        try await withFixture(chatTemplate: .pangu) { fixture in
+            let whole = try await fixture.post("/v1/chat/completions", Self.greedy).json
+            let message = try #require(choices(whole).first?["message"] as? [String: Any])
+            #expect(message["reasoning_content"] is NSNull)
+            let content = try #require(message["content"] as? String)
+            let prompt = "[unused9]系统：You are terse.[unused10][unused9]用户：Say hi[unused10][unused9]助手："
+            #expect(usage(whole)["prompt_tokens"] as? Int == fixture.tokenizer.encode(prompt).count)
+            var body = Self.greedy
+            body["stream"] = true
+            let objects = try await fixture.post("/v1/chat/completions", body).eventObjects
+            let deltas = objects.compactMap { choices($0).first?["delta"] as? [String: Any] }
+            #expect(deltas.compactMap { $0["content"] as? String }.joined() == content)
+        }
+    }
 }
