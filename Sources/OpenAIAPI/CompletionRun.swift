@@ -28,7 +28,9 @@ struct CompletionRun: Sendable {
             if output.isFinished { metrics?.observeFinished(output) }
         }
         if let failed = choices.first(where: { $0.finishReason == .error || !$0.isFinished }) {
-            throw APIError.generationFailed(failed.errorMessage ?? "generation ended without a result")
+            let message = failed.errorMessage ?? "generation ended without a result"
+            context.logger.warning("generation failed", ["id": responseID, "error": message])
+            throw APIError.generationFailed(message)
         }
         let items: [JSONValue] = choices.enumerated().map { index, choice in
             var offset = echoText(index).unicodeScalars.count
@@ -65,7 +67,9 @@ struct CompletionRun: Sendable {
                 if output.isFinished { metrics?.observeFinished(output) }
                 if output.finishReason == .error {
                     session.abortAll()
-                    try await events.fail(.generationFailed(output.errorMessage ?? "generation failed"))
+                    let message = output.errorMessage ?? "generation failed"
+                    context.logger.warning("generation failed", ["id": responseID, "error": message])
+                    try await events.fail(.generationFailed(message))
                     return
                 }
                 var text = output.newText

@@ -24,7 +24,7 @@ final class APIServerFixture: Sendable {
 
     init(
         numBlocks: Int = 256, maxNumWaitingRequests: Int = 64, maxBodyBytes: Int = 1 << 20,
-        chatTemplate: ChatTemplate? = nil
+        chatTemplate: ChatTemplate? = nil, failFromStep: Int? = nil
     ) throws {
         let pool = KernelPool(numThreads: 1)
         let model = try ModelLoader.load(directory: Self.modelDirectory, pool: pool)
@@ -37,7 +37,13 @@ final class APIServerFixture: Sendable {
         config.maxNumWaitingRequests = maxNumWaitingRequests
         let worker = CPUWorker(
             name: "cpu0", model: model, numBlocks: numBlocks, blockSize: Self.blockSize, numThreads: 1)
-        let loop = try EngineLoop(config: config, worker: worker, tokenizer: tokenizer)
+        let loop: EngineLoop
+        if let failFromStep {
+            let failing = FailingWorker(inner: worker, failFromStep: failFromStep)
+            loop = try EngineLoop(config: config, worker: failing, tokenizer: tokenizer)
+        } else {
+            loop = try EngineLoop(config: config, worker: worker, tokenizer: tokenizer)
+        }
         engine = EngineClient(loops: [loop])
         readiness = Readiness(.ready)
         registry = MetricsRegistry()
@@ -103,5 +109,30 @@ extension APIServerFixture {
             let headers = body == nil ? [] : ["Content-Type: application/json"]
             return try client.request(method, path, headers: headers, body: body)
         }
+    }
+}
+
+/// A CPU worker whose compute steps fail from the `failFromStep`-th on (1-based), to exercise the API's
+/// handling of `.error` outputs.
+final class FailingWorker: Worker {
+    struct StepFailure: Error {}
+
+    let inner: CPUWorker
+    let failFromStep: Int
+    private var numSteps = 0
+
+    init(inner: CPUWorker, failFromStep: Int) {
+        self.inner = inner
+        self.failFromStep = failFromStep
+    }
+
+    var info: WorkerInfo { inner.info }
+
+    func execute(_ schedulerOutput: SchedulerOutput) throws -> ModelRunnerOutput {
+        if schedulerOutput.totalNumScheduledTokens > 0 {
+            numSteps += 1
+            if numSteps >= failFromStep { throw StepFailure() }
+        }
+        return try inner.execute(schedulerOutput)
     }
 }

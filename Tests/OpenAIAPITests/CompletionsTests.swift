@@ -6,11 +6,11 @@ import Testing
 /// Runs `body` against a fresh server and stops it afterwards.
 func withFixture(
     numBlocks: Int = 256, maxNumWaitingRequests: Int = 64, maxBodyBytes: Int = 1 << 20,
-    chatTemplate: ChatTemplate? = nil, _ body: (APIServerFixture) async throws -> Void
+    chatTemplate: ChatTemplate? = nil, failFromStep: Int? = nil, _ body: (APIServerFixture) async throws -> Void
 ) async throws {
     let fixture = try APIServerFixture(
         numBlocks: numBlocks, maxNumWaitingRequests: maxNumWaitingRequests, maxBodyBytes: maxBodyBytes,
-        chatTemplate: chatTemplate)
+        chatTemplate: chatTemplate, failFromStep: failFromStep)
     do {
         try await body(fixture)
     } catch {

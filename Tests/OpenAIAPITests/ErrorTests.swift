@@ -93,4 +93,20 @@ struct ErrorTests {
             #expect(try await fixture.send("GET", "/ready").status == 200)
         }
     }
+
+    @Test("A worker failure answers 500, or ends a started stream with an error event and [DONE]")
+    func generationFailure() async throws {
+        try await withFixture(failFromStep: 3) { fixture in
+            let body: [String: Any] = ["model": "tiny-pangu", "prompt": "Hi", "max_tokens": 20, "ignore_eos": true]
+            let response = try await fixture.post("/v1/completions", body)
+            #expect(response.status == 500)
+            #expect(errorBody(response)["code"] as? String == "generation_failed")
+            var streamed = body
+            streamed["stream"] = true
+            let stream = try await fixture.post("/v1/completions", streamed)
+            #expect(stream.status == 200)
+            #expect(stream.events.last == "[DONE]")
+            #expect(stream.eventObjects.last?["error"] is [String: Any])
+        }
+    }
 }
