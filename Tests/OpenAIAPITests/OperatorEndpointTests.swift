@@ -101,4 +101,29 @@ struct OperatorEndpointTests {
             #expect(stats.numRunning == 0)
         }
     }
+
+    @Test("A client that disconnects before a non-streamed answer aborts its request and frees its blocks")
+    func disconnectBeforeAnswer() async throws {
+        try await withFixture { fixture in
+            let port = fixture.port
+            let body: [String: Any] = [
+                "model": "tiny-pangu", "prompt": "Tell me a long story", "max_tokens": 480, "ignore_eos": true,
+            ]
+            let json = String(decoding: try JSONSerialization.data(withJSONObject: body), as: UTF8.self)
+            let engine = fixture.engine
+            try await offPool {
+                let client = try TestClient(port: port, timeoutSeconds: 20)
+                try client.send(
+                    "POST /v1/completions HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+                        + "Content-Length: \(json.utf8.count)\r\n\r\n" + json)
+                for _ in 0..<2000 where engine.combinedStats.numRunning + engine.combinedStats.numWaiting == 0 {
+                    usleep(1000)
+                }
+                client.disconnect()
+            }
+            let stats = try await fixture.waitUntilIdle()
+            #expect(stats.numFinishedByReason[.abort] == 1)
+            #expect(stats.numFreeBlocks == stats.numBlocksTotal)
+        }
+    }
 }
