@@ -40,6 +40,7 @@ struct ErrorTests {
             let response = try await fixture.post("/v1/completions", ["model": "tiny-pangu", "prompt": ids])
             #expect(response.status == 400)
             #expect(errorBody(response)["code"] as? String == "context_length_exceeded")
+            #expect(errorBody(response)["param"] as? String == "prompt")
             let tooMany = try await fixture.post(
                 "/v1/completions", ["model": "tiny-pangu", "prompt": "Hi", "max_tokens": 100_000])
             #expect(tooMany.status == 400 && errorBody(tooMany)["param"] as? String == "max_tokens")
