@@ -71,7 +71,7 @@ final class APIServerFixture: Sendable {
     /// Waits (bounded) until the engine has no running or waiting request and every block is free.
     func waitUntilIdle() async throws -> EngineStats {
         var stats = engine.combinedStats
-        for _ in 0..<500 where stats.numRunning + stats.numWaiting > 0 || stats.numFreeBlocks != stats.numBlocksTotal {
+        for _ in 0..<2000 where stats.numRunning + stats.numWaiting > 0 || stats.numFreeBlocks != stats.numBlocksTotal {
             try await Task.sleep(for: .milliseconds(10))
             stats = engine.combinedStats
         }

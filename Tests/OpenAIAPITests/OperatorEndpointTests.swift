@@ -116,7 +116,7 @@ struct OperatorEndpointTests {
                 try client.send(
                     "POST /v1/completions HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
                         + "Content-Length: \(json.utf8.count)\r\n\r\n" + json)
-                for _ in 0..<2000 where engine.combinedStats.numRunning + engine.combinedStats.numWaiting == 0 {
+                for _ in 0..<10000 where engine.combinedStats.numRunning + engine.combinedStats.numWaiting == 0 {
                     usleep(1000)
                 }
                 client.disconnect()
