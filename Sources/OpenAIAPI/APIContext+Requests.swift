@@ -25,16 +25,20 @@ extension APIContext {
     }
 
     /// Checks prompt and output lengths against the context; returns the effective `max_tokens`.
-    func resolveMaxTokens(numPromptTokens: Int, requested: Int?, defaultLimit: Int?) throws(APIError) -> Int {
+    func resolveMaxTokens(numPromptTokens: Int, requested: Int?, defaultLimit: Int?, promptParam: String)
+        throws(APIError) -> Int
+    {
         let room = maxModelLen - numPromptTokens
         guard room >= 1 else {
             throw .contextLengthExceeded(
-                numPromptTokens: numPromptTokens, numRequestedTokens: requested ?? 0, maxModelLen: maxModelLen)
+                param: promptParam, numPromptTokens: numPromptTokens, numRequestedTokens: requested ?? 0,
+                maxModelLen: maxModelLen)
         }
         if let requested {
             guard requested <= room else {
                 throw .contextLengthExceeded(
-                    numPromptTokens: numPromptTokens, numRequestedTokens: requested, maxModelLen: maxModelLen)
+                    param: "max_tokens", numPromptTokens: numPromptTokens, numRequestedTokens: requested,
+                    maxModelLen: maxModelLen)
             }
             return requested
         }

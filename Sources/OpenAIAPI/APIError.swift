@@ -15,8 +15,9 @@ public enum APIError: Error, Sendable, Equatable {
     case missingParameter(String)
     /// `model` names a model this server does not serve (404).
     case modelNotFound(String)
-    /// The prompt plus requested tokens exceed the context (400).
-    case contextLengthExceeded(numPromptTokens: Int, numRequestedTokens: Int, maxModelLen: Int)
+    /// The prompt plus requested tokens exceed the context (400); `param` is `max_tokens` when the prompt
+    /// alone fits, else the prompt's field (`prompt` or `messages`).
+    case contextLengthExceeded(param: String, numPromptTokens: Int, numRequestedTokens: Int, maxModelLen: Int)
     /// The engine's waiting queue is full (429 with `Retry-After`).
     case queueFull
     /// Loading, draining or engine stopped (503).
@@ -35,18 +36,19 @@ public enum APIError: Error, Sendable, Equatable {
                 param: param)
         case .missingParameter(let param):
             return HTTPError(
-                status: .badRequest, message: "missing required parameter '\(param)'", code: "missing_required_parameter",
+                status: .badRequest, message: "missing required parameter '\(param)'",
+                code: "missing_required_parameter",
                 param: param)
         case .modelNotFound(let model):
             return HTTPError(
                 status: .notFound, message: "the model '\(model)' does not exist", code: "model_not_found",
                 param: "model")
-        case .contextLengthExceeded(let numPrompt, let numRequested, let maxModelLen):
+        case .contextLengthExceeded(let param, let numPrompt, let numRequested, let maxModelLen):
             return HTTPError(
                 status: .badRequest,
                 message: "this model's maximum context length is \(maxModelLen) tokens, but \(numPrompt) prompt "
                     + "tokens and \(numRequested) completion tokens were requested",
-                code: "context_length_exceeded", param: numRequested > 0 ? "max_tokens" : "messages")
+                code: "context_length_exceeded", param: param)
         case .queueFull:
             return HTTPError(
                 status: .tooManyRequests, message: "the server's request queue is full; retry later",
@@ -65,7 +67,8 @@ public enum APIError: Error, Sendable, Equatable {
         switch error {
         case .queueFull: .queueFull
         case .promptTooLong(let numTokens, let maxModelLen):
-            .contextLengthExceeded(numPromptTokens: numTokens, numRequestedTokens: 0, maxModelLen: maxModelLen)
+            .contextLengthExceeded(
+                param: "prompt", numPromptTokens: numTokens, numRequestedTokens: 0, maxModelLen: maxModelLen)
         case .emptyPrompt: .invalidParameter(param: "prompt", "the prompt is empty")
         case .invalidRequest(_, let reason): .invalidParameter(param: Self.param(in: reason), reason)
         case .duplicateRequestID(let id): .invalidParameter(param: "request_id", "request id \(id) is already active")

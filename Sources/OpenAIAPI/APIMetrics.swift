@@ -30,7 +30,9 @@ final class APIMetrics: Sendable {
         self.engine = engine
         let p = Self.prefix
         let model = [modelName]
-        let latency: [Double] = [0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 10, 20, 40, 80]
+        let latency: [Double] = [
+            0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 10, 20, 40, 80,
+        ]
         let tokens: [Double] = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000, 50000]
         func histogram(_ name: String, _ help: String, _ buckets: [Double]) -> Histogram.Child {
             registry.histogram(name: p + name, help: help, buckets: buckets, labelNames: ["model_name"]).labels(model)
@@ -57,7 +59,9 @@ final class APIMetrics: Sendable {
         let p = Self.prefix
         let engine = self.engine
         let model = modelName
-        func collect(_ name: String, _ help: String, _ type: MetricType, _ value: @escaping @Sendable (EngineStats) -> Double) {
+        func collect(
+            _ name: String, _ help: String, _ type: MetricType, _ value: @escaping @Sendable (EngineStats) -> Double
+        ) {
             registry.collector(name: p + name, help: help, type: type, labelNames: ["model_name"]) {
                 [CollectedSample(labelValues: [model], value: value(engine.combinedStats))]
             }

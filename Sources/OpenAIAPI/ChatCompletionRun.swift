@@ -12,6 +12,10 @@ struct ChatCompletionRun: Sendable {
 
     private var formatter: LogprobsFormatter { LogprobsFormatter(tokenizer: context.tokenizer) }
     private var splitsReasoning: Bool { context.chatTemplate.supportsReasoning }
+    /// The EOS text, which appears in the output when special tokens are kept for reasoning parsing.
+    private var droppedPieces: [String] {
+        context.tokenizer.eosTokenID.map { [context.tokenizer.decode([$0], skipSpecialTokens: false)] } ?? []
+    }
 
     private func logprobsJSON(_ logprobs: [SampleLogprob]) -> JSONValue {
         guard let numTop = params.numTopLogprobs else { return .null }
@@ -28,12 +32,14 @@ struct ChatCompletionRun: Sendable {
             if output.isFinished { metrics?.observeFinished(output) }
         }
         if let failed = choices.first(where: { $0.finishReason == .error || !$0.isFinished }) {
-            throw APIError.generationFailed(failed.errorMessage ?? "generation ended without a result")
+            let message = failed.errorMessage ?? "generation ended without a result"
+            context.logger.warning("generation failed", ["id": responseID, "error": message])
+            throw APIError.generationFailed(message)
         }
         let items: [JSONValue] = choices.enumerated().map { index, choice in
             var message: [(String, JSONValue)] = [("role", .string("assistant"))]
             if splitsReasoning {
-                let (reasoning, content) = ReasoningParser.split(choice.text)
+                let (reasoning, content) = ReasoningParser.split(choice.text, droppedPieces: droppedPieces)
                 message.append(("content", .string(content)))
                 message.append(("reasoning_content", .string(reasoning)))
             } else {
@@ -57,7 +63,7 @@ struct ChatCompletionRun: Sendable {
     func stream(_ session: GenerationSession, writer: ResponseWriter) async throws {
         let events = EventStreamWriter(writer: writer)
         var choices = [ChoiceState](repeating: ChoiceState(), count: params.n)
-        var parsers = [ReasoningParser](repeating: ReasoningParser(), count: params.n)
+        var parsers = [ReasoningParser](repeating: ReasoningParser(droppedPieces: droppedPieces), count: params.n)
         let metrics = context.apiMetrics
         do {
             try events.start()
@@ -71,7 +77,9 @@ struct ChatCompletionRun: Sendable {
                 if output.isFinished { metrics?.observeFinished(output) }
                 if output.finishReason == .error {
                     session.abortAll()
-                    try await events.fail(.generationFailed(output.errorMessage ?? "generation failed"))
+                    let message = output.errorMessage ?? "generation failed"
+                    context.logger.warning("generation failed", ["id": responseID, "error": message])
+                    try await events.fail(.generationFailed(message))
                     return
                 }
                 let delta = deltaFields(output, parser: &parsers[index])

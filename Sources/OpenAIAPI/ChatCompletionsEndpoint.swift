@@ -21,7 +21,8 @@ struct ChatCompletionsEndpoint: Sendable {
             let template = context.chatTemplate
             let promptIDs = promptTokenIDs(messages, enableThinking: params.enableThinking)
             let maxTokens = try context.resolveMaxTokens(
-                numPromptTokens: promptIDs.count, requested: params.maxTokens, defaultLimit: nil)
+                numPromptTokens: promptIDs.count, requested: params.maxTokens, defaultLimit: nil,
+                promptParam: "messages")
             if template.supportsReasoning { params.skipSpecialTokens = false }
             let endOfTurnIDs = template.endOfTurnPieces.compactMap { context.tokenizer.id(forPiece: $0) }
             let responseID = APIContext.makeResponseID(prefix: "chatcmpl-")

@@ -28,11 +28,15 @@ struct CompletionRun: Sendable {
             if output.isFinished { metrics?.observeFinished(output) }
         }
         if let failed = choices.first(where: { $0.finishReason == .error || !$0.isFinished }) {
-            throw APIError.generationFailed(failed.errorMessage ?? "generation ended without a result")
+            let message = failed.errorMessage ?? "generation ended without a result"
+            context.logger.warning("generation failed", ["id": responseID, "error": message])
+            throw APIError.generationFailed(message)
         }
         let items: [JSONValue] = choices.enumerated().map { index, choice in
             var offset = echoText(index).unicodeScalars.count
-            let logprobs = params.numTopLogprobs == nil ? JSONValue.null
+            let logprobs =
+                params.numTopLogprobs == nil
+                ? JSONValue.null
                 : formatter.completionLogprobs(choice.logprobs, textOffset: &offset)
             return .object([
                 ("index", .int(index)), ("text", .string(echoText(index) + choice.text)), ("logprobs", logprobs),
@@ -63,7 +67,9 @@ struct CompletionRun: Sendable {
                 if output.isFinished { metrics?.observeFinished(output) }
                 if output.finishReason == .error {
                     session.abortAll()
-                    try await events.fail(.generationFailed(output.errorMessage ?? "generation failed"))
+                    let message = output.errorMessage ?? "generation failed"
+                    context.logger.warning("generation failed", ["id": responseID, "error": message])
+                    try await events.fail(.generationFailed(message))
                     return
                 }
                 var text = output.newText
@@ -73,7 +79,9 @@ struct CompletionRun: Sendable {
                 }
                 let hasLogprobs = params.numTopLogprobs != nil && !(output.newLogprobs ?? []).isEmpty
                 guard !text.isEmpty || hasLogprobs || output.isFinished else { continue }
-                let logprobs = params.numTopLogprobs == nil ? JSONValue.null
+                let logprobs =
+                    params.numTopLogprobs == nil
+                    ? JSONValue.null
                     : formatter.completionLogprobs(output.newLogprobs ?? [], textOffset: &offsets[index])
                 try await events.send(chunk(index: index, text: text, logprobs: logprobs, output: output))
             }

@@ -27,7 +27,8 @@ struct CompletionsEndpoint: Sendable {
             var requests: [EngineRequest] = []
             for (index, prompt) in prompts.enumerated() {
                 let maxTokens = try context.resolveMaxTokens(
-                    numPromptTokens: prompt.tokenIDs.count, requested: params.maxTokens, defaultLimit: 16)
+                    numPromptTokens: prompt.tokenIDs.count, requested: params.maxTokens, defaultLimit: 16,
+                    promptParam: "prompt")
                 requests += params.engineRequests(
                     idPrefix: "\(responseID)-\(index)", promptTokenIDs: prompt.tokenIDs, maxTokens: maxTokens)
             }

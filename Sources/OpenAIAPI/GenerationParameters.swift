@@ -93,7 +93,9 @@ struct GenerationParameters: Sendable {
             } else {
                 throw .invalidParameter(param: "stop", "expected a string or a list of strings")
             }
-            if stop.contains(where: \.isEmpty) { throw .invalidParameter(param: "stop", "stop strings must not be empty") }
+            if stop.contains(where: \.isEmpty) {
+                throw .invalidParameter(param: "stop", "stop strings must not be empty")
+            }
         }
         if let items = try body.array("stop_token_ids") {
             for item in items {

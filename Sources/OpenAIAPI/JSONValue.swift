@@ -3,7 +3,7 @@
 ///
 /// Invariant: `encoded` is valid JSON. Non-finite doubles are clamped (`-inf` → `-9999.0`, `+inf` →
 /// `9999.0`, NaN → `null`), because OpenAI clients parse logprobs as finite numbers.
-public indirect enum JSONValue: Sendable, Equatable {
+indirect enum JSONValue: Sendable, Equatable {
     case null
     case bool(Bool)
     case int(Int)
@@ -14,21 +14,21 @@ public indirect enum JSONValue: Sendable, Equatable {
     case object([(String, JSONValue)])
 
     /// The finite stand-in for a log-probability of minus infinity.
-    public static let negativeInfinityLogprob = -9999.0
+    static let negativeInfinityLogprob = -9999.0
 
-    public static func == (lhs: JSONValue, rhs: JSONValue) -> Bool {
+    static func == (lhs: JSONValue, rhs: JSONValue) -> Bool {
         lhs.encoded == rhs.encoded
     }
 
     /// Compact JSON text.
-    public var encoded: String {
+    var encoded: String {
         var out = ""
         write(into: &out)
         return out
     }
 
     /// Compact JSON as UTF-8 bytes.
-    public var bytes: [UInt8] { Array(encoded.utf8) }
+    var bytes: [UInt8] { Array(encoded.utf8) }
 
     func write(into out: inout String) {
         switch self {

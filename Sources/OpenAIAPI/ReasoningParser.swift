@@ -8,22 +8,29 @@ struct ReasoningParser: Sendable {
     static let thinkStart = "[unused16]"
     static let thinkEnd = "[unused17]"
     static let endOfTurn = "[unused10]"
-    private static let markers = [thinkStart, thinkEnd, endOfTurn]
 
+    /// Markers recognised: the thinking delimiters, the end-of-turn piece and any extra dropped pieces.
+    private let markers: [String]
     private var pending = ""
     private(set) var isReasoning = false
+
+    /// `droppedPieces`: further texts removed from the output (e.g. the EOS piece, visible because special
+    /// tokens are kept in the text).
+    init(droppedPieces: [String] = []) {
+        markers = [Self.thinkStart, Self.thinkEnd, Self.endOfTurn] + droppedPieces.filter { !$0.isEmpty }
+    }
 
     /// Reasoning and content text completed by `text`.
     mutating func feed(_ text: String) -> (reasoning: String, content: String) {
         pending += text
         var reasoning = ""
         var content = ""
-        while let (range, marker) = Self.firstMarker(in: pending) {
+        while let (range, marker) = firstMarker(in: pending) {
             emit(String(pending[..<range.lowerBound]), reasoning: &reasoning, content: &content)
             if marker == Self.thinkStart { isReasoning = true } else if marker == Self.thinkEnd { isReasoning = false }
             pending = String(pending[range.upperBound...])
         }
-        let keep = Self.longestMarkerPrefixSuffix(pending)
+        let keep = longestMarkerPrefixSuffix(pending)
         let ready = pending.dropLast(keep)
         emit(String(ready), reasoning: &reasoning, content: &content)
         pending = String(pending.suffix(keep))
@@ -40,8 +47,8 @@ struct ReasoningParser: Sendable {
     }
 
     /// Splits a whole output at once.
-    static func split(_ text: String) -> (reasoning: String?, content: String) {
-        var parser = ReasoningParser()
+    static func split(_ text: String, droppedPieces: [String] = []) -> (reasoning: String?, content: String) {
+        var parser = ReasoningParser(droppedPieces: droppedPieces)
         let first = parser.feed(text)
         let rest = parser.flush()
         let reasoning = first.reasoning + rest.reasoning
@@ -53,7 +60,7 @@ struct ReasoningParser: Sendable {
         if isReasoning { reasoning += text } else { content += text }
     }
 
-    private static func firstMarker(in text: String) -> (Range<String.Index>, String)? {
+    private func firstMarker(in text: String) -> (Range<String.Index>, String)? {
         var best: (Range<String.Index>, String)?
         for marker in markers {
             if let range = text.range(of: marker), best.map({ range.lowerBound < $0.0.lowerBound }) ?? true {
@@ -64,7 +71,7 @@ struct ReasoningParser: Sendable {
     }
 
     /// Length (in characters) of the longest suffix of `text` that is a proper prefix of a marker.
-    private static func longestMarkerPrefixSuffix(_ text: String) -> Int {
+    private func longestMarkerPrefixSuffix(_ text: String) -> Int {
         var longest = 0
         for marker in markers {
             let limit = min(marker.count - 1, text.count)

@@ -75,7 +75,8 @@ struct RequestBody {
     func double(_ key: String, in range: ClosedRange<Double>) throws(APIError) -> Double? {
         guard let number = try double(key) else { return nil }
         guard range.contains(number) else {
-            throw .invalidParameter(param: key, "must be in [\(Self.format(range.lowerBound)), \(Self.format(range.upperBound))]")
+            throw .invalidParameter(
+                param: key, "must be in [\(Self.format(range.lowerBound)), \(Self.format(range.upperBound))]")
         }
         return number
     }

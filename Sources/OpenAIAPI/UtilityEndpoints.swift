@@ -34,7 +34,8 @@ struct UtilityEndpoints: Sendable {
             if body.has("messages") {
                 let messages = try ChatCompletionsEndpoint.decodeMessages(body)
                 let template = context.chatTemplate
-                let text = template.render(messages, addGenerationPrompt: try body.bool("add_generation_prompt") ?? true)
+                let text = template.render(
+                    messages, addGenerationPrompt: try body.bool("add_generation_prompt") ?? true)
                 tokens = context.tokenizer.encode(text, addSpecialTokens: !template.rendersBOS, parseSpecial: true)
             } else if let prompt = try body.string("prompt") {
                 let addSpecial = try body.bool("add_special_tokens") ?? true

@@ -85,6 +85,7 @@ struct ChatTemplateTests {
         #expect(whole.reasoning == "think hard")
         #expect(whole.content == "The answer.")
         #expect(ReasoningParser.split("plain answer").reasoning == nil)
+        #expect(ReasoningParser.split("[unused16]a[unused17]b</s>", droppedPieces: ["</s>"]).content == "b")
         var parser = ReasoningParser()
         var reasoning = ""
         var content = ""
