@@ -51,7 +51,7 @@ def bounded(case):
 
 
 @schema.parametrize()
-@settings(max_examples=MAX_EXAMPLES, deadline=None, derandomize=True, print_blob=True,
+@settings(max_examples=MAX_EXAMPLES, deadline=None, derandomize=True, database=None, print_blob=True,
           suppress_health_check=list(HealthCheck))
 def test_api_conforms_to_openapi_description(case, server):
     bounded(case)
