@@ -21,7 +21,6 @@
 # Exit status 0 when all pass; prints one line per check.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-ROOT=$(pwd)
 
 export DEBIAN_FRONTEND=noninteractive
 APT_UPDATED=0
