@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-python3 -c "import openai, pytest" 2>/dev/null || python3 -m pip install -q -r Tests/python/requirements.txt
+python3 -c "import openai, pytest, schemathesis" 2>/dev/null || python3 -m pip install -q -r Tests/python/requirements.txt
 
 swift build --build-tests
 swift test --skip-build
