@@ -7,5 +7,5 @@ cd "$(dirname "$0")/.."
 python3 -c "import openai, pytest, schemathesis" 2>/dev/null || python3 -m pip install -q -r Tests/python/requirements.txt
 
 swift build --build-tests
-swift test --skip-build
+swift test --skip-build --no-parallel  # timing-sensitive live tests; serial is steadier on 2 cores
 python3 -m pytest -q Tests/python

@@ -53,9 +53,6 @@ struct OperatorEndpointTests {
     func metrics() async throws {
         try await withFixture { fixture in
             _ = try await fixture.post("/v1/completions", ["model": "tiny-pangu", "prompt": "Hi", "max_tokens": 3])
-            let response = try await fixture.send("GET", "/metrics")
-            #expect(response.status == 200)
-            let text = response.text
             let names = [
                 "pangu:num_requests_running{model_name=\"tiny-pangu\"}", "pangu:num_requests_waiting",
                 "pangu:kv_cache_usage_perc", "pangu:prompt_tokens_total", "pangu:generation_tokens_total",
@@ -70,6 +67,15 @@ struct OperatorEndpointTests {
                 "pangu:device_num_requests_running{model_name=\"tiny-pangu\",device=\"cpu0\"}",
                 "pangu:device_num_requests_waiting", "pangu:device_kv_cache_usage_perc",
             ]
+            // The HTTP metrics hook runs after the response is sent: poll until the scrape shows it.
+            var text = ""
+            for _ in 0..<100 {
+                let response = try await fixture.send("GET", "/metrics")
+                #expect(response.status == 200)
+                text = response.text
+                if names.allSatisfy(text.contains) { break }
+                try await Task.sleep(for: .milliseconds(20))
+            }
             for name in names { #expect(text.contains(name), "\(name)") }
         }
     }
