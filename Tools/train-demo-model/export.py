@@ -136,6 +136,9 @@ def export(work_dir: pathlib.Path, output_dir: pathlib.Path) -> None:
         num_bytes=(output_dir / "model.safetensors").stat().st_size,
         chars_per_token=len(text) / len(sp.encode(text)), cross_check=reference["cross_check"]["max_relative_diff"],
         sample_settings=(SAMPLE_PROMPT, SAMPLE_TEMPERATURE, SAMPLE_TOKENS, SAMPLE_SEED),
+        newline_pieces=[p for p in map(sp.id_to_piece, range(sp.get_piece_size())) if "\n" in p and p != "\n"],
+        newline_id=sp.piece_to_id("\n"),
+        byte_first_id=sp.piece_to_id("<0x00>"),
     )
     (output_dir / "README.md").write_text(readme.render(facts), encoding="utf-8")
     print(f"wrote {output_dir}", flush=True)

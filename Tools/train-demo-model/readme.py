@@ -15,6 +15,9 @@ class Facts:
     chars_per_token: float
     cross_check: float
     sample_settings: tuple
+    newline_pieces: list[str]  # pieces other than "\n" itself that contain a newline
+    newline_id: int
+    byte_first_id: int  # id of <0x00>
 
 
 def loss_row(name: str, loss: dict) -> str:
@@ -24,6 +27,15 @@ def loss_row(name: str, loss: dict) -> str:
 
 def fenced(text: str) -> str:
     return "```text\n" + text.rstrip("\n") + "\n```"
+
+
+def newline_text(f: Facts) -> str:
+    if not f.newline_pieces:
+        return (f"`\\n` is a user-defined piece (id {f.newline_id}): it is never merged with its neighbours, so a prompt "
+                "ending in `ROMEO:` is split exactly as the training text `ROMEO:\\n...` is.")
+    shown = ", ".join("`" + p.replace("\n", "\\n") + "`" for p in f.newline_pieces[:4])
+    return ("Newlines are ordinary characters: `\\n` is a piece and merged pieces such as " + shown +
+            " exist, so a prompt that ends just before a newline is split differently from the training text.")
 
 
 def render(f: Facts) -> str:
@@ -69,11 +81,11 @@ The forward pass is the one of `shared/data/models/tiny-pangu-embedded/README.md
 projection is the embedding matrix.
 
 ## Tokenizer (`tokenizer.model`)
-SentencePiece BPE, {c['vocab_size']} pieces: `<unk>`=0, `<s>`=1 (BOS), `</s>`=2 (EOS), then the 256 byte
-pieces `<0x00>`..`<0xFF>` (byte fallback), then the merged pieces. Identity normalization, no removal of
-extra whitespace, dummy prefix on (`▁` before the first word), digits split. Newlines are ordinary
-characters: the trainer was fed multi-paragraph chunks, so `\\n` is a piece and pieces such as `:\\n` and
-`.\\n\\n` exist. decode(encode(text)) == text on the whole corpus. {f.chars_per_token:.3f} characters per
+SentencePiece BPE, {c['vocab_size']} pieces: `<unk>`=0, `<s>`=1 (BOS), `</s>`=2 (EOS), the 256 byte
+pieces `<0x00>`..`<0xFF>` = ids {f.byte_first_id}..{f.byte_first_id + 255} (byte fallback), then the merged pieces. Identity normalization, no removal of
+extra whitespace, dummy prefix on (`▁` before the first word), digits split. The trainer was fed
+multi-paragraph chunks, so it saw the newlines. {newline_text(f)}
+decode(encode(text)) == text on the whole corpus. {f.chars_per_token:.3f} characters per
 token on the corpus. `tokenizer_config.json`: add_bos_token true, add_eos_token false. Pad = unk = 0.
 
 ## Training
@@ -90,7 +102,9 @@ paragraph start, encoded on its own, as a served prompt is. Training took {log['
 
 ## Final loss of this checkpoint (bf16 weights, f32 compute)
 Validation text and every 8th training segment, each cut into runs of whole paragraphs of at most
-{log['seq_len']} tokens, each run scored as BOS + its tokens. Per character = total nats / number of characters.
+{log['seq_len']} tokens, each run scored as BOS + its tokens (a single paragraph longer than that is scored
+on its first {log['seq_len']} tokens and their characters only). Per character = total nats / number of
+characters scored.
 
 | split | nats per token | nats per character | tokens | characters |
 |---|---|---|---|---|

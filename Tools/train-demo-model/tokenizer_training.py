@@ -17,7 +17,7 @@ from corpus import paragraphs
 VOCAB_SIZE = 3072
 # True: "\n" is a user-defined piece, never merged with its neighbours, so a prompt ending in ":" is
 # tokenized as in training; False: "\n" is an ordinary character and merges (":\n", ".\n\n").
-NEWLINE_AS_USER_SYMBOL = False
+NEWLINE_AS_USER_SYMBOL = True
 UNK_ID, BOS_ID, EOS_ID = 0, 1, 2
 
 
