@@ -26,7 +26,9 @@ let package = Package(
             name: "COpenSSL", pkgConfig: "openssl",
             providers: [.apt(["libssl-dev"])]),
         .target(name: "HTTPServer", dependencies: ["HTTP1", "COpenSSL", "Telemetry"]),
-        .target(name: "Tensors", swiftSettings: kernelSettings),
+        // x86 SIMD kernels (AVX2/FMA/F16C behind a runtime CPU check), optimised even in debug.
+        .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3"])]),
+        .target(name: "Tensors", dependencies: ["CKernels"], swiftSettings: kernelSettings),
         .target(name: "Weights", dependencies: ["Tensors"]),
         .target(name: "Tokenizers"),
         .target(name: "Sampling", dependencies: ["Tensors"], swiftSettings: kernelSettings),
@@ -43,6 +45,10 @@ let package = Package(
                 "Telemetry", "HTTP1", "HTTPServer", "Tensors", "Weights", "Tokenizers",
                 "Sampling", "Models", "Engine", "Devices", "OpenAIAPI",
             ]),
+
+        .executableTarget(
+            name: "ModelBench", dependencies: ["Models", "Tensors", "CKernels"], path: "Benchmarks/ModelBench",
+            swiftSettings: kernelSettings),
 
         .testTarget(name: "TelemetryTests", dependencies: ["Telemetry"]),
         .testTarget(name: "HTTP1Tests", dependencies: ["HTTP1"]),
