@@ -51,6 +51,11 @@ guard let options = Options.parse(CommandLine.arguments) else {
 
 func percent(_ value: Double) -> String { String(format: "%.0f%%", 100 * value) }
 
+/// Prints and flushes, so progress shows when the output goes to a file.
+func print(_ line: String) {
+    FileHandle.standardOutput.write(Data((line + "\n").utf8))
+}
+
 print("Figures: best of N; `wall` = wall-clock, `cpu` = process CPU seconds / threads (what idle cores give).")
 for numThreads in options.threads {
     let pool = KernelPool(numThreads: numThreads)

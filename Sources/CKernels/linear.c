@@ -147,24 +147,44 @@ PG_INLINE PG_AVX2 void row_group(const float *x, int64_t k, const void *w, int d
     }
 }
 
+/// In-register 8x8 transpose: afterwards v[l] holds element l of each former v[0..7].
+PG_INLINE PG_AVX2 void transpose8(__m256 v[8]) {
+    __m256 t[8], u[8];
+    for (int i = 0; i < 4; i++) {
+        t[2 * i] = _mm256_unpacklo_ps(v[2 * i], v[2 * i + 1]);
+        t[2 * i + 1] = _mm256_unpackhi_ps(v[2 * i], v[2 * i + 1]);
+    }
+    for (int h = 0; h < 2; h++) {
+        u[4 * h + 0] = _mm256_shuffle_ps(t[4 * h + 0], t[4 * h + 2], _MM_SHUFFLE(1, 0, 1, 0));
+        u[4 * h + 1] = _mm256_shuffle_ps(t[4 * h + 0], t[4 * h + 2], _MM_SHUFFLE(3, 2, 3, 2));
+        u[4 * h + 2] = _mm256_shuffle_ps(t[4 * h + 1], t[4 * h + 3], _MM_SHUFFLE(1, 0, 1, 0));
+        u[4 * h + 3] = _mm256_shuffle_ps(t[4 * h + 1], t[4 * h + 3], _MM_SHUFFLE(3, 2, 3, 2));
+    }
+    for (int i = 0; i < 4; i++) {
+        v[i] = _mm256_permute2f128_ps(u[i], u[i + 4], 0x20);
+        v[i + 4] = _mm256_permute2f128_ps(u[i], u[i + 4], 0x31);
+    }
+}
+
 /// Packs W rows [r, r + rows) x columns [j0, j0 + kc) as f32 into `panel`
 /// laid out [kc][16] (column-major 16-row strip), zero-padding rows >= `rows`.
+/// Full 8-column steps go through 8x8 register transposes.
 PG_INLINE PG_AVX2 void pack_panel(const void *w, int64_t k, int dtype, int64_t r, int64_t rows, int64_t j0,
                                   int64_t kc, float *panel) {
-    for (int64_t c = 0; c < 16; c++) {
-        if (c >= rows) {
-            for (int64_t t = 0; t < kc; t++) panel[t * 16 + c] = 0.0f;
-            continue;
+    int64_t t = 0;
+    for (; t + 8 <= kc; t += 8) {
+        for (int half = 0; half < 2; half++) {
+            __m256 v[8];
+            for (int c = 0; c < 8; c++) {
+                int64_t row = half * 8 + c;
+                v[c] = row < rows ? load_w8(w, (r + row) * k + j0 + t, dtype) : _mm256_setzero_ps();
+            }
+            transpose8(v);
+            for (int l = 0; l < 8; l++) _mm256_store_ps(panel + (t + l) * 16 + half * 8, v[l]);
         }
-        int64_t base = (r + c) * k + j0;
-        int64_t t = 0;
-        for (; t + 8 <= kc; t += 8) {
-            float lanes[8];
-            _mm256_storeu_ps(lanes, load_w8(w, base + t, dtype));
-            for (int l = 0; l < 8; l++) panel[(t + l) * 16 + c] = lanes[l];
-        }
-        for (; t < kc; t++) panel[t * 16 + c] = load_w1(w, base + t, dtype);
     }
+    for (; t < kc; t++)
+        for (int64_t c = 0; c < 16; c++) panel[t * 16 + c] = c < rows ? load_w1(w, (r + c) * k + j0 + t, dtype) : 0.0f;
 }
 
 /// out[i, 0..<cols] += sum_t x[i, t] * panel[t, 0..<16] for MR rows of x (outer products:
