@@ -70,10 +70,21 @@ static float f16_to_float(uint16_t h) {
     return value;
 }
 
+/// Q8_0: 34-byte blocks (f16 scale, 32 x int8).
+enum { PG_Q8_BLOCK = 32, PG_Q8_BYTES = 34 };
+
+static float q8_0_element(const void *w, int64_t index) {
+    const uint8_t *block = (const uint8_t *)w + (index / PG_Q8_BLOCK) * PG_Q8_BYTES;
+    uint16_t scale;
+    memcpy(&scale, block, 2);
+    return f16_to_float(scale) * (float)(int8_t)block[2 + index % PG_Q8_BLOCK];
+}
+
 PG_INLINE float load_w1(const void *w, int64_t index, int dtype) {
     switch (dtype) {
     case PG_DTYPE_F32: return ((const float *)w)[index];
     case PG_DTYPE_F16: return f16_to_float(((const uint16_t *)w)[index]);
+    case PG_DTYPE_Q8_0: return q8_0_element(w, index);
     default: return bf16_to_float(((const uint16_t *)w)[index]);
     }
 }
@@ -96,6 +107,13 @@ PG_INLINE PG_AVX2 __m256 load_w8(const void *w, int64_t index, int dtype) {
     case PG_DTYPE_F32: return _mm256_loadu_ps((const float *)w + index);
     case PG_DTYPE_F16:
         return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)((const uint16_t *)w + index)));
+    case PG_DTYPE_Q8_0: {  // index is a multiple of 8: 8 int8 of one block, times its scale
+        const uint8_t *block = (const uint8_t *)w + (index / PG_Q8_BLOCK) * PG_Q8_BYTES;
+        uint16_t scale;
+        memcpy(&scale, block, 2);
+        __m128i q = _mm_loadl_epi64((const __m128i *)(block + 2 + index % PG_Q8_BLOCK));
+        return _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(q)), _mm256_set1_ps(_cvtsh_ss(scale)));
+    }
     default: {
         __m128i half = _mm_loadu_si128((const __m128i *)((const uint16_t *)w + index));
         return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(half), 16));
@@ -110,9 +128,60 @@ PG_INLINE PG_AVX2 float hsum(__m256 v) {
     return _mm_cvtss_f32(s);
 }
 
+/// `micro` for Q8_0 W over whole blocks ([j0, j1) block-aligned): each row's
+/// scale is loaded once per block of 32, the int8 widened in registers.
+PG_INLINE PG_AVX2 void micro_q8(const float *x, int64_t k, const void *w, int64_t r, int64_t i, int64_t j0,
+                                int64_t j1, float *out, int64_t ldo, const int RW, const int RX) {
+    __m256 acc[8][4];
+    for (int a = 0; a < RW; a++)
+        for (int b = 0; b < RX; b++) acc[a][b] = _mm256_setzero_ps();
+    const int64_t blocksPerRow = k / PG_Q8_BLOCK;
+    for (int64_t blk = j0 / PG_Q8_BLOCK; blk < j1 / PG_Q8_BLOCK; blk++) {
+        const uint8_t *q[8];
+        __m256 scale[8];
+        for (int a = 0; a < RW; a++) {
+            q[a] = (const uint8_t *)w + ((r + a) * blocksPerRow + blk) * PG_Q8_BYTES;
+            uint16_t bits;
+            memcpy(&bits, q[a], 2);
+            scale[a] = _mm256_set1_ps(_cvtsh_ss(bits));
+        }
+        if (RX == 1) {  // decode: sum q·x per block, then one scale FMA per block
+            __m256 part[8];
+            for (int a = 0; a < RW; a++) part[a] = _mm256_setzero_ps();
+            for (int s = 0; s < PG_Q8_BLOCK; s += 8) {
+                __m256 xv = _mm256_loadu_ps(x + i * k + blk * PG_Q8_BLOCK + s);
+                for (int a = 0; a < RW; a++) {
+                    __m128i bytes = _mm_loadl_epi64((const __m128i *)(q[a] + 2 + s));
+                    part[a] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(bytes)), xv, part[a]);
+                }
+            }
+            for (int a = 0; a < RW; a++) acc[a][0] = _mm256_fmadd_ps(part[a], scale[a], acc[a][0]);
+            continue;
+        }
+        for (int s = 0; s < PG_Q8_BLOCK; s += 8) {
+            __m256 wv[8];
+            for (int a = 0; a < RW; a++) {
+                __m128i bytes = _mm_loadl_epi64((const __m128i *)(q[a] + 2 + s));
+                wv[a] = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(bytes)), scale[a]);
+            }
+            for (int b = 0; b < RX; b++) {
+                __m256 xv = _mm256_loadu_ps(x + (i + b) * k + blk * PG_Q8_BLOCK + s);
+                for (int a = 0; a < RW; a++) acc[a][b] = _mm256_fmadd_ps(wv[a], xv, acc[a][b]);
+            }
+        }
+    }
+    for (int a = 0; a < RW; a++)
+        for (int b = 0; b < RX; b++) out[(i + b) * ldo + r + a] += hsum(acc[a][b]);
+}
+
 /// out[(i+b)*ldo + r+a] += sum_{j0<=j<j1} x[i+b, j] W[r+a, j], a < RW, b < RX.
 PG_INLINE PG_AVX2 void micro(const float *x, int64_t k, const void *w, int dtype, int64_t r, int64_t i,
                              int64_t j0, int64_t j1, float *out, int64_t ldo, const int RW, const int RX) {
+    if (dtype == PG_DTYPE_Q8_0) {
+        micro_q8(x, k, w, r, i, j0, j1, out, ldo, RW < 4 ? RW : 4, RX);  // scales take registers: 4 rows max
+        if (RW > 4) micro_q8(x, k, w, r + 4, i, j0, j1, out, ldo, RW - 4, RX);
+        return;
+    }
     __m256 acc[8][4];
     for (int a = 0; a < RW; a++)
         for (int b = 0; b < RX; b++) acc[a][b] = _mm256_setzero_ps();
@@ -308,6 +377,11 @@ static PG_AVX2 void linear_rows_bf16(const float *x, int64_t m, int64_t k, const
     linear_rows_avx2(x, m, k, w, PG_DTYPE_BF16, r0, r1, bias, out, ldo);
 }
 
+static PG_AVX2 void linear_rows_q8_0(const float *x, int64_t m, int64_t k, const void *w, int64_t r0, int64_t r1,
+                                     const float *bias, float *out, int64_t ldo) {
+    linear_rows_avx2(x, m, k, w, PG_DTYPE_Q8_0, r0, r1, bias, out, ldo);
+}
+
 void pg_linear_rows(const float *x, int64_t m, int64_t k, const void *w, int dtype, int64_t r0, int64_t r1,
                     const float *bias, float *out, int64_t ldo) {
     if (m <= 0 || r1 <= r0) return;
@@ -318,6 +392,7 @@ void pg_linear_rows(const float *x, int64_t m, int64_t k, const void *w, int dty
     switch (dtype) {
     case PG_DTYPE_F32: linear_rows_f32(x, m, k, w, r0, r1, bias, out, ldo); break;
     case PG_DTYPE_F16: linear_rows_f16(x, m, k, w, r0, r1, bias, out, ldo); break;
+    case PG_DTYPE_Q8_0: linear_rows_q8_0(x, m, k, w, r0, r1, bias, out, ldo); break;
     default: linear_rows_bf16(x, m, k, w, r0, r1, bias, out, ldo); break;
     }
 }

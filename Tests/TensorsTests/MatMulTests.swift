@@ -42,7 +42,7 @@ import Testing
 
     @Test(
         "decode and small-batch paths match the plain loop (m = 1, 2, 3, 5, 17; odd n and k)",
-        arguments: DType.allCases)
+        arguments: DType.floatingPointCases)
     func smallBatches(dtype: DType) {
         for m in [1, 2, 3, 5, 17] {
             for (n, k) in [(1, 1), (7, 9), (37, 33), (61, 100), (130, 257)] {
@@ -54,7 +54,7 @@ import Testing
 
     @Test(
         "packed prefill path matches the plain loop across k-blocks, m-blocks and panel tails",
-        arguments: DType.allCases)
+        arguments: DType.floatingPointCases)
     func packedPrefill(dtype: DType) {
         // m >= 64 packs W; k = 300 spans two 256-column blocks; m = 101 spans two 96-row blocks;
         // n = 83 leaves a partial 16-row panel and a partial 64-row group.
@@ -68,7 +68,7 @@ import Testing
     func splitAcrossThreads() {
         for (m, n, k) in [(1, 3000, 40), (2, 3001, 40), (17, 1001, 24), (70, 1000, 40)] {
             #expect(MatMul.taskRows(m: m, n: n, k: k, numThreads: 2) < n, "m=\(m): expected several tasks")
-            for dtype in DType.allCases {
+            for dtype in DType.floatingPointCases {
                 let error = Self.maxError(m: m, n: n, k: k, dtype: dtype, bias: true, pool: Self.pool)
                 #expect(error <= 2e-5, "m=\(m) n=\(n) k=\(k) \(dtype): error \(error)")
             }

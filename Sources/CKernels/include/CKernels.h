@@ -18,6 +18,9 @@ enum {
     PG_DTYPE_F32 = 0,
     PG_DTYPE_F16 = 1,
     PG_DTYPE_BF16 = 2,
+    /// GGUF Q8_0 blocks of 32 weights: f16 scale d, then 32 int8 q; w = d * q.
+    /// Rows must hold a multiple of 32 weights.
+    PG_DTYPE_Q8_0 = 3,
 };
 
 /// 1 when the AVX2 + FMA + F16C kernels run on this CPU, else 0.
