@@ -26,7 +26,9 @@ let package = Package(
             name: "COpenSSL", pkgConfig: "openssl",
             providers: [.apt(["libssl-dev"])]),
         .target(name: "HTTPServer", dependencies: ["HTTP1", "COpenSSL", "Telemetry"]),
-        .target(name: "Tensors", swiftSettings: kernelSettings),
+        // x86 SIMD kernels (AVX2/FMA/F16C behind a runtime CPU check), optimised even in debug.
+        .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3"])]),
+        .target(name: "Tensors", dependencies: ["CKernels"], swiftSettings: kernelSettings),
         .target(name: "Weights", dependencies: ["Tensors"]),
         .target(name: "Tokenizers"),
         .target(name: "Sampling", dependencies: ["Tensors"], swiftSettings: kernelSettings),
@@ -47,6 +49,10 @@ let package = Package(
             resources: [.copy("Resources/pangu-tiny-shakespeare")]),
         .executableTarget(
             name: "HTTPBench", dependencies: ["HTTPServer", "HTTP1", "Telemetry"], path: "Benchmarks/HTTPBench"),
+
+        .executableTarget(
+            name: "ModelBench", dependencies: ["Models", "Tensors", "CKernels"], path: "Benchmarks/ModelBench",
+            swiftSettings: kernelSettings),
 
         .testTarget(name: "TelemetryTests", dependencies: ["Telemetry"]),
         .testTarget(name: "HTTP1Tests", dependencies: ["HTTP1"]),
