@@ -26,7 +26,9 @@ let package = Package(
             name: "COpenSSL", pkgConfig: "openssl",
             providers: [.apt(["libssl-dev"])]),
         .target(name: "HTTPServer", dependencies: ["HTTP1", "COpenSSL", "Telemetry"]),
-        .target(name: "Tensors", swiftSettings: kernelSettings),
+        // x86 SIMD kernels (AVX2/FMA/F16C behind a runtime CPU check), optimised even in debug.
+        .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3"])]),
+        .target(name: "Tensors", dependencies: ["CKernels"], swiftSettings: kernelSettings),
         .target(name: "Weights", dependencies: ["Tensors"]),
         .target(name: "Tokenizers"),
         .target(name: "Sampling", dependencies: ["Tensors"], swiftSettings: kernelSettings),
@@ -36,13 +38,21 @@ let package = Package(
             name: "Devices",
             dependencies: ["Engine", "Models", "Tensors", "Sampling", "Telemetry"],
             swiftSettings: kernelSettings),
-        .target(name: "OpenAIAPI", dependencies: ["HTTPServer", "Engine", "Tokenizers", "Telemetry"]),
+        .target(
+            name: "OpenAIAPI", dependencies: ["HTTP1", "HTTPServer", "Engine", "Sampling", "Tokenizers", "Telemetry"]),
         .executableTarget(
             name: "PanguServe",
             dependencies: [
                 "Telemetry", "HTTP1", "HTTPServer", "Tensors", "Weights", "Tokenizers",
                 "Sampling", "Models", "Engine", "Devices", "OpenAIAPI",
-            ]),
+            ],
+            resources: [.copy("Resources/pangu-tiny-shakespeare")]),
+        .executableTarget(
+            name: "HTTPBench", dependencies: ["HTTPServer", "HTTP1", "Telemetry"], path: "Benchmarks/HTTPBench"),
+
+        .executableTarget(
+            name: "ModelBench", dependencies: ["Models", "Tensors", "CKernels"], path: "Benchmarks/ModelBench",
+            swiftSettings: kernelSettings),
 
         .testTarget(name: "TelemetryTests", dependencies: ["Telemetry"]),
         .testTarget(name: "HTTP1Tests", dependencies: ["HTTP1"]),
@@ -59,6 +69,9 @@ let package = Package(
         .testTarget(name: "PanguServeTests", dependencies: ["PanguServe"]),
         .testTarget(
             name: "OpenAIAPITests",
-            dependencies: ["OpenAIAPI", "HTTPServer", "Engine", "Tokenizers"]),
+            dependencies: [
+                "OpenAIAPI", "HTTP1", "HTTPServer", "Engine", "Sampling", "Tokenizers", "Telemetry", "Devices", "Models",
+                "Tensors",
+            ]),
     ]
 )

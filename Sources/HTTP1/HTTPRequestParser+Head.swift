@@ -67,7 +67,8 @@ extension HTTPRequestParser {
                 return lineFeed + 1
             }
             if isHead && numBlockLines == 0 {
-                pendingRequestLine = try parseRequestLine(from: lineStart, to: lineEnd, length: lineFeed + 1 - lineStart)
+                pendingRequestLine = try parseRequestLine(
+                    from: lineStart, to: lineEnd, length: lineFeed + 1 - lineStart)
             }
             numBlockLines += 1
             let numFields = isHead ? numBlockLines - 1 : numBlockLines
@@ -76,7 +77,9 @@ extension HTTPRequestParser {
             index = lineFeed + 1
         }
         scanOffset = index - readIndex
-        try checkBlockSize(scanOffset)
+        // An unfinished request line is bounded by `checkIncompleteHead` instead, so that its verdict
+        // (400/414) does not depend on how the bytes were split.
+        if !(isHead && numBlockLines == 0) { try checkBlockSize(scanOffset) }
         return nil
     }
 
@@ -84,16 +87,25 @@ extension HTTPRequestParser {
         if numBytes > limits.maxHeaderBytes { throw .headersTooLarge(limit: limits.maxHeaderBytes) }
     }
 
-    /// Rejects an unfinished request line early once it is certainly too long.
+    /// Rejects an unfinished request line once it is longer than any acceptable one
+    /// (`maxURILength` + method + version), with the status the complete line would get.
     private func checkIncompleteHead() throws(HTTP1Error) {
         guard numBlockLines == 0 else { return }
         let numBytes = buffer.count - readIndex
         guard numBytes > limits.maxURILength + HTTPRequestParser.maxMethodLength + 16 else { return }
         let prefixEnd = min(buffer.count, readIndex + HTTPRequestParser.maxMethodLength + 1)
-        if buffer[readIndex..<prefixEnd].contains(HTTPRequestParser.space) {
-            throw .uriTooLong(limit: limits.maxURILength)
+        guard let firstSpace = buffer[readIndex..<prefixEnd].firstIndex(of: HTTPRequestParser.space) else {
+            throw .malformed("request line has no method")
         }
-        throw .malformed("request line has no method")
+        let methodBytes = buffer[readIndex..<firstSpace]
+        guard !methodBytes.isEmpty, methodBytes.allSatisfy(HTTPRequestParser.isTokenByte) else {
+            throw .malformed("invalid method")
+        }
+        let afterMethod = firstSpace + 1
+        let targetEnd = buffer[afterMethod...].firstIndex(of: HTTPRequestParser.space) ?? buffer.count
+        if targetEnd - afterMethod > limits.maxURILength { throw .uriTooLong(limit: limits.maxURILength) }
+        // The target fits, so what follows it is far too long to be a protocol version.
+        throw .malformed("invalid protocol version")
     }
 
     struct RequestLine: Sendable {
@@ -196,7 +208,9 @@ extension HTTPRequestParser {
             guard codings.count == 1 else { throw .malformed("invalid Transfer-Encoding") }
             return .chunked
         }
-        let lengths = headers.values(for: "Content-Length").flatMap { $0.split(separator: ",", omittingEmptySubsequences: false) }
+        let lengths = headers.values(for: "Content-Length").flatMap {
+            $0.split(separator: ",", omittingEmptySubsequences: false)
+        }
         guard let first = lengths.first else { return .fixed(0) }
         let declared = HTTPHeaders.trimmed(first)
         guard lengths.allSatisfy({ HTTPHeaders.trimmed($0) == declared }) else {

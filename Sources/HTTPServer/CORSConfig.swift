@@ -34,7 +34,8 @@ extension HTTPMiddleware {
             let isPreflight = request.method == .options && request.headers.contains("Access-Control-Request-Method")
             if isPreflight {
                 guard isAllowed else {
-                    throw HTTPError(status: .forbidden, message: "origin \(origin) is not allowed", code: "cors_rejected")
+                    throw HTTPError(
+                        status: .forbidden, message: "origin \(origin) is not allowed", code: "cors_rejected")
                 }
                 var headers: HTTPHeaders = [
                     "Access-Control-Allow-Origin": config.allowedOrigins.contains("*") ? "*" : origin,

@@ -1,19 +1,19 @@
+import COpenSSL
+import HTTP1
+
 #if canImport(Glibc)
     import Glibc
 #endif
-import COpenSSL
-import HTTP1
 
 /// Output side of a connection: draining the shared buffer, finishing a response, timeouts and closing.
 extension Connection {
     /// Writes buffered response bytes until the buffer is empty or the socket is full.
     func flush() {
         isWaitingForReadableToWrite = false
-        while state != .closed, let (chunk, offset) = output.peek() {
-            let result = chunk.withUnsafeBytes { bytes in
-                transport.write(UnsafeRawBufferPointer(rebasing: bytes[offset...]))
-            }
-            switch result {
+        while state != .closed {
+            let numPending = output.copyPending(into: loop.writeBuffer)
+            if numPending == 0 { break }
+            switch transport.write(UnsafeRawBufferPointer(rebasing: loop.writeBuffer[0..<numPending])) {
             case .bytes(let count):
                 lastWriteProgress = Socket.now()
                 output.consume(count)
@@ -99,7 +99,8 @@ extension Connection {
                 close()
             } else {
                 sendServerResponse(
-                    HTTPError(status: .requestTimeout, message: "request not received in time", code: "request_timeout"))
+                    HTTPError(status: .requestTimeout, message: "request not received in time", code: "request_timeout")
+                )
             }
         case .idle, .linger, .none:
             close()

@@ -1,11 +1,15 @@
-#if canImport(Glibc)
-    import Glibc
-#endif
 import COpenSSL
 import HTTP1
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// One accepted client connection: reads and parses requests, hands each to the router, and drains the
 /// response bytes back to the socket. Owned by exactly one `EventLoop`.
+///
+/// A peer that half-closes (sends FIN) is treated as gone: HTTP clients that still want the response
+/// keep their side open, and for a streaming API an early FIN almost always means the client left.
 ///
 /// Invariants: every stored property is read and written only on the owning loop's thread (other threads
 /// go through `loop.execute`); at most one request is being answered at a time, later pipelined requests
@@ -63,7 +67,8 @@ final class Connection: EventLoopHandler, @unchecked Sendable {
     var writer: ResponseWriter?
     var interest: UInt32 = 0
 
-    init(fd: Int32, loop: EventLoop, server: ServerCore, transport: Transport, remoteAddress: String, isRejected: Bool) {
+    init(fd: Int32, loop: EventLoop, server: ServerCore, transport: Transport, remoteAddress: String, isRejected: Bool)
+    {
         self.fd = fd
         self.loop = loop
         self.server = server

@@ -9,7 +9,10 @@ import Synchronization
 /// writer waits for space at a time (one response per connection at a time).
 final class ConnectionOutput: Sendable {
     struct State {
+        /// Pending chunks; those before `firstChunk` are already written.
         var chunks: [[UInt8]] = []
+        var firstChunk = 0
+        /// Bytes of `chunks[firstChunk]` already written.
         var offset = 0
         var numBufferedBytes = 0
         var isClosed = false
@@ -35,6 +38,8 @@ final class ConnectionOutput: Sendable {
     }
 
     var isClosed: Bool { state.withLock { $0.isClosed } }
+    /// Whether the connection closed while a response was still unfinished.
+    var isClosedBeforeFinish: Bool { state.withLock { $0.isClosed && !$0.isResponseFinished } }
     var numBufferedBytes: Int { state.withLock { $0.numBufferedBytes } }
 
     /// Appends `bytes` if they fit (or `force`); `needsFlush` tells the caller to schedule a loop flush.
@@ -81,26 +86,53 @@ final class ConnectionOutput: Sendable {
         state.numBufferedBytes == 0 || state.numBufferedBytes + numBytes <= maxBufferedBytes
     }
 
-    /// Loop side: the first unwritten chunk and the offset into it, or nil when empty (which also clears
-    /// the flush-scheduled flag, so the next enqueue schedules a flush).
-    func peek() -> ([UInt8], Int)? {
+    /// Loop side: copies up to `buffer.count` pending bytes (several small chunks coalesce into one
+    /// socket write) and returns how many; 0 when empty, which also clears the flush-scheduled flag so the
+    /// next enqueue schedules a flush. The bytes stay pending until `consume`.
+    func copyPending(into buffer: UnsafeMutableRawBufferPointer) -> Int {
         state.withLock { state in
-            guard let first = state.chunks.first else {
-                state.isFlushScheduled = false
-                return nil
+            var numCopied = 0
+            var index = state.firstChunk
+            var offset = state.offset
+            while index < state.chunks.count && numCopied < buffer.count {
+                let numBytes = state.chunks[index].withUnsafeBytes { chunk in
+                    let count = min(chunk.count - offset, buffer.count - numCopied)
+                    guard count > 0, let source = chunk.baseAddress, let target = buffer.baseAddress else { return 0 }
+                    (target + numCopied).copyMemory(from: source + offset, byteCount: count)
+                    return count
+                }
+                numCopied += numBytes
+                index += 1
+                offset = 0
             }
-            return (first, state.offset)
+            if numCopied == 0 { state.isFlushScheduled = false }
+            return numCopied
         }
     }
 
-    /// Loop side: `numBytes` of the first chunk were written; wakes a waiting writer whose bytes now fit.
+    /// Loop side: `numBytes` pending bytes were written; wakes a waiting writer whose bytes now fit.
     func consume(_ numBytes: Int) {
         let continuation = state.withLock { state -> CheckedContinuation<Void, any Error>? in
-            state.offset += numBytes
             state.numBufferedBytes -= numBytes
-            if let first = state.chunks.first, state.offset >= first.count {
-                state.chunks.removeFirst()
-                state.offset = 0
+            var remaining = numBytes
+            while remaining > 0 && state.firstChunk < state.chunks.count {
+                let available = state.chunks[state.firstChunk].count - state.offset
+                if remaining < available {
+                    state.offset += remaining
+                    remaining = 0
+                } else {
+                    remaining -= available
+                    state.chunks[state.firstChunk] = []
+                    state.firstChunk += 1
+                    state.offset = 0
+                }
+            }
+            if state.firstChunk == state.chunks.count {
+                state.chunks.removeAll(keepingCapacity: true)
+                state.firstChunk = 0
+            } else if state.firstChunk >= 64 && state.firstChunk * 2 >= state.chunks.count {
+                state.chunks.removeSubrange(0..<state.firstChunk)
+                state.firstChunk = 0
             }
             if let waiter = state.waiter, fits(waiter.numBytes, state) {
                 state.waiter = nil
@@ -141,6 +173,8 @@ final class ConnectionOutput: Sendable {
         let (continuation, callbacks) = state.withLock { state in
             state.isClosed = true
             state.chunks.removeAll()
+            state.firstChunk = 0
+            state.offset = 0
             state.numBufferedBytes = 0
             let waiter = state.waiter
             state.waiter = nil

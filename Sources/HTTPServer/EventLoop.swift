@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-    import Glibc
-#endif
 import COpenSSL
 import Foundation
 import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Receiver of readiness events for one file descriptor registered with an `EventLoop`.
 protocol EventLoopHandler: AnyObject {
@@ -32,6 +33,8 @@ final class EventLoop: @unchecked Sendable {
     private let finished = DispatchSemaphore(value: 0)
     /// Scratch buffer for socket reads, shared by the loop's connections.
     let readBuffer: UnsafeMutableRawBufferPointer
+    /// Scratch buffer where a connection coalesces pending response chunks for one socket write.
+    let writeBuffer: UnsafeMutableRawBufferPointer
 
     struct PendingTasks {
         var tasks: [@Sendable () -> Void] = []
@@ -51,6 +54,7 @@ final class EventLoop: @unchecked Sendable {
             throw .systemCallFailed("eventfd", errno: errno)
         }
         readBuffer = .allocate(byteCount: 64 * 1024, alignment: 16)
+        writeBuffer = .allocate(byteCount: 64 * 1024, alignment: 16)
         var event = epoll_event()
         event.events = EPOLLIN.rawValue
         event.data.fd = wakeFD
@@ -59,6 +63,7 @@ final class EventLoop: @unchecked Sendable {
 
     deinit {
         readBuffer.deallocate()
+        writeBuffer.deallocate()
     }
 
     /// Starts the loop's thread.

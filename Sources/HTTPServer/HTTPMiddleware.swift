@@ -22,6 +22,14 @@ public struct RequestMetricsSample: Sendable {
     public var status: Int
     public var numBodyBytes: Int
     public var duration: Duration
+
+    public init(method: String, route: String, status: Int, numBodyBytes: Int, duration: Duration) {
+        self.method = method
+        self.route = route
+        self.status = status
+        self.numBodyBytes = numBodyBytes
+        self.duration = duration
+    }
 }
 
 extension HTTPMiddleware {
@@ -58,7 +66,8 @@ extension HTTPMiddleware {
             let start = ContinuousClock.now
             defer {
                 let elapsed = ContinuousClock.now - start
-                let millis = Double(elapsed.components.seconds) * 1000
+                let millis =
+                    Double(elapsed.components.seconds) * 1000
                     + Double(elapsed.components.attoseconds) / 1e15
                 logger.log(
                     .info, "request",

@@ -67,11 +67,12 @@ public struct HTTPRequest: Sendable {
         return result
     }
 
-    static func percentDecode(_ text: Substring) -> String {
+    /// Decodes `%XX` escapes (and `+` as space when `plusAsSpace`, as in query strings).
+    static func percentDecode(_ text: Substring, plusAsSpace: Bool = true) -> String {
         var bytes: [UInt8] = []
         var utf8 = text.utf8[...]
         while let byte = utf8.popFirst() {
-            if byte == UInt8(ascii: "+") {
+            if byte == UInt8(ascii: "+") && plusAsSpace {
                 bytes.append(0x20)
             } else if byte == UInt8(ascii: "%"), utf8.count >= 2,
                 let high = hexDigit(utf8[utf8.startIndex]),

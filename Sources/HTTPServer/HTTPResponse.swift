@@ -77,7 +77,8 @@ public struct HTTPError: Error, Sendable, Equatable {
     public var jsonBody: [UInt8] {
         let codeJSON = code.map(Logger.jsonString) ?? "null"
         let paramJSON = param.map(Logger.jsonString) ?? "null"
-        let text = "{\"error\":{\"message\":\(Logger.jsonString(message)),\"type\":\(Logger.jsonString(type))"
+        let text =
+            "{\"error\":{\"message\":\(Logger.jsonString(message)),\"type\":\(Logger.jsonString(type))"
             + ",\"param\":\(paramJSON),\"code\":\(codeJSON)}}"
         return Array(text.utf8)
     }

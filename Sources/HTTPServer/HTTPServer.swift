@@ -1,10 +1,11 @@
-#if canImport(Glibc)
-    import Glibc
-#endif
 import Foundation
 import HTTP1
 import Synchronization
 import Telemetry
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// The daemon's front door: listens on a TCP port (optionally TLS), runs epoll event loops on dedicated
 /// threads, parses HTTP/1.1, and hands complete requests to a `Router` whose async handlers write responses.
@@ -48,6 +49,7 @@ public final class HTTPServer: Sendable {
     }
 
     /// Binds the listening socket and starts the event-loop threads. Throws on bind or TLS errors.
+    /// Sets the process's `SIGPIPE` disposition to ignore (writes to closed sockets must fail, not kill).
     public func start() throws {
         let isIdle = lifecycle.withLock { state -> Bool in
             if case .idle = state { return true }
@@ -186,7 +188,8 @@ public final class HTTPServer: Sendable {
     }
 
     private static func numLive(_ core: ServerCore) -> Int {
-        core.stats.numOpenConnections.load(ordering: .relaxed) + core.stats.numRejectingConnections.load(ordering: .relaxed)
+        core.stats.numOpenConnections.load(ordering: .relaxed)
+            + core.stats.numRejectingConnections.load(ordering: .relaxed)
     }
 
     private static func runOnLoop(_ loop: EventLoop, _ body: @escaping @Sendable () -> Void) async {

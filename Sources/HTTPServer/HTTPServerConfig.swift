@@ -6,7 +6,8 @@ import HTTP1
 /// timer tick, so they are enforced with a resolution of about a quarter of the shortest timeout
 /// (never coarser than 250 ms).
 public struct HTTPServerConfig: Sendable {
-    /// Address to bind: an IPv4 or IPv6 literal (`0.0.0.0`, `::`, `::1`) or a host name. Default `127.0.0.1`.
+    /// Address to bind: an IPv4 or IPv6 literal (`0.0.0.0`, `::`, `::1`) or a host name. `::` also accepts
+    /// IPv4 clients on Linux unless `net.ipv6.bindv6only` is set. Default `127.0.0.1`.
     public var host: String = "127.0.0.1"
     /// TCP port; 0 binds an ephemeral port, reported by `HTTPServer.boundPort`. Default 8000.
     public var port: Int = 8000
@@ -14,7 +15,8 @@ public struct HTTPServerConfig: Sendable {
     public var backlog: Int = 511
     /// Number of event-loop threads accepting and serving connections. Default 1.
     public var numEventLoops: Int = 1
-    /// Maximum simultaneously open client connections; beyond it a connection gets `503` and is closed.
+    /// Maximum simultaneously open client connections; beyond it a connection gets `503` and is closed
+    /// (on a TLS listener it is closed without an answer).
     /// Default 10000.
     public var maxConnections: Int = 10_000
     /// Time allowed from the first byte of a request head to its blank line (slowloris defence). Default 10 s.

@@ -10,22 +10,34 @@ import Synchronization
 /// 1xx/204/304 statuses get no body bytes. If the handler returns without finishing, the server finishes
 /// for it (or answers 500 when nothing was written); if it throws after the head, the connection closes.
 ///
+/// Cancellation: the handler runs in its own task, which the server cancels when the connection closes
+/// before `finish` (so `Task.isCancelled`, `Task.sleep` and cancellation handlers see the client leave).
+///
 /// Backpressure: `write` suspends while the connection already buffers `maxWriteBufferBytes`, so a client
 /// that reads slowly slows its producer instead of growing memory. Peer closure: once the connection
 /// closes before `finish`, `isClosed` is true, `write` throws `HTTPServerError.connectionClosed`, and every
 /// `onClose` callback runs once (on the event loop thread: keep it short, e.g. cancel a task).
 /// All methods are safe from any thread or task, but one response must be written by one task at a time.
 public final class ResponseWriter: Sendable {
+    /// How body bytes are delimited on the wire.
     enum Framing {
+        /// No body bytes are sent (HEAD request, 1xx/204/304 status).
         case none
+        /// `Content-Length`; `remaining` bytes may still be written.
         case fixed(remaining: Int)
+        /// `Transfer-Encoding: chunked` (HTTP/1.1).
         case chunked
+        /// Delimited by closing the connection (HTTP/1.0 without a length).
         case untilClose
     }
 
+    /// Lifecycle of one response.
     enum Phase {
+        /// Nothing written yet; middleware may still add headers.
         case initial
+        /// Head written; body bytes may follow.
         case streaming
+        /// `finish` happened; further writes are errors.
         case finished
     }
 
@@ -53,7 +65,7 @@ public final class ResponseWriter: Sendable {
     }
 
     /// True once the connection closed (peer gone, timeout, forced shutdown) before the response finished.
-    public var isClosed: Bool { output.isClosed && !isFinished }
+    public var isClosed: Bool { output.isClosedBeforeFinish }
     /// Whether `writeHead` (or `send`) happened.
     public var isHeadSent: Bool { state.withLock { $0.phase != .initial } }
     /// Whether `finish` happened.
@@ -186,6 +198,8 @@ public final class ResponseWriter: Sendable {
             if error == nil {
                 finish()
             } else {
+                // The body is incomplete and its framing cannot say so: close the connection.
+                state.withLock { $0.phase = .finished }
                 connection.scheduleAbort()
             }
         case .initial:
@@ -242,7 +256,9 @@ public final class ResponseWriter: Sendable {
             state.isKeepAlive = false
         }
         if requestMethod == .head {
-            if case .fixed = state.framing { state.framing = .none } else if case .chunked = state.framing {
+            if case .fixed = state.framing {
+                state.framing = .none
+            } else if case .chunked = state.framing {
                 state.framing = .none
             }
         }

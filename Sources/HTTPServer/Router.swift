@@ -120,7 +120,8 @@ public final class Router: Sendable {
         var parameters: [String: String] = [:]
         for (expected, actual) in zip(pattern, path) {
             if expected.hasPrefix("{") && expected.hasSuffix("}") {
-                parameters[String(expected.dropFirst().dropLast())] = HTTPRequest.percentDecode(actual)
+                parameters[String(expected.dropFirst().dropLast())] = HTTPRequest.percentDecode(
+                    actual, plusAsSpace: false)
             } else if expected != actual {
                 return nil
             }

@@ -1,10 +1,11 @@
-#if canImport(Glibc)
-    import Glibc
-#endif
 import COpenSSL
 import HTTP1
 import Synchronization
 import Telemetry
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// State shared by the event loops of one server: configuration, router, TLS context, counters and the
 /// shutdown flag. Immutable after `HTTPServer.start()` except for its atomics.
@@ -32,6 +33,12 @@ final class ServerCore: Sendable {
     /// Loop thread: a new socket was accepted on `loop`.
     func accepted(fd: Int32, address: sockaddr_storage, on loop: EventLoop) {
         let isOverLimit = stats.numOpenConnections.load(ordering: .relaxed) >= config.maxConnections
+        if isOverLimit && tls != nil {
+            // A plaintext 503 means nothing to a TLS client, and a handshake costs CPU the overloaded
+            // server does not have: close at once.
+            _ = Glibc.close(fd)
+            return
+        }
         if isOverLimit {
             let numRejecting = stats.numRejectingConnections.wrappingAdd(1, ordering: .relaxed).newValue
             if numRejecting > ServerCore.maxRejectingConnections {
@@ -68,10 +75,11 @@ final class ServerCore: Sendable {
         }
     }
 
-    /// Loop thread: runs the router for a complete request on the Swift concurrency pool.
+    /// Loop thread: runs the router for a complete request in a new task on the Swift concurrency pool.
+    /// The task is cancelled if the connection closes before the response finishes.
     func dispatch(_ request: HTTPRequest, _ writer: ResponseWriter) {
         let router = router
-        Task {
+        let task = Task {
             do {
                 try await router.respond(to: request, writer: writer)
                 writer.completeAfterHandler(error: nil)
@@ -79,6 +87,7 @@ final class ServerCore: Sendable {
                 writer.completeAfterHandler(error: error)
             }
         }
+        writer.onClose { task.cancel() }
     }
 }
 

@@ -1,7 +1,8 @@
+import COpenSSL
+
 #if canImport(Glibc)
     import Glibc
 #endif
-import COpenSSL
 
 /// Outcome of one non-blocking transport operation.
 enum TransportResult {

@@ -25,6 +25,22 @@ enum ModelDirectory {
 enum DemoModel {
     static let name = "pangu-tiny-shakespeare"
 
-    /// The checkpoint directory, or nil when the build carries none.
-    static var directory: URL? { nil }
+    /// The checkpoint directory inside the resource bundle (beside the executable,
+    /// so `swift run` and a binary started from any directory both find it).
+    static var directory: URL? {
+        candidates.first { FileManager.default.fileExists(atPath: $0.appendingPathComponent("config.json").path) }
+    }
+
+    /// SwiftPM copies the checkpoint into `PanguServe_PanguServe.resources` beside the
+    /// executable; a development build can also read it from the source tree.
+    static var candidates: [URL] {
+        var urls: [URL] = []
+        if let executable = Bundle.main.executableURL?.resolvingSymlinksInPath() {
+            urls.append(
+                executable.deletingLastPathComponent().appendingPathComponent("PanguServe_PanguServe.resources")
+                    .appendingPathComponent(name))
+        }
+        urls.append(URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Resources/\(name)"))
+        return urls
+    }
 }

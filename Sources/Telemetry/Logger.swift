@@ -1,9 +1,10 @@
+import Synchronization
+
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Darwin)
     import Darwin
 #endif
-import Synchronization
 
 /// Severity of a log line; lines below a logger's level are dropped before formatting.
 public enum LogLevel: Int, Sendable, Comparable, CaseIterable {

@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 import Synchronization
 
@@ -8,11 +9,19 @@ import Synchronization
 /// `parallelFor` is synchronous: the calling thread works too, and the call
 /// returns when every task has run. Calls must not overlap on one pool (one
 /// pool per worker; the worker's engine loop is its only caller).
+///
+/// A forward pass issues hundreds of `parallelFor` calls in a row, so idle
+/// threads spin for `spinIterations` pause-loops (about 50-100 µs) before
+/// sleeping on the condition: a job published while they spin starts without
+/// a futex wake-up.
 public final class KernelPool: @unchecked Sendable {
     /// Threads that execute tasks, the caller included.
     public let numThreads: Int
     private let condition = NSCondition()
-    private var generation: UInt64 = 0  // guarded by condition
+    /// Bumped (under `condition`) each time a job is published; read lock-free while spinning.
+    private let generation = Atomic<UInt64>(0)
+    /// Pause-loop iterations an idle thread spins before it sleeps.
+    private let spinIterations: Int
     private var currentJob: Job?  // guarded by condition
     private var isShuttingDown = false  // guarded by condition
 
@@ -49,9 +58,12 @@ public final class KernelPool: @unchecked Sendable {
         }
     }
 
-    /// `numThreads` defaults to the number of active processors.
-    public init(numThreads: Int = ProcessInfo.processInfo.activeProcessorCount) {
+    /// `numThreads` defaults to the number of active processors; `spinIterations`
+    /// (default 2 000 `pause` instructions: ~50 µs on Zen 3, ~90 µs on recent
+    /// Intel cores) is how long idle threads poll before sleeping.
+    public init(numThreads: Int = ProcessInfo.processInfo.activeProcessorCount, spinIterations: Int = 2_000) {
         self.numThreads = max(1, numThreads)
+        self.spinIterations = max(0, spinIterations)
         for index in 1..<self.numThreads {
             let thread = Thread { [unowned self] in self.workerLoop() }
             thread.name = "pangu-kernel-\(index)"
@@ -78,7 +90,7 @@ public final class KernelPool: @unchecked Sendable {
         let job = Job(body: body, count: count)
         condition.lock()
         currentJob = job
-        generation &+= 1
+        generation.add(1, ordering: .releasing)
         condition.broadcast()
         condition.unlock()
         job.runAvailable()
@@ -102,13 +114,18 @@ public final class KernelPool: @unchecked Sendable {
     private func workerLoop() {
         var seen: UInt64 = 0
         while true {
+            var spins = 0
+            while spins < spinIterations && generation.load(ordering: .acquiring) == seen {
+                pg_cpu_relax()
+                spins += 1
+            }
             condition.lock()
-            while generation == seen && !isShuttingDown { condition.wait() }
+            while generation.load(ordering: .relaxed) == seen && !isShuttingDown { condition.wait() }
             if isShuttingDown {
                 condition.unlock()
                 return
             }
-            seen = generation
+            seen = generation.load(ordering: .relaxed)
             let job = currentJob
             condition.unlock()
             job?.runAvailable()

@@ -19,7 +19,7 @@ public struct WeightTensor: @unchecked Sendable {
     }
 
     public var numElements: Int { shape.reduce(1, *) }
-    public var byteCount: Int { numElements * dtype.byteSize }
+    public var byteCount: Int { dtype.byteCount(numElements: numElements) }
     /// Number of rows of a matrix view ([rows, cols]); 1 for a vector.
     public var rows: Int { shape.count >= 2 ? shape.dropLast().reduce(1, *) : 1 }
     /// Length of one contiguous row.
@@ -31,6 +31,7 @@ public struct WeightTensor: @unchecked Sendable {
         case .f32: data.load(fromByteOffset: i * 4, as: Float.self)
         case .bf16: Precision.bf16ToFloat(data.load(fromByteOffset: i * 2, as: UInt16.self))
         case .f16: Precision.f16ToFloat(data.load(fromByteOffset: i * 2, as: UInt16.self))
+        case .q8_0: Quantize.q8_0Element(data, i)
         }
     }
 
@@ -41,12 +42,16 @@ public struct WeightTensor: @unchecked Sendable {
 
     /// Copies row `row` widened to f32 into `out` (`cols` elements).
     @inlinable public func copyRow(_ row: Int, to out: UnsafeMutablePointer<Float>) {
-        Convert.widen(data + row * cols * dtype.byteSize, dtype: dtype, count: cols, into: out)
+        Convert.widen(data + dtype.byteCount(numElements: row * cols), dtype: dtype, count: cols, into: out)
     }
 
     /// A tensor made from f32 values on the heap (tests, tools, synthetic weights).
+    /// For `q8_0` the rows (`shape.last`) must hold a multiple of 32 values.
     public static func owning(_ values: [Float], shape: [Int], dtype: DType = .f32) -> WeightTensor {
         precondition(values.count == shape.reduce(1, *), "values do not match shape")
+        if dtype == .q8_0 {
+            return WeightTensor.owning(values, shape: shape, dtype: .f32).quantizedQ8_0()
+        }
         let storage = HeapStorage(byteCount: values.count * dtype.byteSize)
         let raw = storage.pointer
         for (i, v) in values.enumerated() {
@@ -54,6 +59,7 @@ public struct WeightTensor: @unchecked Sendable {
             case .f32: raw.storeBytes(of: v, toByteOffset: i * 4, as: Float.self)
             case .bf16: raw.storeBytes(of: Precision.floatToBF16(v), toByteOffset: i * 2, as: UInt16.self)
             case .f16: raw.storeBytes(of: Precision.floatToF16(v), toByteOffset: i * 2, as: UInt16.self)
+            case .q8_0: preconditionFailure("handled above")
             }
         }
         return WeightTensor(dtype: dtype, shape: shape, data: UnsafeRawPointer(raw), owner: storage)

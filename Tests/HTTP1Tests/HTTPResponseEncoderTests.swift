@@ -7,8 +7,9 @@ struct HTTPResponseEncoderTests {
     func fixedLength() {
         let head = HTTPResponseHead(status: .ok, headers: ["Content-Type": "text/plain"])
         let bytes = HTTPResponseEncoder.encode(head, body: Array("hi".utf8))
-        #expect(String(decoding: bytes, as: UTF8.self)
-            == "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\nhi")
+        #expect(
+            String(decoding: bytes, as: UTF8.self)
+                == "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\nhi")
     }
 
     @Test("a 204 response never carries a body or Content-Length")

@@ -29,7 +29,9 @@ struct RouterMiddlewareTests {
     func parameters() async throws {
         let router = Router()
         router.add(.get, "/v1/models/{model}") { request in
-            .text("\(request.pathParameters["model"] ?? "-") \(request.queryParameters["q"] ?? "-") \(request.route ?? "")")
+            .text(
+                "\(request.pathParameters["model"] ?? "-") \(request.queryParameters["q"] ?? "-") \(request.route ?? "")"
+            )
         }
         try await withServer(router: router) { _, port in
             let response = try await blocking {
@@ -43,7 +45,8 @@ struct RouterMiddlewareTests {
     func handlerErrors() async throws {
         let router = Router()
         router.add(.post, "/bad") { _ in
-            throw HTTPError(status: .badRequest, message: "temperature must be >= 0", code: "invalid_value", param: "temperature")
+            throw HTTPError(
+                status: .badRequest, message: "temperature must be >= 0", code: "invalid_value", param: "temperature")
         }
         struct Boom: Error {}
         router.add(.post, "/boom") { _ in throw Boom() }
@@ -121,17 +124,24 @@ struct RouterMiddlewareTests {
                 let preflight = ["Origin: https://app.example", "Access-Control-Request-Method: POST"]
                 return [
                     try client.request("OPTIONS", "/echo", headers: preflight),
-                    try client.request("OPTIONS", "/echo", headers: ["Origin: https://evil.example",
-                                                                     "Access-Control-Request-Method: POST"]),
-                    try client.request("GET", "/hello", headers: ["Origin: https://app.example", "Authorization: Bearer k"]),
-                    try client.request("GET", "/hello", headers: ["Origin: https://evil.example", "Authorization: Bearer k"]),
+                    try client.request(
+                        "OPTIONS", "/echo",
+                        headers: [
+                            "Origin: https://evil.example",
+                            "Access-Control-Request-Method: POST",
+                        ]),
+                    try client.request(
+                        "GET", "/hello", headers: ["Origin: https://app.example", "Authorization: Bearer k"]),
+                    try client.request(
+                        "GET", "/hello", headers: ["Origin: https://evil.example", "Authorization: Bearer k"]),
                 ]
             }
             #expect(results[0].status == 204)
             #expect(results[0].headers["Access-Control-Allow-Origin"] == "https://app.example")
             #expect(results[0].headers["Access-Control-Allow-Methods"]?.contains("POST") == true)
             #expect(results[1].status == 403)
-            #expect(results[2].status == 200 && results[2].headers["Access-Control-Allow-Origin"] == "https://app.example")
+            #expect(
+                results[2].status == 200 && results[2].headers["Access-Control-Allow-Origin"] == "https://app.example")
             #expect(results[3].status == 200 && results[3].headers["Access-Control-Allow-Origin"] == nil)
         }
     }

@@ -117,7 +117,8 @@ struct ServerBasicsTests {
     func ipv6() async throws {
         var config = HTTPServerConfig()
         config.host = "::1"
-        let server = HTTPServer(config: config.withPort(0), router: makeTestRouter(), logger: .init(label: "t", level: .error))
+        let server = HTTPServer(
+            config: config.withPort(0), router: makeTestRouter(), logger: .init(label: "t", level: .error))
         do {
             try server.start()
         } catch {

@@ -1,12 +1,13 @@
-#if canImport(Glibc)
-    import Glibc
-#endif
 import Foundation
 import HTTP1
 import HTTPServer
 import Synchronization
 import Telemetry
 import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Starts a server on 127.0.0.1 with an ephemeral port, runs `body`, and shuts the server down.
 func withServer<T>(

@@ -1,10 +1,11 @@
-#if canImport(Glibc)
-    import Glibc
-#endif
 import HTTP1
 import HTTPServer
 import Telemetry
 import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 @Suite("HTTPServer limits and timeouts")
 struct ServerLimitsTests {
@@ -22,6 +23,22 @@ struct ServerLimitsTests {
             #expect(status == 408)
             #expect(closed)
             #expect(await eventually { server.numOpenConnections == 0 })
+        }
+    }
+
+    @Test("answers 408 when a request body stalls longer than the body read timeout")
+    func bodyReadTimeout() async throws {
+        var config = HTTPServerConfig()
+        config.bodyReadTimeout = .milliseconds(150)
+        try await withServer(config: config, router: makeTestRouter()) { _, port in
+            let (status, closed) = try await blocking {
+                let client = try TestClient(port: port)
+                try client.send("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\nabc")
+                let response = try client.readResponse()
+                return (response.status, client.waitForClose())
+            }
+            #expect(status == 408)
+            #expect(closed)
         }
     }
 

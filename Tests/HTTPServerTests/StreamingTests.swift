@@ -3,6 +3,10 @@ import HTTPServer
 import Telemetry
 import Testing
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 @Suite("HTTPServer streaming")
 struct StreamingTests {
     @Test("streams server-sent events as chunks")
@@ -23,6 +27,29 @@ struct StreamingTests {
         }
     }
 
+    @Test("many small writes queued behind a slow reader arrive complete and in order")
+    func smallWritesInOrder() async throws {
+        let numEvents = 5000
+        let router = Router()
+        router.add(.get, "/events") { _, writer in
+            try writer.writeHead(status: .ok, headers: ["Content-Type": "text/event-stream"])
+            for index in 0..<numEvents { try await writer.writeEvent(ServerSentEvent(data: String(index))) }
+            writer.finish()
+        }
+        var config = HTTPServerConfig()
+        config.maxWriteBufferBytes = 4096
+        try await withServer(config: config, router: router) { _, port in
+            let text = try await blocking {
+                let client = try TestClient(port: port, receiveBufferSize: 4096)
+                try client.send("GET /events HTTP/1.1\r\nHost: t\r\n\r\n")
+                usleep(100_000)
+                return try client.readResponse().text
+            }
+            let expected = (0..<numEvents).map { "data: \($0)\n\n" }.joined()
+            #expect(text == expected)
+        }
+    }
+
     @Test("a streaming handler learns promptly that the client went away")
     func clientGoesAway() async throws {
         let closeNotified = Box(false)
@@ -37,7 +64,8 @@ struct StreamingTests {
                     try await Task.sleep(for: .milliseconds(10))
                 }
             } catch {
-                writeError.value = "\(error)"
+                // Either the write fails or the cancelled task's sleep does, whichever comes first.
+                writeError.value = error is CancellationError ? "cancelled" : "\(error)"
                 #expect(writer.isClosed)
             }
         }
@@ -49,8 +77,33 @@ struct StreamingTests {
                 _ = try client.readLine()
             }
             #expect(await eventually { closeNotified.value })
-            #expect(await eventually { writeError.value == "connection closed" })
+            #expect(await eventually { writeError.value != nil })
+            #expect(["connection closed", "cancelled"].contains(writeError.value))
             #expect(server.numOpenConnections == 0)
+        }
+    }
+
+    @Test("the handler's task is cancelled when the client goes away")
+    func handlerCancelled() async throws {
+        let outcome = Box<String?>(nil)
+        let router = Router()
+        router.add(.get, "/wait") { _, writer in
+            try writer.writeHead(status: .ok)
+            do {
+                try await Task.sleep(for: .seconds(30))
+                outcome.value = "slept"
+            } catch {
+                outcome.value = error is CancellationError ? "cancelled" : "\(error)"
+            }
+        }
+        try await withServer(router: router) { _, port in
+            try await blocking {
+                let client = try TestClient(port: port)
+                try client.send("GET /wait HTTP/1.1\r\nHost: t\r\n\r\n")
+                _ = try client.readHead()
+            }
+            #expect(await eventually { outcome.value != nil })
+            #expect(outcome.value == "cancelled")
         }
     }
 
@@ -84,6 +137,20 @@ struct StreamingTests {
         #expect(throws: (any Error).self) { try TestClient(port: port).request("GET", "/") }
     }
 
+    @Test("run() returns once another task shuts the server down")
+    func runUntilShutdown() async throws {
+        let server = HTTPServer(
+            config: HTTPServerConfig().withPort(0), router: makeTestRouter(), logger: .init(label: "t", level: .error))
+        let running = Task { try await server.run() }
+        #expect(await eventually { server.boundPort != 0 })
+        let port = server.boundPort
+        let status = try await blocking { try TestClient(port: port).request("GET", "/hello").status }
+        #expect(status == 200)
+        await server.shutdown(deadline: .seconds(1))
+        try await running.value
+        #expect(throws: HTTPServerError.alreadyStarted) { try server.start() }
+    }
+
     @Test("shutdown past its deadline closes a stream that does not end")
     func shutdownDeadline() async throws {
         let writeError = Box<String?>(nil)
@@ -96,7 +163,7 @@ struct StreamingTests {
                     try await Task.sleep(for: .milliseconds(10))
                 }
             } catch {
-                writeError.value = "\(error)"
+                writeError.value = error is CancellationError ? "cancelled" : "\(error)"
             }
         }
         let server = HTTPServer(
@@ -106,7 +173,8 @@ struct StreamingTests {
         try client.send("GET /forever HTTP/1.1\r\nHost: t\r\n\r\n")
         _ = try await blocking { try client.readHead() }
         await server.shutdown(deadline: .milliseconds(100))
-        #expect(await eventually { writeError.value == "connection closed" })
+        #expect(await eventually { writeError.value != nil })
+        #expect(["connection closed", "cancelled"].contains(writeError.value))
         #expect(try await blocking { client.waitForClose() })
     }
 }

@@ -1,12 +1,13 @@
-#if canImport(Glibc)
-    import Glibc
-#endif
 import COpenSSL
 import Foundation
 import HTTP1
 import HTTPServer
 import Telemetry
 import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// A self-signed certificate generated with the `openssl` command line into a temporary directory.
 struct TestCertificate {
@@ -70,7 +71,7 @@ func tlsExchange(port: Int, request: String) throws -> (version: Int32, response
 
 @Suite("TLS")
 struct TLSTests {
-    @Test("serves a request over TLS and a failed handshake closes only that connection")
+    @Test("serves pipelined keep-alive requests over TLS; a failed handshake closes only that connection")
     func tlsRequest() async throws {
         guard let certificate = TestCertificate.make() else { return }
         defer { certificate.remove() }
@@ -85,10 +86,14 @@ struct TLSTests {
             }
             #expect(closedPlain)
             let (version, response) = try await blocking {
-                try tlsExchange(port: port, request: "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 9\r\nConnection: close\r\n\r\nover tls!")
+                try tlsExchange(
+                    port: port,
+                    request: "GET /hello HTTP/1.1\r\nHost: t\r\n\r\n"
+                        + "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 9\r\nConnection: close\r\n\r\nover tls!")
             }
             #expect(version >= 0x0303)
             #expect(response.hasPrefix("HTTP/1.1 200 OK\r\n"))
+            #expect(response.contains("\r\n\r\nhelloHTTP/1.1 200 OK\r\n"))
             #expect(response.hasSuffix("\r\n\r\nover tls!"))
             #expect(await eventually { server.numOpenConnections == 0 })
         }

@@ -1,7 +1,8 @@
+import HTTP1
+
 #if canImport(Glibc)
     import Glibc
 #endif
-import HTTP1
 
 /// A response as read off the wire by `TestClient`.
 struct TestResponse {
@@ -79,7 +80,9 @@ final class TestClient: @unchecked Sendable {
     func send(_ bytes: [UInt8]) throws {
         var offset = 0
         while offset < bytes.count {
-            let count = bytes[offset...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            let count = bytes[offset...].withUnsafeBytes {
+                Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL))
+            }
             guard count > 0 else { throw TestClientError(description: "send failed: \(errno)") }
             offset += count
         }

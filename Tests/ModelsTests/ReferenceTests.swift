@@ -9,7 +9,10 @@ struct ReferenceTests {
     static let pool = KernelPool(numThreads: 2)
 
     static func check(model directory: String) throws {
-        let dir = SharedData.url("models/\(directory)")
+        try check(directory: SharedData.url("models/\(directory)"))
+    }
+
+    static func check(directory dir: URL) throws {
         let model = try ModelLoader.load(directory: dir, pool: pool)
         let vocab = model.config.vocabSize
         for ref in try ReferenceCase.load(dir.appendingPathComponent("reference.json")) {
@@ -41,4 +44,11 @@ struct ReferenceTests {
 
     @Test("tiny-pangu-moe (Mixture of Grouped Experts) reproduces the reference")
     func panguMoE() throws { try Self.check(model: "tiny-pangu-moe") }
+}
+
+/// The embedded demo model against the logits PyTorch computed when it was trained (Tools/train-demo-model).
+@Test("the embedded pangu-tiny-shakespeare reproduces its PyTorch reference")
+func demoModelMatchesPyTorch() throws {
+    let directory = SharedData.packageRoot.appendingPathComponent("Sources/PanguServe/Resources/pangu-tiny-shakespeare")
+    try ReferenceTests.check(directory: directory)
 }

@@ -127,3 +127,13 @@ import Testing
         #expect(config.http.port == 8000 && config.kvCacheBytes == 2_147_483_648 && config.logFormat == .json)
     }
 }
+
+@Test("docs/configuration.md documents every serve option")
+func configurationDocIsComplete() throws {
+    let doc = try String(
+        contentsOf: ExampleConfigTests.file.deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("docs/configuration.md"), encoding: .utf8)
+    for spec in ServeOptions.specs where spec.name != "help" {
+        #expect(doc.contains("`\(spec.flag)`"), "\(spec.flag) is not documented")
+    }
+}

@@ -1,11 +1,18 @@
+import CKernels
+
 /// Matrix products of activations with checkpoint weights: every linear
 /// layer of a model goes through `linear`.
+///
+/// The arithmetic is in `CKernels` (AVX2 + FMA, chosen at run time; portable
+/// C otherwise); this type splits the output rows of W into tasks for the
+/// kernel pool. Activations and accumulation stay f32 for every weight dtype.
 public enum MatMul {
-    /// Output rows of W handled per task, so a widened W tile stays in L1/L2.
-    @usableFromInline static let rowsPerTile = 16
+    /// Rows of x at or above which the C kernel packs W into panels of 64 rows
+    /// (the prefill path); tasks then cover whole panel groups.
+    @usableFromInline static let packedRowsThreshold = 64
 
     /// x [m, k] · W [n, k]ᵀ (+ bias [n]) → out [m, n], f32 accumulation, W in any `DType`.
-    /// Parallel over tiles of W rows; each W row is widened once and used for all m rows of x.
+    /// Parallel over ranges of W rows, so each W byte is read by one thread once.
     public static func linear(
         x: UnsafePointer<Float>, m: Int, weight: WeightTensor, bias: UnsafePointer<Float>? = nil,
         out: UnsafeMutablePointer<Float>, pool: KernelPool
@@ -15,6 +22,50 @@ public enum MatMul {
         }
         let n = weight.rows
         let k = weight.cols
+        if m <= 0 || n <= 0 { return }
+        precondition(weight.dtype != .q8_0 || k % DType.q8BlockSize == 0, "q8_0 rows hold whole blocks")
+        let rowsPerTask = taskRows(m: m, n: n, k: k, numThreads: pool.numThreads)
+        let numTasks = (n + rowsPerTask - 1) / rowsPerTask
+        let code = dtypeCode(weight.dtype)
+        let w = weight.data
+        pool.parallelFor(numTasks) { task in
+            let r0 = task * rowsPerTask
+            let r1 = min(n, r0 + rowsPerTask)
+            pg_linear_rows(x, Int64(m), Int64(k), w, code, Int64(r0), Int64(r1), bias, out, Int64(n))
+        }
+    }
+
+    /// W rows per pool task: enough tasks (8 per thread) to balance a shared
+    /// machine, each a multiple of the kernel's row blocking and not so small
+    /// that dispatch dominates.
+    @usableFromInline static func taskRows(m: Int, n: Int, k: Int, numThreads: Int) -> Int {
+        if numThreads <= 1 { return n }
+        let granule = m >= packedRowsThreshold ? 64 : 24
+        let minRows = max(granule, (1 << 16) / max(k * m, 1))  // at least ~64K multiply-adds per task
+        let target = (n + numThreads * 8 - 1) / (numThreads * 8)
+        let rows = max(target, minRows)
+        return (rows + granule - 1) / granule * granule
+    }
+
+    @inlinable static func dtypeCode(_ dtype: DType) -> Int32 {
+        switch dtype {
+        case .f32: Int32(PG_DTYPE_F32)
+        case .f16: Int32(PG_DTYPE_F16)
+        case .bf16: Int32(PG_DTYPE_BF16)
+        case .q8_0: Int32(PG_DTYPE_Q8_0)
+        }
+    }
+
+    /// The pure-Swift kernel this module used before `CKernels` (each W row
+    /// widened to f32 into scratch, then `SIMD16` dot products). Kept as the
+    /// baseline that `ModelBench --kernels` compares against.
+    public static func linearSwiftSIMD(
+        x: UnsafePointer<Float>, m: Int, weight: WeightTensor, bias: UnsafePointer<Float>? = nil,
+        out: UnsafeMutablePointer<Float>, pool: KernelPool
+    ) {
+        let n = weight.rows
+        let k = weight.cols
+        let rowsPerTile = 16
         let tiles = (n + rowsPerTile - 1) / rowsPerTile
         pool.parallelFor(tiles) { tile in
             let r0 = tile * rowsPerTile

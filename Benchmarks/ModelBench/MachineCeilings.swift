@@ -1,0 +1,75 @@
+import CKernels
+import Foundation
+import Tensors
+
+/// This machine's ceilings for a thread count, measured in the same run as the
+/// model: streaming-read bandwidth (decode's limit) and peak FMA rate
+/// (prefill's limit), each the best of several repetitions.
+struct MachineCeilings {
+    let numThreads: Int
+    /// Bytes per second of a large streaming read by all threads.
+    let bandwidth: Double
+    /// FLOP/s of register-only 8-wide FMA chains on all threads (2 FLOPs per lane).
+    let peakFLOPS: Double
+    /// The same two ceilings from CPU time (see `Timing`): what idle cores would reach.
+    let cpuBandwidth: Double
+    let cpuPeakFLOPS: Double
+
+    /// A buffer far larger than the last-level cache, shared by every measurement.
+    static let streamBuffer = HeapStorage(byteCount: 1 << 30)
+
+    static func measure(pool: KernelPool, repetitions: Int) -> MachineCeilings {
+        let threads = pool.numThreads
+        let buffer = streamBuffer
+        let slice = buffer.byteCount / threads / 64 * 64
+        var read = Timing()
+        for _ in 0..<max(repetitions, 5) {
+            read.measure(numThreads: threads) {
+                pool.parallelFor(threads) { t in
+                    _ = pg_stream_read(UnsafeRawPointer(buffer.pointer + t * slice), slice)
+                }
+            }
+        }
+        let iterations: Int64 = 20_000_000
+        var peak = Timing()
+        let perThread = UnsafeMutablePointer<Double>.allocate(capacity: threads)
+        defer { perThread.deallocate() }
+        for _ in 0..<max(repetitions, 10) {
+            peak.measure(numThreads: threads) {
+                pool.parallelFor(threads) { t in perThread[t] = pg_fma_peak_loop(iterations) }
+            }
+        }
+        let flops = (0..<threads).reduce(0.0) { $0 + perThread[$1] }
+        let bytes = Double(slice * threads)
+        return MachineCeilings(
+            numThreads: threads, bandwidth: bytes / read.wall, peakFLOPS: flops / peak.wall,
+            cpuBandwidth: bytes / read.cpu, cpuPeakFLOPS: flops / peak.cpu)
+    }
+}
+
+/// Wall-clock seconds (monotonic) and this process's CPU seconds.
+enum Clock {
+    static func now() -> Double { read(CLOCK_MONOTONIC) }
+    static func cpu() -> Double { read(CLOCK_PROCESS_CPUTIME_ID) }
+
+    private static func read(_ clock: clockid_t) -> Double {
+        var t = timespec()
+        clock_gettime(clock, &t)
+        return Double(t.tv_sec) + Double(t.tv_nsec) * 1e-9
+    }
+}
+
+/// Best-of-N durations of one measurement: wall-clock seconds, and CPU
+/// seconds divided by the thread count (what the wall time would be on
+/// otherwise idle cores; includes the pool's spinning, so it is conservative).
+struct Timing {
+    var wall = Double.infinity
+    var cpu = Double.infinity
+
+    mutating func measure(numThreads: Int, divisor: Double = 1, _ body: () -> Void) {
+        let (wall0, cpu0) = (Clock.now(), Clock.cpu())
+        body()
+        wall = min(wall, (Clock.now() - wall0) / divisor)
+        cpu = min(cpu, (Clock.cpu() - cpu0) / Double(numThreads) / divisor)
+    }
+}

@@ -1,0 +1,116 @@
+// ModelBench: prefill and decode throughput of a model directory as fractions
+// of this machine's ceilings (memory bandwidth, peak FMA rate), measured in
+// the same run. Build and run in release:
+//
+//   swift build -c release --product ModelBench
+//   .build/release/ModelBench /tmp/pangu-1b-random [--threads 1,2] [--prompt 512]
+//       [--batches 1,4,16] [--context 16] [--steps 4] [--reps 2] [--kernels]
+import Foundation
+import Models
+import Tensors
+
+struct Options {
+    var directory = ""
+    var threads = [1, 2]
+    var promptLength = 512
+    var batches = [1, 4, 16]
+    var context = 16
+    var steps = 4
+    var repetitions = 2
+    var kernels = false
+    var skipPrefill = false
+
+    static func parse(_ arguments: [String]) -> Options? {
+        var o = Options()
+        var rest = arguments.dropFirst()
+        func list(_ s: String?) -> [Int]? { s?.split(separator: ",").compactMap { Int($0) } }
+        while let arg = rest.popFirst() {
+            switch arg {
+            case "--threads": o.threads = list(rest.popFirst()) ?? o.threads
+            case "--prompt": o.promptLength = Int(rest.popFirst() ?? "") ?? o.promptLength
+            case "--batches": o.batches = list(rest.popFirst()) ?? o.batches
+            case "--context": o.context = Int(rest.popFirst() ?? "") ?? o.context
+            case "--steps": o.steps = Int(rest.popFirst() ?? "") ?? o.steps
+            case "--reps": o.repetitions = Int(rest.popFirst() ?? "") ?? o.repetitions
+            case "--kernels": o.kernels = true
+            case "--no-prefill": o.skipPrefill = true
+            default:
+                if arg.hasPrefix("-") { return nil }
+                o.directory = arg
+            }
+        }
+        return o.directory.isEmpty && !o.kernels ? nil : o
+    }
+}
+
+guard let options = Options.parse(CommandLine.arguments) else {
+    print("usage: ModelBench <model-dir> [--threads 1,2] [--prompt 512] [--batches 1,4,16] [--context 16]")
+    print("                  [--steps 4] [--reps 2] [--kernels] [--no-prefill]")
+    exit(2)
+}
+
+func percent(_ value: Double) -> String { String(format: "%.0f%%", 100 * value) }
+
+/// Prints and flushes, so progress shows when the output goes to a file.
+func print(_ line: String) {
+    FileHandle.standardOutput.write(Data((line + "\n").utf8))
+}
+
+print("Figures: best of N; `wall` = wall-clock, `cpu` = process CPU seconds / threads (what idle cores give).")
+for numThreads in options.threads {
+    let pool = KernelPool(numThreads: numThreads)
+    let ceilings = MachineCeilings.measure(pool: pool, repetitions: options.repetitions)
+    print(
+        String(
+            format: "== %d thread(s): bandwidth %.1f GB/s wall, %.1f GB/s cpu; peak FMA %.1f GFLOP/s wall, %.1f cpu",
+            numThreads, ceilings.bandwidth / 1e9, ceilings.cpuBandwidth / 1e9, ceilings.peakFLOPS / 1e9,
+            ceilings.cpuPeakFLOPS / 1e9))
+    if options.kernels {
+        KernelComparison(pool: pool).run(ceilings: ceilings, repetitions: max(options.repetitions, 3))
+    }
+    if options.directory.isEmpty { continue }
+    let model: any CausalLM
+    do {
+        model = try ModelLoader.load(directory: URL(fileURLWithPath: options.directory), pool: pool)
+    } catch {
+        print("cannot load \(options.directory): \(error)")
+        exit(1)
+    }
+    let runs = ModelRuns(model: model)
+    if !options.skipPrefill {
+        let time = runs.prefillSeconds(
+            length: options.promptLength, repetitions: max(1, options.repetitions - 1), numThreads: numThreads)
+        let flops = runs.prefillFLOPs(length: options.promptLength)
+        let tokens = Double(options.promptLength)
+        print(
+            String(
+                format: "prefill %d: wall %.2f s %.1f tok/s %@ of peak | cpu %.2f s %.1f tok/s %.1f GFLOP/s %@ of peak",
+                options.promptLength, time.wall, tokens / time.wall, percent(flops / time.wall / ceilings.peakFLOPS),
+                time.cpu, tokens / time.cpu, flops / time.cpu / 1e9, percent(flops / time.cpu / ceilings.cpuPeakFLOPS)))
+    }
+    for numSequences in options.batches {
+        let time = runs.decodeStepSeconds(
+            numSequences: numSequences, context: options.context, steps: options.steps,
+            repetitions: options.repetitions, numThreads: numThreads)
+        print(decodeLine(runs: runs, numSequences: numSequences, time: time, ceilings: ceilings))
+    }
+    pool.shutdown()
+}
+
+/// Decode throughput against the step's ceiling: all weights read once
+/// (bandwidth), or the batch's FLOPs at the peak FMA rate, whichever is slower.
+func decodeLine(runs: ModelRuns, numSequences: Int, time: Timing, ceilings: MachineCeilings) -> String {
+    let bytes = Double(runs.model.numWeightBytes)
+    let flops = (runs.linearFLOPsPerToken + runs.lmHeadFLOPs) * Double(numSequences)
+    func fractions(_ seconds: Double, bandwidth: Double, peak: Double) -> String {
+        let memory = bytes / bandwidth
+        let compute = flops / peak
+        return String(
+            format: "%.2f tok/s, %.1f GB/s = %@ of bandwidth, %@ of %@ ceiling", Double(numSequences) / seconds,
+            bytes / seconds / 1e9, percent(memory / seconds), percent(max(memory, compute) / seconds),
+            memory >= compute ? "memory" : "compute")
+    }
+    return String(format: "decode batch %2d: wall ", numSequences)
+        + fractions(time.wall, bandwidth: ceilings.bandwidth, peak: ceilings.peakFLOPS) + " | cpu "
+        + fractions(time.cpu, bandwidth: ceilings.cpuBandwidth, peak: ceilings.cpuPeakFLOPS)
+}

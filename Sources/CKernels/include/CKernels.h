@@ -1,0 +1,58 @@
+// CKernels: x86 SIMD kernels behind PanguServe's Tensors module.
+//
+// Every entry point checks the CPU at run time (AVX2 + FMA + F16C) and falls
+// back to portable C otherwise, so the library never executes an instruction
+// the machine lacks. Swift calls these through `Tensors.MatMul`.
+#ifndef PANGU_CKERNELS_H
+#define PANGU_CKERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// Weight element types (same meaning as Swift `DType`).
+enum {
+    PG_DTYPE_F32 = 0,
+    PG_DTYPE_F16 = 1,
+    PG_DTYPE_BF16 = 2,
+    /// GGUF Q8_0 blocks of 32 weights: f16 scale d, then 32 int8 q; w = d * q.
+    /// Rows must hold a multiple of 32 weights.
+    PG_DTYPE_Q8_0 = 3,
+};
+
+/// 1 when the AVX2 + FMA + F16C kernels run on this CPU, else 0.
+int pg_has_avx2_fma(void);
+
+/// Rows [r0, r1) of a linear layer:
+///   out[i * ldo + r] = bias[r] + sum_j x[i * k + j] * W[r * k + j]
+/// for i < m, with W row-major [n, k] of `dtype`, x f32 [m, k], f32 accumulation.
+/// `bias` may be NULL. Register-blocked (several W rows x several x rows per
+/// inner loop) and cache-blocked over k and m.
+void pg_linear_rows(const float *x, int64_t m, int64_t k, const void *w, int dtype,
+                    int64_t r0, int64_t r1, const float *bias, float *out, int64_t ldo);
+
+/// Runs a register-only FMA loop (`iterations` rounds of independent 8-wide
+/// FMAs) and returns the number of floating-point operations it performed
+/// (2 per lane per FMA). Time it to get the peak FMA rate of one core.
+double pg_fma_peak_loop(int64_t iterations);
+
+/// Reads `bytes` bytes at `p` with wide loads and returns a value depending on
+/// all of them (so the read cannot be optimised away): a streaming read for
+/// measuring memory bandwidth.
+float pg_stream_read(const void *p, size_t bytes);
+
+/// A spin-wait hint (x86 `pause`): used by kernel threads spinning for work.
+static inline void pg_cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+}
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

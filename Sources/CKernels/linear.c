@@ -1,0 +1,398 @@
+// Linear-layer kernels: x [m, k] f32 times W [n, k]^T (f32, f16 or bf16).
+//
+// Three AVX2 + FMA paths, all f32 accumulation (W widened in registers:
+// bf16 by zero-extend + shift, f16 by F16C):
+//  - m = 1 (decode): 8 W rows per step, 8 independent FMA chains; limited by
+//    memory bandwidth.
+//  - m < PG_MIN_PACKED_ROWS (batched decode): dot products, 3 W rows x 4 x
+//    rows in registers, W read straight from memory.
+//  - larger m (prefill): W packed per k-block into 16-row f32 panels, then an
+//    outer-product micro-kernel (6 x rows x 16 W rows = 12 accumulators) runs
+//    over L2-resident x blocks (MC rows x KC columns).
+#include "CKernels.h"
+
+#include <immintrin.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define PG_AVX2 __attribute__((target("avx2,fma,f16c")))
+#define PG_INLINE static inline __attribute__((always_inline))
+
+/// Packed path blocking: a 16 x KC f32 panel (16 KiB) stays in L1, an
+/// MC x KC x block (96 KiB) in L2. Tuned on Zen 3 (see docs/benchmarks.md).
+#ifndef PG_KC
+#define PG_KC 256
+#define PG_MC 96
+#endif
+#ifndef PG_MIN_PACKED_ROWS
+#define PG_MIN_PACKED_ROWS 64
+#endif
+
+int pg_has_avx2_fma(void) {
+    static int cached = -1;
+    if (cached < 0) {
+        __builtin_cpu_init();
+        cached = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") ? 1 : 0;
+    }
+    return cached;
+}
+
+// ---- portable fallback --------------------------------------------------
+
+static float bf16_to_float(uint16_t bits) {
+    uint32_t wide = (uint32_t)bits << 16;
+    float value;
+    memcpy(&value, &wide, 4);
+    return value;
+}
+
+static float f16_to_float(uint16_t h) {
+    uint32_t sign = (uint32_t)(h >> 15) << 31;
+    uint32_t exponent = (h >> 10) & 0x1F;
+    uint32_t mantissa = h & 0x3FF;
+    uint32_t bits;
+    if (exponent == 0x1F) {
+        bits = sign | 0x7F800000u | (mantissa << 13);
+    } else if (exponent != 0) {
+        bits = sign | ((exponent + 112) << 23) | (mantissa << 13);
+    } else if (mantissa == 0) {
+        bits = sign;
+    } else {  // subnormal: normalise
+        int shift = 0;
+        while ((mantissa & 0x400) == 0) {
+            mantissa <<= 1;
+            shift++;
+        }
+        bits = sign | ((uint32_t)(113 - shift) << 23) | ((mantissa & 0x3FF) << 13);
+    }
+    float value;
+    memcpy(&value, &bits, 4);
+    return value;
+}
+
+/// Q8_0: 34-byte blocks (f16 scale, 32 x int8).
+enum { PG_Q8_BLOCK = 32, PG_Q8_BYTES = 34 };
+
+static float q8_0_element(const void *w, int64_t index) {
+    const uint8_t *block = (const uint8_t *)w + (index / PG_Q8_BLOCK) * PG_Q8_BYTES;
+    uint16_t scale;
+    memcpy(&scale, block, 2);
+    return f16_to_float(scale) * (float)(int8_t)block[2 + index % PG_Q8_BLOCK];
+}
+
+PG_INLINE float load_w1(const void *w, int64_t index, int dtype) {
+    switch (dtype) {
+    case PG_DTYPE_F32: return ((const float *)w)[index];
+    case PG_DTYPE_F16: return f16_to_float(((const uint16_t *)w)[index]);
+    case PG_DTYPE_Q8_0: return q8_0_element(w, index);
+    default: return bf16_to_float(((const uint16_t *)w)[index]);
+    }
+}
+
+static void linear_rows_portable(const float *x, int64_t m, int64_t k, const void *w, int dtype,
+                                 int64_t r0, int64_t r1, const float *bias, float *out, int64_t ldo) {
+    for (int64_t i = 0; i < m; i++) {
+        for (int64_t r = r0; r < r1; r++) {
+            float sum = 0;
+            for (int64_t j = 0; j < k; j++) sum += x[i * k + j] * load_w1(w, r * k + j, dtype);
+            out[i * ldo + r] = sum + (bias ? bias[r] : 0.0f);
+        }
+    }
+}
+
+// ---- AVX2 + FMA ---------------------------------------------------------
+
+PG_INLINE PG_AVX2 __m256 load_w8(const void *w, int64_t index, int dtype) {
+    switch (dtype) {
+    case PG_DTYPE_F32: return _mm256_loadu_ps((const float *)w + index);
+    case PG_DTYPE_F16:
+        return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)((const uint16_t *)w + index)));
+    case PG_DTYPE_Q8_0: {  // index is a multiple of 8: 8 int8 of one block, times its scale
+        const uint8_t *block = (const uint8_t *)w + (index / PG_Q8_BLOCK) * PG_Q8_BYTES;
+        uint16_t scale;
+        memcpy(&scale, block, 2);
+        __m128i q = _mm_loadl_epi64((const __m128i *)(block + 2 + index % PG_Q8_BLOCK));
+        return _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(q)), _mm256_set1_ps(_cvtsh_ss(scale)));
+    }
+    default: {
+        __m128i half = _mm_loadu_si128((const __m128i *)((const uint16_t *)w + index));
+        return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(half), 16));
+    }
+    }
+}
+
+PG_INLINE PG_AVX2 float hsum(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+/// `micro` for Q8_0 W over whole blocks ([j0, j1) block-aligned): each row's
+/// scale is loaded once per block of 32, the int8 widened in registers.
+PG_INLINE PG_AVX2 void micro_q8(const float *x, int64_t k, const void *w, int64_t r, int64_t i, int64_t j0,
+                                int64_t j1, float *out, int64_t ldo, const int RW, const int RX) {
+    __m256 acc[8][4];
+    for (int a = 0; a < RW; a++)
+        for (int b = 0; b < RX; b++) acc[a][b] = _mm256_setzero_ps();
+    const int64_t blocksPerRow = k / PG_Q8_BLOCK;
+    for (int64_t blk = j0 / PG_Q8_BLOCK; blk < j1 / PG_Q8_BLOCK; blk++) {
+        const uint8_t *q[8];
+        __m256 scale[8];
+        for (int a = 0; a < RW; a++) {
+            q[a] = (const uint8_t *)w + ((r + a) * blocksPerRow + blk) * PG_Q8_BYTES;
+            uint16_t bits;
+            memcpy(&bits, q[a], 2);
+            scale[a] = _mm256_set1_ps(_cvtsh_ss(bits));
+        }
+        if (RX == 1) {  // decode: sum q·x per block, then one scale FMA per block
+            __m256 part[8];
+            for (int a = 0; a < RW; a++) part[a] = _mm256_setzero_ps();
+            for (int s = 0; s < PG_Q8_BLOCK; s += 8) {
+                __m256 xv = _mm256_loadu_ps(x + i * k + blk * PG_Q8_BLOCK + s);
+                for (int a = 0; a < RW; a++) {
+                    __m128i bytes = _mm_loadl_epi64((const __m128i *)(q[a] + 2 + s));
+                    part[a] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(bytes)), xv, part[a]);
+                }
+            }
+            for (int a = 0; a < RW; a++) acc[a][0] = _mm256_fmadd_ps(part[a], scale[a], acc[a][0]);
+            continue;
+        }
+        for (int s = 0; s < PG_Q8_BLOCK; s += 8) {
+            __m256 wv[8];
+            for (int a = 0; a < RW; a++) {
+                __m128i bytes = _mm_loadl_epi64((const __m128i *)(q[a] + 2 + s));
+                wv[a] = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(bytes)), scale[a]);
+            }
+            for (int b = 0; b < RX; b++) {
+                __m256 xv = _mm256_loadu_ps(x + (i + b) * k + blk * PG_Q8_BLOCK + s);
+                for (int a = 0; a < RW; a++) acc[a][b] = _mm256_fmadd_ps(wv[a], xv, acc[a][b]);
+            }
+        }
+    }
+    for (int a = 0; a < RW; a++)
+        for (int b = 0; b < RX; b++) out[(i + b) * ldo + r + a] += hsum(acc[a][b]);
+}
+
+/// out[(i+b)*ldo + r+a] += sum_{j0<=j<j1} x[i+b, j] W[r+a, j], a < RW, b < RX.
+PG_INLINE PG_AVX2 void micro(const float *x, int64_t k, const void *w, int dtype, int64_t r, int64_t i,
+                             int64_t j0, int64_t j1, float *out, int64_t ldo, const int RW, const int RX) {
+    if (dtype == PG_DTYPE_Q8_0) {
+        micro_q8(x, k, w, r, i, j0, j1, out, ldo, RW < 4 ? RW : 4, RX);  // scales take registers: 4 rows max
+        if (RW > 4) micro_q8(x, k, w, r + 4, i, j0, j1, out, ldo, RW - 4, RX);
+        return;
+    }
+    __m256 acc[8][4];
+    for (int a = 0; a < RW; a++)
+        for (int b = 0; b < RX; b++) acc[a][b] = _mm256_setzero_ps();
+    int64_t j = j0;
+    for (; j + 8 <= j1; j += 8) {
+        __m256 wv[8];
+        for (int a = 0; a < RW; a++) wv[a] = load_w8(w, (r + a) * k + j, dtype);
+        for (int b = 0; b < RX; b++) {
+            __m256 xv = _mm256_loadu_ps(x + (i + b) * k + j);
+            for (int a = 0; a < RW; a++) acc[a][b] = _mm256_fmadd_ps(wv[a], xv, acc[a][b]);
+        }
+    }
+    for (int a = 0; a < RW; a++) {
+        for (int b = 0; b < RX; b++) {
+            float sum = hsum(acc[a][b]);
+            for (int64_t t = j; t < j1; t++) sum += x[(i + b) * k + t] * load_w1(w, (r + a) * k + t, dtype);
+            out[(i + b) * ldo + r + a] += sum;
+        }
+    }
+}
+
+/// Rows r..r+RW of W against x rows [i0, i1), RX rows at a time, with RX tails.
+PG_INLINE PG_AVX2 void row_group(const float *x, int64_t k, const void *w, int dtype, int64_t r, int64_t i0,
+                                 int64_t i1, int64_t j0, int64_t j1, float *out, int64_t ldo, const int RW) {
+    int64_t i = i0;
+    for (; i + 4 <= i1; i += 4) micro(x, k, w, dtype, r, i, j0, j1, out, ldo, RW, 4);
+    switch (i1 - i) {
+    case 3: micro(x, k, w, dtype, r, i, j0, j1, out, ldo, RW, 3); break;
+    case 2: micro(x, k, w, dtype, r, i, j0, j1, out, ldo, RW, 2); break;
+    case 1: micro(x, k, w, dtype, r, i, j0, j1, out, ldo, RW, 1); break;
+    default: break;
+    }
+}
+
+/// In-register 8x8 transpose: afterwards v[l] holds element l of each former v[0..7].
+PG_INLINE PG_AVX2 void transpose8(__m256 v[8]) {
+    __m256 t[8], u[8];
+    for (int i = 0; i < 4; i++) {
+        t[2 * i] = _mm256_unpacklo_ps(v[2 * i], v[2 * i + 1]);
+        t[2 * i + 1] = _mm256_unpackhi_ps(v[2 * i], v[2 * i + 1]);
+    }
+    for (int h = 0; h < 2; h++) {
+        u[4 * h + 0] = _mm256_shuffle_ps(t[4 * h + 0], t[4 * h + 2], _MM_SHUFFLE(1, 0, 1, 0));
+        u[4 * h + 1] = _mm256_shuffle_ps(t[4 * h + 0], t[4 * h + 2], _MM_SHUFFLE(3, 2, 3, 2));
+        u[4 * h + 2] = _mm256_shuffle_ps(t[4 * h + 1], t[4 * h + 3], _MM_SHUFFLE(1, 0, 1, 0));
+        u[4 * h + 3] = _mm256_shuffle_ps(t[4 * h + 1], t[4 * h + 3], _MM_SHUFFLE(3, 2, 3, 2));
+    }
+    for (int i = 0; i < 4; i++) {
+        v[i] = _mm256_permute2f128_ps(u[i], u[i + 4], 0x20);
+        v[i + 4] = _mm256_permute2f128_ps(u[i], u[i + 4], 0x31);
+    }
+}
+
+/// Packs W rows [r, r + rows) x columns [j0, j0 + kc) as f32 into `panel`
+/// laid out [kc][16] (column-major 16-row strip), zero-padding rows >= `rows`.
+/// Full 8-column steps go through 8x8 register transposes.
+PG_INLINE PG_AVX2 void pack_panel(const void *w, int64_t k, int dtype, int64_t r, int64_t rows, int64_t j0,
+                                  int64_t kc, float *panel) {
+    int64_t t = 0;
+    for (; t + 8 <= kc; t += 8) {
+        for (int half = 0; half < 2; half++) {
+            __m256 v[8];
+            for (int c = 0; c < 8; c++) {
+                int64_t row = half * 8 + c;
+                v[c] = row < rows ? load_w8(w, (r + row) * k + j0 + t, dtype) : _mm256_setzero_ps();
+            }
+            transpose8(v);
+            for (int l = 0; l < 8; l++) _mm256_store_ps(panel + (t + l) * 16 + half * 8, v[l]);
+        }
+    }
+    for (; t < kc; t++)
+        for (int64_t c = 0; c < 16; c++) panel[t * 16 + c] = c < rows ? load_w1(w, (r + c) * k + j0 + t, dtype) : 0.0f;
+}
+
+/// out[i, 0..<cols] += sum_t x[i, t] * panel[t, 0..<16] for MR rows of x (outer products:
+/// 2 W vectors x MR broadcasts of x per step, MR x 2 accumulators, no horizontal sums).
+PG_INLINE PG_AVX2 void outer(const float *x, int64_t k, const float *panel, int64_t kc, float *out, int64_t ldo,
+                             int64_t cols, const int MR) {
+    __m256 acc[6][2];
+    const float *rows[6];
+    for (int i = 0; i < MR; i++) {
+        acc[i][0] = acc[i][1] = _mm256_setzero_ps();
+        rows[i] = x + i * k;
+    }
+    const float *b = panel;
+    for (int64_t t = 0; t < kc; t++, b += 16) {
+        __m256 b0 = _mm256_load_ps(b);
+        __m256 b1 = _mm256_load_ps(b + 8);
+        for (int i = 0; i < MR; i++) {
+            __m256 a = _mm256_broadcast_ss(rows[i] + t);
+            acc[i][0] = _mm256_fmadd_ps(a, b0, acc[i][0]);
+            acc[i][1] = _mm256_fmadd_ps(a, b1, acc[i][1]);
+        }
+    }
+    for (int i = 0; i < MR; i++) {
+        float *o = out + i * ldo;
+        if (cols == 16) {
+            _mm256_storeu_ps(o, _mm256_add_ps(_mm256_loadu_ps(o), acc[i][0]));
+            _mm256_storeu_ps(o + 8, _mm256_add_ps(_mm256_loadu_ps(o + 8), acc[i][1]));
+        } else {
+            float lanes[16];
+            _mm256_storeu_ps(lanes, acc[i][0]);
+            _mm256_storeu_ps(lanes + 8, acc[i][1]);
+            for (int64_t c = 0; c < cols; c++) o[c] += lanes[c];
+        }
+    }
+}
+
+/// The 6-row case as its own function, so its loop gets all registers to itself.
+static __attribute__((noinline)) PG_AVX2 void outer6(const float *x, int64_t k, const float *panel, int64_t kc,
+                                                     float *out, int64_t ldo, int64_t cols) {
+    outer(x, k, panel, kc, out, ldo, cols, 6);
+}
+
+/// One packed 16-row panel against x rows [i0, i1), 6 rows per micro-kernel call.
+PG_INLINE PG_AVX2 void panel_rows(const float *x, int64_t k, const float *panel, int64_t kc, int64_t i0, int64_t i1,
+                                  float *out, int64_t ldo, int64_t cols) {
+    int64_t i = i0;
+    for (; i + 6 <= i1; i += 6) outer6(x + i * k, k, panel, kc, out + i * ldo, ldo, cols);
+    switch (i1 - i) {
+    case 5: outer(x + i * k, k, panel, kc, out + i * ldo, ldo, cols, 5); break;
+    case 4: outer(x + i * k, k, panel, kc, out + i * ldo, ldo, cols, 4); break;
+    case 3: outer(x + i * k, k, panel, kc, out + i * ldo, ldo, cols, 3); break;
+    case 2: outer(x + i * k, k, panel, kc, out + i * ldo, ldo, cols, 2); break;
+    case 1: outer(x + i * k, k, panel, kc, out + i * ldo, ldo, cols, 1); break;
+    default: break;
+    }
+}
+
+/// Batched product: W rows packed 64 at a time (4 panels) per k-block, then every
+/// MC-row block of x (kept in L2) runs against each panel (kept in L1).
+PG_INLINE PG_AVX2 void linear_rows_packed(const float *x, int64_t m, int64_t k, const void *w, int dtype,
+                                          int64_t r0, int64_t r1, float *out, int64_t ldo, float *packed) {
+    for (int64_t rg = r0; rg < r1; rg += 4 * 16) {
+        int64_t rgEnd = rg + 64 < r1 ? rg + 64 : r1;
+        int64_t numPanels = (rgEnd - rg + 15) / 16;
+        for (int64_t j0 = 0; j0 < k; j0 += PG_KC) {
+            int64_t kc = j0 + PG_KC < k ? PG_KC : k - j0;
+            for (int64_t p = 0; p < numPanels; p++) {
+                int64_t rows = rgEnd - (rg + p * 16);
+                pack_panel(w, k, dtype, rg + p * 16, rows < 16 ? rows : 16, j0, kc, packed + p * 16 * PG_KC);
+            }
+            for (int64_t i0 = 0; i0 < m; i0 += PG_MC) {
+                int64_t i1 = i0 + PG_MC < m ? i0 + PG_MC : m;
+                for (int64_t p = 0; p < numPanels; p++) {
+                    int64_t cols = rgEnd - (rg + p * 16);
+                    panel_rows(x + j0, k, packed + p * 16 * PG_KC, kc, i0, i1, out + rg + p * 16, ldo,
+                               cols < 16 ? cols : 16);
+                }
+            }
+        }
+    }
+}
+
+PG_INLINE PG_AVX2 void linear_rows_avx2(const float *x, int64_t m, int64_t k, const void *w, int dtype,
+                                        int64_t r0, int64_t r1, const float *bias, float *out, int64_t ldo) {
+    for (int64_t i = 0; i < m; i++)
+        for (int64_t r = r0; r < r1; r++) out[i * ldo + r] = bias ? bias[r] : 0.0f;
+    if (m == 1) {  // decode: memory-bound, 8 independent W rows per step
+        int64_t r = r0;
+        for (; r + 8 <= r1; r += 8) micro(x, k, w, dtype, r, 0, 0, k, out, ldo, 8, 1);
+        for (; r + 4 <= r1; r += 4) micro(x, k, w, dtype, r, 0, 0, k, out, ldo, 4, 1);
+        for (; r < r1; r++) micro(x, k, w, dtype, r, 0, 0, k, out, ldo, 1, 1);
+        return;
+    }
+    if (m < PG_MIN_PACKED_ROWS) {  // few rows: W straight from memory, 3 W rows x 4 x rows
+        int64_t r = r0;
+        for (; r + 3 <= r1; r += 3) row_group(x, k, w, dtype, r, 0, m, 0, k, out, ldo, 3);
+        for (; r < r1; r++) row_group(x, k, w, dtype, r, 0, m, 0, k, out, ldo, 1);
+        return;
+    }
+    float *packed = (float *)aligned_alloc(64, sizeof(float) * 4 * 16 * PG_KC);
+    if (!packed) {
+        linear_rows_portable(x, m, k, w, dtype, r0, r1, bias, out, ldo);
+        return;
+    }
+    linear_rows_packed(x, m, k, w, dtype, r0, r1, out, ldo, packed);
+    free(packed);
+}
+
+static PG_AVX2 void linear_rows_f32(const float *x, int64_t m, int64_t k, const void *w, int64_t r0, int64_t r1,
+                                    const float *bias, float *out, int64_t ldo) {
+    linear_rows_avx2(x, m, k, w, PG_DTYPE_F32, r0, r1, bias, out, ldo);
+}
+
+static PG_AVX2 void linear_rows_f16(const float *x, int64_t m, int64_t k, const void *w, int64_t r0, int64_t r1,
+                                    const float *bias, float *out, int64_t ldo) {
+    linear_rows_avx2(x, m, k, w, PG_DTYPE_F16, r0, r1, bias, out, ldo);
+}
+
+static PG_AVX2 void linear_rows_bf16(const float *x, int64_t m, int64_t k, const void *w, int64_t r0, int64_t r1,
+                                     const float *bias, float *out, int64_t ldo) {
+    linear_rows_avx2(x, m, k, w, PG_DTYPE_BF16, r0, r1, bias, out, ldo);
+}
+
+static PG_AVX2 void linear_rows_q8_0(const float *x, int64_t m, int64_t k, const void *w, int64_t r0, int64_t r1,
+                                     const float *bias, float *out, int64_t ldo) {
+    linear_rows_avx2(x, m, k, w, PG_DTYPE_Q8_0, r0, r1, bias, out, ldo);
+}
+
+void pg_linear_rows(const float *x, int64_t m, int64_t k, const void *w, int dtype, int64_t r0, int64_t r1,
+                    const float *bias, float *out, int64_t ldo) {
+    if (m <= 0 || r1 <= r0) return;
+    if (!pg_has_avx2_fma()) {
+        linear_rows_portable(x, m, k, w, dtype, r0, r1, bias, out, ldo);
+        return;
+    }
+    switch (dtype) {
+    case PG_DTYPE_F32: linear_rows_f32(x, m, k, w, r0, r1, bias, out, ldo); break;
+    case PG_DTYPE_F16: linear_rows_f16(x, m, k, w, r0, r1, bias, out, ldo); break;
+    case PG_DTYPE_Q8_0: linear_rows_q8_0(x, m, k, w, r0, r1, bias, out, ldo); break;
+    default: linear_rows_bf16(x, m, k, w, r0, r1, bias, out, ldo); break;
+    }
+}

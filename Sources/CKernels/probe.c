@@ -1,0 +1,64 @@
+// Machine ceilings for the benchmarks: peak FMA rate and streaming read bandwidth.
+#include "CKernels.h"
+
+#include <immintrin.h>
+
+#define PG_AVX2 __attribute__((target("avx2,fma,f16c")))
+
+/// 12 independent 8-wide FMA chains: enough to cover FMA latency x throughput
+/// on current x86 cores (4 cycles x 2 pipes = 8 chains needed).
+static PG_AVX2 double fma_peak_avx2(int64_t iterations) {
+    __m256 a[12];
+    for (int c = 0; c < 12; c++) a[c] = _mm256_set1_ps(1.0f + 0.001f * (float)c);
+    const __m256 scale = _mm256_set1_ps(0.9999999f);
+    const __m256 add = _mm256_set1_ps(1e-7f);
+    for (int64_t it = 0; it < iterations; it++) {
+        for (int c = 0; c < 12; c++) a[c] = _mm256_fmadd_ps(a[c], scale, add);
+        // Opaque to the optimiser: the chains must really run every iteration.
+        __asm__ volatile(""
+                         : "+x"(a[0]), "+x"(a[1]), "+x"(a[2]), "+x"(a[3]), "+x"(a[4]), "+x"(a[5]),
+                           "+x"(a[6]), "+x"(a[7]), "+x"(a[8]), "+x"(a[9]), "+x"(a[10]), "+x"(a[11]));
+    }
+    __m256 total = a[0];
+    for (int c = 1; c < 12; c++) total = _mm256_add_ps(total, a[c]);
+    float lanes[8];
+    _mm256_storeu_ps(lanes, total);
+    volatile float sink = lanes[0];
+    (void)sink;
+    return (double)iterations * 12.0 * 8.0 * 2.0;
+}
+
+double pg_fma_peak_loop(int64_t iterations) {
+    if (pg_has_avx2_fma()) return fma_peak_avx2(iterations);
+    volatile float a = 1.0f;
+    for (int64_t it = 0; it < iterations; it++) a = a * 0.9999999f + 1e-7f;
+    return (double)iterations * 2.0;
+}
+
+static PG_AVX2 float stream_read_avx2(const void *p, size_t bytes) {
+    const __m256i *v = (const __m256i *)p;
+    size_t count = bytes / 32;
+    __m256i s0 = _mm256_setzero_si256(), s1 = s0, s2 = s0, s3 = s0;
+    size_t i = 0;
+    for (; i + 4 <= count; i += 4) {
+        s0 = _mm256_add_epi32(s0, _mm256_loadu_si256(v + i));
+        s1 = _mm256_add_epi32(s1, _mm256_loadu_si256(v + i + 1));
+        s2 = _mm256_add_epi32(s2, _mm256_loadu_si256(v + i + 2));
+        s3 = _mm256_add_epi32(s3, _mm256_loadu_si256(v + i + 3));
+    }
+    for (; i < count; i++) s0 = _mm256_add_epi32(s0, _mm256_loadu_si256(v + i));
+    __m256i s = _mm256_add_epi32(_mm256_add_epi32(s0, s1), _mm256_add_epi32(s2, s3));
+    int lanes[8];
+    _mm256_storeu_si256((__m256i *)lanes, s);
+    int total = 0;
+    for (int l = 0; l < 8; l++) total += lanes[l];
+    return (float)total;
+}
+
+float pg_stream_read(const void *p, size_t bytes) {
+    if (pg_has_avx2_fma()) return stream_read_avx2(p, bytes);
+    const unsigned char *b = (const unsigned char *)p;
+    unsigned total = 0;
+    for (size_t i = 0; i < bytes; i += 64) total += b[i];
+    return (float)total;
+}

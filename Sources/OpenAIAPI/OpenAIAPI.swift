@@ -1,2 +1,0 @@
-/// Namespace of the `OpenAIAPI` module; see docs/architecture.md.
-public enum OpenAIAPIModule {}

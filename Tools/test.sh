@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# The project's test command (the README's second command; CI runs exactly this).
+# Builds, runs the Swift test suite, then the openai-client tests against the built daemon.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+python3 -c "import openai, pytest, schemathesis" 2>/dev/null || python3 -m pip install -q -r Tests/python/requirements.txt
+
+swift build --build-tests
+swift test --skip-build --no-parallel  # timing-sensitive live tests; serial is steadier on 2 cores
+python3 -m pytest -q Tests/python
