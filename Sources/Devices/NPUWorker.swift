@@ -49,6 +49,7 @@ public final class NPUWorker: Worker {
         let start = DispatchTime.now().uptimeNanoseconds
         let idle = lastStepEnd.map { Double(start &- $0) / 1e9 } ?? 0
         let output = try runner.execute(schedulerOutput)
+        deviceGroup.expertPlacement?.endStep()
         let batch = NPUBatch(chunks: runner.lastChunks)
         if batch.numTokens > 0 {
             try deviceGroup.runStep(batch, idleSeconds: idle, startedAt: start)

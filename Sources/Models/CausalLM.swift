@@ -22,20 +22,25 @@ public enum ModelLoader {
     public static let supportedArchitectures = ["PanguEmbeddedForCausalLM", "LlamaForCausalLM", "PanguProMoEForCausalLM"]
 
     /// Loads config.json and the safetensors weights of a model directory.
-    public static func load(directory: URL, pool: KernelPool) throws(ModelsError) -> any CausalLM {
+    /// `expertPlacement` applies to MoE models (expert parallelism) and is ignored by dense ones.
+    public static func load(
+        directory: URL, pool: KernelPool, expertPlacement: ExpertPlacement? = nil
+    ) throws(ModelsError) -> any CausalLM {
         let config = try ModelConfig.load(directory: directory)
         let checkpoint: Checkpoint
         do { checkpoint = try Checkpoint(directory: directory) } catch { throw .weights(error) }
-        return try load(config: config, checkpoint: checkpoint, pool: pool)
+        return try load(config: config, checkpoint: checkpoint, pool: pool, expertPlacement: expertPlacement)
     }
 
     /// Builds the model for `config` from tensors of `checkpoint`.
-    public static func load(config: ModelConfig, checkpoint: Checkpoint, pool: KernelPool) throws(ModelsError)
-        -> any CausalLM
-    {
+    public static func load(
+        config: ModelConfig, checkpoint: Checkpoint, pool: KernelPool, expertPlacement: ExpertPlacement? = nil
+    ) throws(ModelsError) -> any CausalLM {
         switch config.architecture {
         case "PanguEmbeddedForCausalLM", "LlamaForCausalLM", "PanguProMoEForCausalLM":
-            return try DecoderModel(config: config, checkpoint: checkpoint, pool: pool)
+            return try DecoderModel(
+                config: config, checkpoint: checkpoint, pool: pool,
+                expertPlacement: config.moe == nil ? nil : expertPlacement)
         default:
             throw .unsupportedArchitecture(
                 config.architecture.isEmpty ? "(none)" : config.architecture, supported: supportedArchitectures)

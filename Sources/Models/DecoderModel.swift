@@ -15,7 +15,11 @@ public final class DecoderModel: CausalLM, @unchecked Sendable {
     let rotary: Rotary
     let pool: KernelPool
 
-    public init(config c: ModelConfig, checkpoint: Checkpoint, pool: KernelPool) throws(ModelsError) {
+    /// `expertPlacement` (MoE models only) partitions every MoE layer's experts
+    /// across the cards of an expert-parallel group and records their load.
+    public init(
+        config c: ModelConfig, checkpoint: Checkpoint, pool: KernelPool, expertPlacement: ExpertPlacement? = nil
+    ) throws(ModelsError) {
         self.config = c
         self.pool = pool
         do {
@@ -28,7 +32,8 @@ public final class DecoderModel: CausalLM, @unchecked Sendable {
             norm = try checkpoint.tensor("model.norm.weight", shape: [c.hiddenSize]).toFloats()
             var layers: [DecoderLayer] = []
             for i in 0..<c.numHiddenLayers {
-                let mlp = try Self.feedForward(config: c, checkpoint: checkpoint, layer: i)
+                let mlp = try Self.feedForward(
+                    config: c, checkpoint: checkpoint, layer: i, expertPlacement: expertPlacement)
                 layers.append(try DecoderLayer(config: c, checkpoint: checkpoint, index: i, mlp: mlp))
             }
             self.layers = layers
@@ -36,12 +41,13 @@ public final class DecoderModel: CausalLM, @unchecked Sendable {
         rotary = Rotary(headDim: c.headDim, theta: c.ropeTheta, invFreqScaling: c.ropeScaling.map(Self.llama3Scaling))
     }
 
-    static func feedForward(config c: ModelConfig, checkpoint: Checkpoint, layer: Int) throws(WeightsError)
-        -> any FeedForward
-    {
+    static func feedForward(
+        config c: ModelConfig, checkpoint: Checkpoint, layer: Int, expertPlacement: ExpertPlacement?
+    ) throws(WeightsError) -> any FeedForward {
         let prefix = "model.layers.\(layer).mlp"
         if let moe = c.moe {
-            return try MixtureOfGroupedExperts(checkpoint: checkpoint, prefix: prefix, hidden: c.hiddenSize, moe: moe)
+            return try MixtureOfGroupedExperts(
+                checkpoint: checkpoint, prefix: prefix, hidden: c.hiddenSize, moe: moe, expertPlacement: expertPlacement)
         }
         return try DenseMLP(checkpoint: checkpoint, prefix: prefix, hidden: c.hiddenSize, intermediate: c.intermediateSize)
     }

@@ -9,15 +9,18 @@ extension SimulateCommand {
         let w = result.workload
         let g = result.group
         func ms(_ seconds: Double) -> String { String(format: "%.2f ms", seconds * 1000) }
-        let cards = g.tensorParallelSize > 1 ? "\(g.tensorParallelSize) × \(g.profile.name) (tensor parallel)" : g.profile.name
+        let dp = result.numDataParallelRanks
         let rows: [(String, String)] = [
-            ("devices", cards),
-            ("workload", "\(w.numRequests) requests, \(w.inputLen) in / \(w.outputLen) out, concurrency \(w.concurrency)"),
-            ("KV cache", "\(result.numKVBlocks) blocks × \(result.blockSize) tokens (\(result.numKVBlocks * result.blockSize) tokens)"),
+            ("devices", layout(result)),
+            ("weights", "\(g.shape.weightDType == .int8 ? "W8A8 (int8)" : g.shape.weightDType.rawValue), \(String(format: "%.1f GiB", Double(g.memories[0].usedBytes - g.kvCacheBytesPerCard) / 1_073_741_824)) per card"),
+            ("workload", "\(w.numRequests * dp) requests, \(w.inputLen) in / \(w.outputLen) out, concurrency \(w.concurrency * dp)" + (dp > 1 ? " (\(w.concurrency) per card)" : "")),
+            ("KV cache", "\(result.numKVBlocks) blocks × \(result.blockSize) tokens (\(result.numKVBlocks * result.blockSize) tokens)" + (dp > 1 ? " per card" : "")),
             ("TTFT mean / p50 / p99", "\(ms(r.timeToFirstToken.mean)) / \(ms(r.timeToFirstToken.p50)) / \(ms(r.timeToFirstToken.p99))"),
             ("TPOT mean / p50 / p99", "\(ms(r.timePerOutputToken.mean)) / \(ms(r.timePerOutputToken.p50)) / \(ms(r.timePerOutputToken.p99))"),
-            ("decode step (estimator)", "\(ms(result.decodeStepSeconds)) at batch \(min(w.concurrency, w.numRequests))"),
-            ("output tokens/s", String(format: "%.0f total, %.0f per card", r.outputTokensPerSecond, r.outputTokensPerSecondPerCard)),
+            ("decode step (estimator)", "\(ms(result.decodeStepSeconds)) at batch \(min(w.concurrency, w.numRequests))" + (dp > 1 ? " per card" : "")),
+            ("output tokens/s", String(format: "%.0f total, %.0f per card", result.outputTokensPerSecond, result.outputTokensPerSecondPerCard)),
+            ("pure decode tokens/s", String(format: "%.0f per card (estimator, batch above, no prefill)", result.decodeTokensPerSecondPerCard)),
+            ("pure prefill tokens/s", String(format: "%.0f input tokens per card (estimator, %d-token step)", result.prefillTokensPerSecondPerCard, max(result.setup.maxNumBatchedTokens / min(w.inputLen, result.setup.maxNumBatchedTokens), 1) * min(w.inputLen, result.setup.maxNumBatchedTokens))),
             ("simulated time", String(format: "%.3f s in %d steps, %.1f running per step", r.simulatedSeconds, r.numSteps, r.meanNumRunning)),
         ]
         let width = rows.map(\.0.count).max() ?? 0
@@ -25,23 +28,41 @@ extension SimulateCommand {
             .joined(separator: "\n")
     }
 
-    static func json(_ result: Result) -> String {
+    /// "8 × 910B2 (attention tp, experts expert-parallel)".
+    static func layout(_ result: Result) -> String {
+        let name = result.group.profile.name
+        guard result.numCards > 1 else { return name }
+        let attention = result.numDataParallelRanks > 1 ? "data parallel" : "tensor parallel"
+        let experts = result.setup.enableExpertParallel ? ", experts expert-parallel" : ""
+        return "\(result.numCards) × \(name) (attention \(attention)\(experts))"
+    }
+
+    static func jsonObject(_ result: Result) -> [String: Any] {
         let r = result.report
         func summary(_ s: NPUSimulationReport.Summary) -> [String: Double] {
             ["mean_ms": s.mean * 1000, "p50_ms": s.p50 * 1000, "p99_ms": s.p99 * 1000]
         }
-        let object: [String: Any] = [
-            "profile": result.group.profile.name, "num_cards": result.group.tensorParallelSize,
+        let dp = result.numDataParallelRanks
+        return [
+            "profile": result.group.profile.name, "num_cards": result.numCards,
+            "attention_parallel": result.setup.attentionParallel.rawValue,
+            "expert_parallel": result.setup.enableExpertParallel,
+            "weight_dtype": result.group.shape.weightDType.rawValue,
             "input_len": result.workload.inputLen, "output_len": result.workload.outputLen,
-            "concurrency": result.workload.concurrency, "num_requests": r.numRequests,
+            "concurrency": result.workload.concurrency * dp, "num_requests": r.numRequests * dp,
             "num_kv_blocks": result.numKVBlocks, "block_size": result.blockSize,
             "ttft": summary(r.timeToFirstToken), "tpot": summary(r.timePerOutputToken),
             "decode_step_ms": result.decodeStepSeconds * 1000,
-            "output_tokens_per_second": r.outputTokensPerSecond,
-            "output_tokens_per_second_per_card": r.outputTokensPerSecondPerCard,
+            "output_tokens_per_second": result.outputTokensPerSecond,
+            "output_tokens_per_second_per_card": result.outputTokensPerSecondPerCard,
+            "decode_tokens_per_second_per_card": result.decodeTokensPerSecondPerCard,
+            "prefill_tokens_per_second_per_card": result.prefillTokensPerSecondPerCard,
             "simulated_seconds": r.simulatedSeconds, "num_steps": r.numSteps,
         ]
-        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data()
+    }
+
+    static func json(_ result: Result) -> String {
+        let data = (try? JSONSerialization.data(withJSONObject: jsonObject(result), options: [.sortedKeys])) ?? Data()
         return String(decoding: data, as: UTF8.self)
     }
 }

@@ -25,6 +25,16 @@ enum SimulateCommand {
                    unit: "0..1", defaultValue: "0.9"),
         OptionSpec(name: "npuProfilesDir", help: "directory of NPU chip profiles (*.json)", unit: "dir",
                    defaultDescription: "Config/devices next to the executable or in the package"),
+        OptionSpec(name: "weightDType", help: "linear-layer weights: w8a8 (int8 weights and activations), bf16 or fp16",
+                   unit: "dtype", defaultDescription: "the config's quantization_config, else torch_dtype"),
+        OptionSpec(name: "attentionParallel", help: "attention across the cards: tp (one tensor-parallel instance) or dp (one instance per card)",
+                   unit: "tp|dp", defaultValue: "tp"),
+        OptionSpec(name: "expertParallel", help: "spread the routed experts across the cards (all-to-all dispatch and combine)",
+                   isSwitch: true),
+        OptionSpec(name: "maxTpotMs", help: "search the largest concurrency whose mean TPOT stays within this bound",
+                   unit: "ms"),
+        OptionSpec(name: "maxConcurrency", help: "upper end of the --max-tpot-ms search", unit: "requests",
+                   defaultValue: "1024"),
         OptionSpec(name: "json", help: "print one JSON object instead of a table", isSwitch: true),
         OptionSpec(name: "help", help: "show this help", isSwitch: true),
     ]
@@ -54,23 +64,59 @@ enum SimulateCommand {
         let workload = NPUSimulation.Workload(
             inputLen: try positive("inputLen") ?? 2048, outputLen: try positive("outputLen") ?? 256,
             concurrency: concurrency, numRequests: try positive("numRequests"))
-        let utilization = try options.double("npuMemoryUtilization") ?? 0.9
         let catalog = try NPUProfileDirectory.catalog(options.string("npuProfilesDir"))
-        let setup = Setup(
-            maxNumBatchedTokens: try positive("maxNumBatchedTokens") ?? 2048, blockSize: try positive("blockSize") ?? 16,
-            npuMemoryUtilization: utilization)
-        let result: Result
+        let setup = try parseSetup(options, positive: positive)
+        let maxTPOTMs = try options.double("maxTpotMs")
+        if let maxTPOTMs, !(maxTPOTMs > 0) { throw CLIError("invalid value for --max-tpot-ms: must be > 0") }
+        let output: String
         do {
-            let shape = try DecoderShape(huggingFaceConfigJSON: data)
-            result = try simulate(
-                shape: shape, profile: catalog.profile(named: profileName), numCards: numCards, workload: workload,
-                setup: setup)
+            let shape = try DecoderShape(huggingFaceConfigJSON: data, weightDType: try weightDType(options))
+            let profile = try catalog.profile(named: profileName)
+            if let maxTPOTMs {
+                let search = try searchMaxConcurrency(
+                    maxTPOTSeconds: maxTPOTMs / 1000, maxConcurrency: try positive("maxConcurrency") ?? 1024,
+                    step: setup.attentionParallel == .dp ? numCards : 1
+                ) { c in
+                    var w = workload
+                    w.concurrency = c
+                    w.numRequests = try positive("numRequests") ?? 2 * c
+                    return try simulate(shape: shape, profile: profile, numCards: numCards, workload: w, setup: setup)
+                }
+                output = try options.bool("json") ? json(search) : table(search)
+            } else {
+                let result = try simulate(
+                    shape: shape, profile: profile, numCards: numCards, workload: workload, setup: setup)
+                output = try options.bool("json") ? json(result) : table(result)
+            }
         } catch let error as CLIError {
             throw error
         } catch {
             throw CLIError("simulate: \(error)")
         }
-        print(try options.bool("json") ? json(result) : table(result))
+        print(output)
+    }
+
+    static func parseSetup(_ options: OptionValues, positive: (String) throws(CLIError) -> Int?) throws(CLIError)
+        -> Setup
+    {
+        let attention = options.string("attentionParallel") ?? "tp"
+        guard let layout = Setup.AttentionParallel(rawValue: attention) else {
+            throw CLIError("invalid value for --attention-parallel: \(attention) (one of: tp, dp)")
+        }
+        return Setup(
+            maxNumBatchedTokens: try positive("maxNumBatchedTokens") ?? 2048, blockSize: try positive("blockSize") ?? 16,
+            npuMemoryUtilization: try options.double("npuMemoryUtilization") ?? 0.9, attentionParallel: layout,
+            enableExpertParallel: try options.bool("expertParallel"))
+    }
+
+    static func weightDType(_ options: OptionValues) throws(CLIError) -> NPUDType? {
+        guard let name = options.string("weightDType") else { return nil }
+        switch name.lowercased() {
+        case "w8a8", "int8": return .int8
+        case "bf16", "bfloat16": return .bf16
+        case "fp16", "float16": return .fp16
+        default: throw CLIError("invalid value for --weight-dtype: \(name) (one of: w8a8, bf16, fp16)")
+        }
     }
 
     /// Engine knobs of a simulation.
@@ -78,6 +124,15 @@ enum SimulateCommand {
         var maxNumBatchedTokens = 2048
         var blockSize = 16
         var npuMemoryUtilization = 0.9
+        /// How attention is split across the cards.
+        var attentionParallel = AttentionParallel.tp
+        /// Routed experts spread across all cards (expert parallelism).
+        var enableExpertParallel = false
+
+        /// tp: one model instance tensor-parallel over all cards; dp: one
+        /// instance per card (attention and shared weights replicated), each
+        /// with its own batch (simulated as one card, the others symmetric).
+        enum AttentionParallel: String { case tp, dp }
     }
 
     /// A finished simulation with what it ran on.
@@ -87,36 +142,63 @@ enum SimulateCommand {
         let workload: NPUSimulation.Workload
         let numKVBlocks: Int
         let blockSize: Int
-        /// The estimator's decode step at batch = concurrency, mid-output context, seconds.
+        /// The estimator's decode step at one instance's batch, mid-output context, seconds.
         let decodeStepSeconds: Double
+        let setup: Setup
+        /// Cards in all (data-parallel instances × cards per instance).
+        let numCards: Int
+        /// Data-parallel instances (1 under TP attention); the simulation runs one.
+        let numDataParallelRanks: Int
+        /// Pure decode (estimator): one instance's batch / step time / its cards.
+        let decodeTokensPerSecondPerCard: Double
+        /// Pure prefill (estimator): a step of prompts filling the token budget, input tokens / s / card.
+        let prefillTokensPerSecondPerCard: Double
+
+        /// Output tokens per second per card of the mixed simulation.
+        var outputTokensPerSecondPerCard: Double { report.outputTokensPerSecondPerCard }
+        var outputTokensPerSecond: Double { outputTokensPerSecondPerCard * Double(numCards) }
     }
 
-    /// Runs `workload` on `numCards` × `profile` holding `shape`.
+    /// Runs `workload` on `numCards` × `profile` holding `shape`. Under DP
+    /// attention the simulated instance is one card with concurrency
+    /// ⌈concurrency / numCards⌉ (and as many requests), its peers symmetric.
     static func simulate(
         shape: DecoderShape, profile: ChipProfile, numCards: Int, workload: NPUSimulation.Workload, setup: Setup
     ) throws -> Result {
+        let dp = setup.attentionParallel == .dp ? numCards : 1
+        let tp = numCards / dp
         let group = try NPUDeviceGroup(
-            name: "npu0", profile: profile, shape: shape, tensorParallelSize: numCards,
+            name: "npu0", profile: profile, shape: shape, tensorParallelSize: tp,
+            expertParallelSize: setup.enableExpertParallel ? numCards : 1,
             npuMemoryUtilization: setup.npuMemoryUtilization)
+        var rank = workload
+        rank.concurrency = (workload.concurrency + dp - 1) / dp
+        rank.numRequests = (workload.numRequests + dp - 1) / dp
         var config = EngineConfig(numBlocks: group.numKVBlocks(blockSize: setup.blockSize))
         config.blockSize = setup.blockSize
-        config.maxNumSeqs = workload.concurrency
-        config.maxNumBatchedTokens = max(setup.maxNumBatchedTokens, workload.concurrency)
-        config.maxModelLen = workload.inputLen + workload.outputLen
+        config.maxNumSeqs = rank.concurrency
+        config.maxNumBatchedTokens = max(setup.maxNumBatchedTokens, rank.concurrency)
+        config.maxModelLen = rank.inputLen + rank.outputLen
         config.enablePrefixCaching = false
-        config.maxNumWaitingRequests = max(config.maxNumWaitingRequests, workload.concurrency)
-        config.maxNumWaitingTokens = max(config.maxNumWaitingTokens, workload.concurrency * workload.inputLen)
+        config.maxNumWaitingRequests = max(config.maxNumWaitingRequests, rank.concurrency)
+        config.maxNumWaitingTokens = max(config.maxNumWaitingTokens, rank.concurrency * rank.inputLen)
         let core = try EngineCore(
             config: config, worker: NPUTimingWorker(deviceGroup: group),
             tokenizer: SimulationTokenizer(vocabSize: shape.vocabSize), eosTokenIDs: [],
             clock: { group.clock.reading.simulatedSeconds })
-        let report = try NPUSimulation.run(core: core, group: group, workload: workload, vocabSize: shape.vocabSize)
+        let report = try NPUSimulation.run(core: core, group: group, workload: rank, vocabSize: shape.vocabSize)
+        let batch = min(rank.concurrency, rank.numRequests)
         let decode = try group.estimator.stepSeconds(
-            .decode(
-                numSeqs: min(workload.concurrency, workload.numRequests),
-                contextLength: workload.inputLen + workload.outputLen / 2))
+            .decode(numSeqs: batch, contextLength: rank.inputLen + rank.outputLen / 2))
+        let chunk = min(rank.inputLen, setup.maxNumBatchedTokens)
+        let prefillBatch = NPUBatch(
+            prefillChunks: Array(
+                repeating: NPUBatch.PrefillChunk(numNewTokens: chunk), count: max(1, setup.maxNumBatchedTokens / chunk)))
+        let prefill = try group.estimator.stepSeconds(prefillBatch)
         return Result(
-            report: report, group: group, workload: workload, numKVBlocks: config.numBlocks,
-            blockSize: config.blockSize, decodeStepSeconds: decode)
+            report: report, group: group, workload: rank, numKVBlocks: config.numBlocks, blockSize: config.blockSize,
+            decodeStepSeconds: decode, setup: setup, numCards: numCards, numDataParallelRanks: dp,
+            decodeTokensPerSecondPerCard: Double(batch) / decode / Double(tp),
+            prefillTokensPerSecondPerCard: Double(prefillBatch.numTokens) / prefill / Double(tp))
     }
 }

@@ -10,7 +10,8 @@ extension DecoderShape {
     /// num_experts (or n_routed_experts / num_local_experts),
     /// num_experts_per_tok, moe_intermediate_size,
     /// shared_expert_intermediate_size (or n_shared_experts ×
-    /// moe_intermediate_size), num_expert_groups (or n_group, 1),
+    /// moe_intermediate_size), num_expert_groups (or n_group; for Pangu Pro
+    /// MoE = num_experts_per_tok, else 1),
     /// first_k_dense_replace (0). Numbers may be JSON numbers or numeric
     /// strings; null counts as absent. A nested `text_config` is used when the
     /// top level has no hidden_size. A `quantization_config` whose
@@ -67,9 +68,16 @@ extension DecoderShape {
         let shared =
             try reader.optionalPositive("shared_expert_intermediate_size")
             ?? (reader.optionalPositive("n_shared_experts")).map { $0 * expertSize } ?? 0
-        let groups = try reader.optionalPositive("num_expert_groups") ?? reader.optionalPositive("n_group") ?? 1
+        let numExpertsPerTok = try reader.positive("num_experts_per_tok")
+        // Pangu Pro MoE (MoGE) has no group key: one expert per group, so groups = num_experts_per_tok.
+        let modelType = (reader.config["model_type"] as? String) ?? ""
+        let architectures = (reader.config["architectures"] as? [String]) ?? []
+        let isMoGE = modelType == "PanguProMoE" || architectures.contains("PanguProMoEForCausalLM")
+        let groups =
+            try reader.optionalPositive("num_expert_groups") ?? reader.optionalPositive("n_group")
+            ?? (isMoGE ? numExpertsPerTok : 1)
         return MoE(
-            numExperts: numExperts, numExpertsPerTok: try reader.positive("num_experts_per_tok"),
+            numExperts: numExperts, numExpertsPerTok: numExpertsPerTok,
             numExpertGroups: groups, moeIntermediateSize: expertSize, sharedExpertIntermediateSize: shared,
             numDenseLayers: try reader.optionalNonNegative("first_k_dense_replace") ?? 0)
     }

@@ -8,7 +8,8 @@ extension DecoderShape {
     public init(modelConfig config: ModelConfig, dtype: NPUDType) {
         let moe = config.moe.map {
             MoE(
-                numExperts: $0.numExperts, numExpertsPerTok: $0.numExpertsPerTok,
+                // The Models MoE is MoGE: one expert per group, groups = experts per token.
+                numExperts: $0.numExperts, numExpertsPerTok: $0.numExpertsPerTok, numExpertGroups: $0.numExpertsPerTok,
                 moeIntermediateSize: $0.moeIntermediateSize,
                 sharedExpertIntermediateSize: $0.sharedExpertIntermediateSize)
         }

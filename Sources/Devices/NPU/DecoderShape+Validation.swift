@@ -5,7 +5,9 @@ extension DecoderShape {
     /// an MoE model), the heads and intermediate sizes divide by
     /// `tensorParallelSize`, the KV heads divide it or are divided by it
     /// (then replicated), and the MoE counts are consistent.
-    public func validate(tensorParallelSize tp: Int = 1) throws {
+    /// With `expertParallelSize` > 1 the model must be MoE and the expert
+    /// groups (or experts, without groups) must divide by it.
+    public func validate(tensorParallelSize tp: Int = 1, expertParallelSize ep: Int = 1) throws {
         func invalid(_ reason: String) -> NPUError {
             .invalidArgument(name: "tensorParallelSize \(tp)", reason: reason)
         }
@@ -27,7 +29,11 @@ extension DecoderShape {
             throw invalid("neither divides nor is a multiple of \(numKeyValueHeads) KV heads")
         }
         if intermediateSize % tp != 0 { throw invalid("does not divide intermediate size \(intermediateSize)") }
-        guard let moe else { return }
+        if ep < 1 { throw NPUError.invalidArgument(name: "expertParallelSize \(ep)", reason: "must be ≥ 1") }
+        guard let moe else {
+            if ep > 1 { throw NPUError.invalidArgument(name: "expertParallelSize \(ep)", reason: "the model has no experts") }
+            return
+        }
         if moe.moeIntermediateSize < 1 || moe.moeIntermediateSize % tp != 0
             || moe.sharedExpertIntermediateSize % tp != 0
         {
@@ -40,6 +46,11 @@ extension DecoderShape {
         if moe.numExpertGroups < 1 || moe.numExperts % moe.numExpertGroups != 0 {
             throw NPUError.invalidModelConfig(
                 key: "num_expert_groups", reason: "must be ≥ 1 and divide num_experts (\(moe.numExperts))")
+        }
+        if moe.numExpertGroups % ep != 0 && (moe.numExpertGroups > 1 || moe.numExperts % ep != 0) {
+            throw NPUError.invalidArgument(
+                name: "expertParallelSize \(ep)",
+                reason: "does not divide the \(moe.numExpertGroups) expert groups of \(moe.numExperts) experts")
         }
     }
 }

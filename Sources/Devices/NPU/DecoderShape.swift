@@ -96,14 +96,21 @@ public struct DecoderShape: Sendable, Equatable {
     /// Bytes of weights one of `tensorParallelSize` ranks holds: linear layers
     /// in `weightDType` (the MoE router in `activationDType`), embedding and
     /// lm_head in `activationDType`, all split across ranks; norms replicated.
-    public func weightBytesPerRank(tensorParallelSize tp: Int = 1) -> Int {
-        precondition(tp >= 1, "tensorParallelSize must be positive")
+    /// With `expertParallelSize` ep > 1 the routed experts are split ep ways
+    /// (whole experts per card) instead of tp ways.
+    public func weightBytesPerRank(tensorParallelSize tp: Int = 1, expertParallelSize ep: Int = 1) -> Int {
+        precondition(tp >= 1 && ep >= 1, "tensorParallelSize and expertParallelSize must be positive")
         var bytes = 0
         for layer in 0..<numHiddenLayers {
             var linear = numLinearParameters(layer: layer)
             if let moe, isMoELayer(layer) {
                 linear -= hiddenSize * moe.numExperts
                 bytes += hiddenSize * moe.numExperts * activationDType.numBytes
+                if ep > 1 {
+                    let routed = moe.numExperts * 3 * hiddenSize * moe.moeIntermediateSize
+                    linear -= routed
+                    bytes += routed / ep * weightDType.numBytes
+                }
             }
             bytes += linear / tp * weightDType.numBytes + 2 * hiddenSize * activationDType.numBytes
         }

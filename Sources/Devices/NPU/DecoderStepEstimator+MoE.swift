@@ -2,11 +2,13 @@ import Foundation
 
 /// The Mixture-of-Experts MLP block: router, routed experts (grouped
 /// matmuls over the experts the batch touches), shared expert, all-reduce.
-/// Experts are split by TP along their intermediate size (every rank holds a
-/// slice of every expert); expert parallelism is not modelled.
+/// Without expert parallelism experts are split by TP along their
+/// intermediate size (every rank holds a slice of every expert); with it see
+/// `expertParallelMoEOps`.
 extension DecoderStepEstimator {
     func moeOps(_ batch: NPUBatch, layer: Int) -> [NPUOp] {
         guard let moe = shape.moe else { return mlpOps(batch, layer: layer) }
+        if expertParallelSize > 1 { return expertParallelMoEOps(batch, layer: layer, moe: moe) }
         let p = "layers.\(layer)."
         let t = batch.numTokens
         let h = shape.hiddenSize
@@ -44,10 +46,15 @@ extension DecoderStepEstimator {
 
     /// Grouped gate_up, activation, down over t·k routed rows; the weights
     /// read are those of the experts touched (`expectedNumExpertsTouched`).
-    func expertMatmuls(_ prefix: String, numTokens t: Int, expertSize i: Int, moe: DecoderShape.MoE) -> [NPUOp] {
+    /// `rows` and `experts` override the routed rows (t·k) and the experts
+    /// touched on this card (expert parallelism).
+    func expertMatmuls(
+        _ prefix: String, numTokens t: Int, expertSize i: Int, moe: DecoderShape.MoE, rows: Double? = nil,
+        experts: Double? = nil
+    ) -> [NPUOp] {
         let h = Double(shape.hiddenSize)
-        let rows = Double(t * moe.numExpertsPerTok)
-        let experts = Self.expectedNumExpertsTouched(numTokens: t, moe: moe)
+        let rows = rows ?? Double(t * moe.numExpertsPerTok)
+        let experts = experts ?? Self.expectedNumExpertsTouched(numTokens: t, moe: moe)
         let wb = Double(shape.weightDType.numBytes)
         let inb = shape.weightDType == .int8 ? 1 : ab
         let size = Double(i)

@@ -13,19 +13,30 @@
 /// its all-reduce under TP), final norm, lm_head on one row per sequence, and
 /// an all-gather of the logits under TP. W8A8 adds a per-token quantize
 /// kernel before each int8 linear layer. Sampling is not modelled.
+/// With expert parallelism (`expertParallelSize` N > 1) the routed experts are
+/// not split by TP: each card holds all of E/N experts and tokens travel to
+/// them in an all-to-all dispatch and back in an all-to-all combine
+/// (`DecoderStepEstimator+ExpertParallel.swift`).
 /// Invariants: heads, intermediate sizes divisible by the TP degree; KV heads
-/// divisible by it or dividing it (then replicated).
+/// divisible by it or dividing it (then replicated); expert groups divisible
+/// by the EP degree.
 public struct DecoderStepEstimator: Sendable {
     public let shape: DecoderShape
     public let costModel: NPUCostModel
     /// Cards one model instance is split across.
     public let tensorParallelSize: Int
+    /// Cards the routed experts are spread across (1: experts split by TP instead).
+    /// Equal to `tensorParallelSize` for TP attention, or the data-parallel
+    /// width for DP attention (then `tensorParallelSize` is 1 and a batch is one card's).
+    public let expertParallelSize: Int
 
     /// Throws when the shape cannot be split `tensorParallelSize` ways
-    /// (`DecoderShape.validate(tensorParallelSize:)`) or the
+    /// (`DecoderShape.validate(tensorParallelSize:expertParallelSize:)`) or the
     /// chip lacks the shape's dtypes.
-    public init(shape: DecoderShape, costModel: NPUCostModel, tensorParallelSize: Int = 1) throws {
-        try shape.validate(tensorParallelSize: tensorParallelSize)
+    public init(
+        shape: DecoderShape, costModel: NPUCostModel, tensorParallelSize: Int = 1, expertParallelSize: Int = 1
+    ) throws {
+        try shape.validate(tensorParallelSize: tensorParallelSize, expertParallelSize: expertParallelSize)
         for (category, dtype) in [
             (NPUOpCategory.matmul, shape.weightDType), (.matmul, shape.activationDType),
             (.vector, shape.activationDType),
@@ -35,6 +46,7 @@ public struct DecoderStepEstimator: Sendable {
         self.shape = shape
         self.costModel = costModel
         self.tensorParallelSize = tensorParallelSize
+        self.expertParallelSize = expertParallelSize
     }
 
     /// The kernels one rank runs for `batch`, in order.

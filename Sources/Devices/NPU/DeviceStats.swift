@@ -23,6 +23,29 @@ public struct DeviceStats: Sendable, Equatable {
     /// Bytes copied host → device (weights) and device → host (sampled ids).
     public var hostToDeviceBytes: Int
     public var deviceToHostBytes: Int
+    /// Expert-parallel load of this card; nil when the worker is not expert-parallel.
+    /// Published as `pangu:npu_expert_load_tokens_total{device=...}` and
+    /// `pangu:npu_expert_load_imbalance_ratio{device=...}`.
+    public var expertLoad: ExpertLoad?
+
+    /// Token rows routed to the experts this card holds.
+    public struct ExpertLoad: Sendable, Equatable {
+        /// Over all steps and MoE layers.
+        public var numTokensTotal: Int
+        /// In the last step (all MoE layers).
+        public var numTokensLastStep: Int
+        /// max/mean of the group's per-card totals (1 = balanced).
+        public var imbalanceRatio: Double
+        /// Largest per-step max/mean of the group seen so far.
+        public var maxStepImbalanceRatio: Double
+
+        public init(numTokensTotal: Int, numTokensLastStep: Int, imbalanceRatio: Double, maxStepImbalanceRatio: Double) {
+            self.numTokensTotal = numTokensTotal
+            self.numTokensLastStep = numTokensLastStep
+            self.imbalanceRatio = imbalanceRatio
+            self.maxStepImbalanceRatio = maxStepImbalanceRatio
+        }
+    }
 
     public init(
         name: String, profile: String, workerName: String, memoryUsedBytes: Int, memoryTotalBytes: Int,

@@ -1,4 +1,5 @@
 import Foundation
+import Models
 
 /// The simulated Ascend cards behind one NPU worker: one card, or a
 /// tensor-parallel group of N cards that runs one model instance. Owns each
@@ -17,6 +18,12 @@ public final class NPUDeviceGroup: Sendable {
     public let profile: ChipProfile
     public let shape: DecoderShape
     public let tensorParallelSize: Int
+    /// Cards the routed experts are spread across (1: no expert parallelism).
+    public let expertParallelSize: Int
+    /// Which card holds which expert, and the per-card expert load; set when
+    /// the group runs a MoE model expert-parallel across its own cards
+    /// (`expertParallelSize` == `tensorParallelSize` > 1). Build the model with it.
+    public let expertPlacement: ExpertPlacement?
     public let estimator: DecoderStepEstimator
     /// One allocator per card, named "npu:<index> (<profile>)".
     public let memories: [HBMAllocator]
@@ -33,8 +40,13 @@ public final class NPUDeviceGroup: Sendable {
     /// `firstCardIndex ..< firstCardIndex + tensorParallelSize`) and reserves
     /// `npuMemoryUtilization` (0, 1] of what is left for the KV cache.
     /// `sleep` (seconds) is used by realtime pacing; tests inject their own.
+    /// `expertParallelSize` > 1 spreads a MoE model's routed experts across
+    /// that many cards: the group's own cards (equal to `tensorParallelSize`),
+    /// or, with `tensorParallelSize` 1, the data-parallel peers of this one
+    /// card (the capacity planner's DP-attention layout).
     public init(
         name: String, profile: ChipProfile, shape: DecoderShape, tensorParallelSize: Int = 1,
+        expertParallelSize: Int = 1,
         firstCardIndex: Int = 0, npuMemoryUtilization: Double = 0.9, pacing: NPUPacing = .none,
         sleep: @escaping @Sendable (Double) -> Void = NPUDeviceGroup.sleepWall
     ) throws {
@@ -44,15 +56,30 @@ public final class NPUDeviceGroup: Sendable {
         self.name = name
         self.profile = profile
         self.shape = shape
+        guard expertParallelSize == 1 || tensorParallelSize == 1 || expertParallelSize == tensorParallelSize else {
+            throw NPUError.invalidArgument(
+                name: "expertParallelSize", reason: "must be 1, the group's \(tensorParallelSize) cards, or used with one card")
+        }
         self.tensorParallelSize = tensorParallelSize
+        self.expertParallelSize = expertParallelSize
         self.pacing = pacing
         self.sleep = sleep
         estimator = try DecoderStepEstimator(
-            shape: shape, costModel: NPUCostModel(profile: profile), tensorParallelSize: tensorParallelSize)
+            shape: shape, costModel: NPUCostModel(profile: profile), tensorParallelSize: tensorParallelSize,
+            expertParallelSize: expertParallelSize)
+        if let moe = shape.moe, expertParallelSize > 1, expertParallelSize == tensorParallelSize,
+            ExpertPlacement.canPlace(numGroups: moe.numExpertGroups, numCards: expertParallelSize)
+        {
+            expertPlacement = ExpertPlacement(
+                numExperts: moe.numExperts, numGroups: moe.numExpertGroups, numCards: expertParallelSize)
+        } else {
+            expertPlacement = nil
+        }
         let indices = firstCardIndex..<(firstCardIndex + tensorParallelSize)
         memories = indices.map { HBMAllocator(profile: profile, deviceIndex: $0) }
         cardNames = indices.map { "npu:\($0)" }
-        let weightBytes = shape.weightBytesPerRank(tensorParallelSize: tensorParallelSize)
+        let weightBytes = shape.weightBytesPerRank(
+            tensorParallelSize: tensorParallelSize, expertParallelSize: expertParallelSize)
         for memory in memories {
             _ = try memory.allocate("weights", bytes: weightBytes)
             transfers.recordHostToDevice(bytes: weightBytes)
@@ -73,10 +100,11 @@ public final class NPUDeviceGroup: Sendable {
     /// sizes `EngineConfig.numBlocks` with this); throws `outOfMemory` when
     /// the weights do not fit.
     public static func numKVBlocks(
-        profile: ChipProfile, shape: DecoderShape, tensorParallelSize: Int = 1, npuMemoryUtilization: Double = 0.9,
-        blockSize: Int
+        profile: ChipProfile, shape: DecoderShape, tensorParallelSize: Int = 1, expertParallelSize: Int = 1,
+        npuMemoryUtilization: Double = 0.9, blockSize: Int
     ) throws -> Int {
-        let weightBytes = shape.weightBytesPerRank(tensorParallelSize: tensorParallelSize)
+        let weightBytes = shape.weightBytesPerRank(
+            tensorParallelSize: tensorParallelSize, expertParallelSize: expertParallelSize)
         guard weightBytes <= profile.hbmBytes else {
             throw NPUError.outOfMemory(
                 requested: weightBytes, available: profile.hbmBytes, device: "npu (\(profile.name))")
@@ -109,13 +137,21 @@ public final class NPUDeviceGroup: Sendable {
     public var deviceStats: [DeviceStats] {
         let reading = clock.reading
         let copies = transfers.reading
-        return zip(cardNames, memories).map { card, memory in
-            DeviceStats(
+        let load = expertPlacement?.loadSnapshot
+        return zip(cardNames, memories).enumerated().map { index, pair in
+            let (card, memory) = pair
+            var stats = DeviceStats(
                 name: card, profile: profile.name, workerName: name, memoryUsedBytes: memory.usedBytes,
                 memoryTotalBytes: memory.capacityBytes, busySeconds: reading.busySeconds,
                 simulatedSeconds: reading.simulatedSeconds, numSteps: reading.numSteps,
                 hostToDeviceBytes: copies.hostToDeviceBytes / tensorParallelSize,
                 deviceToHostBytes: copies.deviceToHostBytes)
+            if let load {
+                stats.expertLoad = DeviceStats.ExpertLoad(
+                    numTokensTotal: load.numTokensTotal[index], numTokensLastStep: load.numTokensLastStep[index],
+                    imbalanceRatio: load.imbalanceRatio, maxStepImbalanceRatio: load.maxImbalanceRatio)
+            }
+            return stats
         }
     }
 
