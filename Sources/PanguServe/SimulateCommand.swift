@@ -25,7 +25,7 @@ enum SimulateCommand {
                    unit: "0..1", defaultValue: "0.9"),
         OptionSpec(name: "npuProfilesDir", help: "directory of NPU chip profiles (*.json)", unit: "dir",
                    defaultDescription: "Config/devices next to the executable or in the package"),
-        OptionSpec(name: "weightDType", help: "linear-layer weights: w8a8 (int8 weights and activations), bf16 or fp16",
+        OptionSpec(name: "weightDtype", help: "linear-layer weights: w8a8 (int8 weights and activations), bf16 or fp16",
                    unit: "dtype", defaultDescription: "the config's quantization_config, else torch_dtype"),
         OptionSpec(name: "attentionParallel", help: "attention across the cards: tp (one tensor-parallel instance) or dp (one instance per card)",
                    unit: "tp|dp", defaultValue: "tp"),
@@ -110,7 +110,7 @@ enum SimulateCommand {
     }
 
     static func weightDType(_ options: OptionValues) throws(CLIError) -> NPUDType? {
-        guard let name = options.string("weightDType") else { return nil }
+        guard let name = options.string("weightDtype") else { return nil }
         switch name.lowercased() {
         case "w8a8", "int8": return .int8
         case "bf16", "bfloat16": return .bf16

@@ -104,22 +104,27 @@ struct NPUExpertParallelTests {
         #expect(stats[0].expertLoad?.maxStepImbalanceRatio == 1)
     }
 
-    /// Measured on this random model (see docs/npu-simulator.md): bf16 matmul inputs move the last
-    /// logits by up to ~1e-2 of max |logit|, above the 1e-3 f32 criterion; greedy stays equal on the
-    /// short prompts only where margins allow, so it is reported, not required.
-    static let bf16RelativeErrorBound: Float = 3e-2
+    /// Measured on this random model (docs/npu-simulator.md): bf16 matmul inputs move the last logits
+    /// by up to 7.9e-3 of max |logit|, above the 1e-3 f32 criterion; greedy is reported, not required.
+    static let bf16RelativeErrorBound: Float = 2e-2
 
     @Test("with bf16 numerics the reference error is bounded (and measured against the f32 criterion)")
-    func referenceBF16() throws {
+    func referenceBF16() async throws {
         let group = try Self.group()
         let model = try Self.model(rounding: .bf16, placement: group.expertPlacement)
+        let cases = try Self.referenceCases()
         var worst: Float = 0
-        for ref in try Self.referenceCases() {
+        for ref in cases {
             let error = Self.relativeError(Self.lastLogits(model, ref.inputIDs), ref.lastLogits)
             worst = max(worst, error)
             #expect(error < Self.bf16RelativeErrorBound, "\(ref.name): relative error \(error)")
         }
-        print("tiny-pangu-moe, bf16 NPU numerics: worst last-logit relative error \(worst) (f32 criterion 1e-3)")
+        let worker = try NPUWorker(model: model, deviceGroup: group, numBlocks: Self.numBlocks, blockSize: Self.blockSize)
+        let greedy = try await Self.serve(worker, prompts: cases.map(\.inputIDs), maxTokens: 32)
+        let agreed = zip(cases, greedy).map { ref, ids in zip(ref.greedyIDs, ids).prefix { $0 == $1 }.count }
+        print("tiny-pangu-moe, bf16 NPU numerics: worst last-logit relative error \(worst) (f32 criterion 1e-3);"
+            + " greedy tokens equal before the first difference: \(agreed) of 32")
+        #expect(group.deviceStats.allSatisfy { $0.expertLoad?.maxStepImbalanceRatio == 1 })
     }
 
     @Test("expert-parallel logits equal the single-device logits exactly, on 2 and 4 cards")
