@@ -23,6 +23,35 @@ extension SimulateCommand {
         let firstOver: Trial?
         /// Every simulation run, in order.
         let trials: [Trial]
+
+        /// Decode only (no prefill in the steps, as on a decode instance):
+        /// the largest batch per instance whose estimated decode step at
+        /// mid-output context stays within the bound and fits the KV cache,
+        /// and its output tokens/s per card; nil without a simulation.
+        var decodeOnly: (batch: Int, tokensPerSecondPerCard: Double)? {
+            guard let result = best else { return nil }
+            return SimulateCommand.maxDecodeBatch(result, maxStepSeconds: maxTPOTSeconds)
+        }
+    }
+
+    /// Bisects the decode batch of `result`'s instance (1 ... KV capacity)
+    /// whose estimator step stays within `maxStepSeconds`.
+    static func maxDecodeBatch(_ result: Result, maxStepSeconds: Double) -> (batch: Int, tokensPerSecondPerCard: Double)? {
+        let w = result.workload
+        let context = w.inputLen + w.outputLen / 2
+        let capacity = result.numKVBlocks * result.blockSize / (w.inputLen + w.outputLen)
+        let estimator = result.group.estimator
+        func step(_ batch: Int) -> Double? {
+            try? estimator.stepSeconds(.decode(numSeqs: batch, contextLength: context))
+        }
+        guard capacity >= 1, let first = step(1), first <= maxStepSeconds else { return nil }
+        var (good, bad) = (1, capacity + 1)
+        while bad - good > 1 {
+            let mid = (good + bad) / 2
+            if let seconds = step(mid), seconds <= maxStepSeconds { good = mid } else { bad = mid }
+        }
+        guard let seconds = step(good) else { return nil }
+        return (good, Double(good) / seconds / Double(result.group.tensorParallelSize))
     }
 
     /// Searches concurrencies in multiples of `step` up to `maxConcurrency`
@@ -75,8 +104,14 @@ extension SimulateCommand {
         let limit =
             search.firstOver.map { String(format: "concurrency %d exceeds it (%.2f ms)", $0.concurrency, $0.tpotSeconds * 1000) }
             ?? "reached --max-concurrency \(search.maxConcurrency)"
+        let decode =
+            search.decodeOnly.map {
+                String(
+                    format: "decode only (no prefill in the steps): batch %d per instance, step <= %@, %.0f output tokens/s per card",
+                    $0.batch, bound, $0.tokensPerSecondPerCard)
+            } ?? "decode only: no batch fits the bound"
         return "max TPOT \(bound): largest concurrency \(best.workload.concurrency * best.numDataParallelRanks); \(limit)\n"
-            + "tried (concurrency: mean TPOT) \(tried)\n" + table(best)
+            + "tried (concurrency: mean TPOT) \(tried)\n" + decode + "\n" + table(best)
     }
 
     static func json(_ search: Search) -> String {
@@ -88,6 +123,10 @@ extension SimulateCommand {
         if let best = search.best {
             object["best_concurrency"] = best.workload.concurrency * best.numDataParallelRanks
             object["best"] = jsonObject(best)
+        }
+        if let decode = search.decodeOnly {
+            object["decode_only_batch"] = decode.batch
+            object["decode_only_tokens_per_second_per_card"] = decode.tokensPerSecondPerCard
         }
         if let over = search.firstOver { object["first_over_concurrency"] = over.concurrency }
         let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data()

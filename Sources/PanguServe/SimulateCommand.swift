@@ -70,8 +70,12 @@ enum SimulateCommand {
         if let maxTPOTMs, !(maxTPOTMs > 0) { throw CLIError("invalid value for --max-tpot-ms: must be > 0") }
         let output: String
         do {
-            let shape = try DecoderShape(huggingFaceConfigJSON: data, weightDType: try weightDType(options))
+            var shape = try DecoderShape(huggingFaceConfigJSON: data, weightDType: try weightDType(options))
             let profile = try catalog.profile(named: profileName)
+            // A chip without the config's activation type (310P3: no bf16) runs it in its own (fp16).
+            let dtype = NPUDType.deviceDType(checkpoint: shape.activationDType.rawValue, profile: profile)
+            if shape.weightDType == shape.activationDType { shape.weightDType = dtype }
+            shape.activationDType = dtype
             if let maxTPOTMs {
                 let search = try searchMaxConcurrency(
                     maxTPOTSeconds: maxTPOTMs / 1000, maxConcurrency: try positive("maxConcurrency") ?? 1024,
