@@ -9,16 +9,40 @@ extension SimulateCommand {
         let w = result.workload
         let g = result.group
         func ms(_ seconds: Double) -> String { String(format: "%.2f ms", seconds * 1000) }
-        let cards = g.tensorParallelSize > 1 ? "\(g.tensorParallelSize) × \(g.profile.name) (tensor parallel)" : g.profile.name
+        let cards =
+            g.tensorParallelSize > 1 ? "\(g.tensorParallelSize) × \(g.profile.name) (tensor parallel)" : g.profile.name
         let rows: [(String, String)] = [
             ("devices", cards),
-            ("workload", "\(w.numRequests) requests, \(w.inputLen) in / \(w.outputLen) out, concurrency \(w.concurrency)"),
-            ("KV cache", "\(result.numKVBlocks) blocks × \(result.blockSize) tokens (\(result.numKVBlocks * result.blockSize) tokens)"),
-            ("TTFT mean / p50 / p99", "\(ms(r.timeToFirstToken.mean)) / \(ms(r.timeToFirstToken.p50)) / \(ms(r.timeToFirstToken.p99))"),
-            ("TPOT mean / p50 / p99", "\(ms(r.timePerOutputToken.mean)) / \(ms(r.timePerOutputToken.p50)) / \(ms(r.timePerOutputToken.p99))"),
-            ("decode step (estimator)", "\(ms(result.decodeStepSeconds)) at batch \(min(w.concurrency, w.numRequests))"),
-            ("output tokens/s", String(format: "%.0f total, %.0f per card", r.outputTokensPerSecond, r.outputTokensPerSecondPerCard)),
-            ("simulated time", String(format: "%.3f s in %d steps, %.1f running per step", r.simulatedSeconds, r.numSteps, r.meanNumRunning)),
+            (
+                "workload",
+                "\(w.numRequests) requests, \(w.inputLen) in / \(w.outputLen) out, concurrency \(w.concurrency)"
+            ),
+            (
+                "KV cache",
+                "\(result.numKVBlocks) blocks × \(result.blockSize) tokens (\(result.numKVBlocks * result.blockSize) tokens)"
+            ),
+            (
+                "TTFT mean / p50 / p99",
+                "\(ms(r.timeToFirstToken.mean)) / \(ms(r.timeToFirstToken.p50)) / \(ms(r.timeToFirstToken.p99))"
+            ),
+            (
+                "TPOT mean / p50 / p99",
+                "\(ms(r.timePerOutputToken.mean)) / \(ms(r.timePerOutputToken.p50)) / \(ms(r.timePerOutputToken.p99))"
+            ),
+            (
+                "decode step (estimator)",
+                "\(ms(result.decodeStepSeconds)) at batch \(min(w.concurrency, w.numRequests))"
+            ),
+            (
+                "output tokens/s",
+                String(format: "%.0f total, %.0f per card", r.outputTokensPerSecond, r.outputTokensPerSecondPerCard)
+            ),
+            (
+                "simulated time",
+                String(
+                    format: "%.3f s in %d steps, %.1f running per step", r.simulatedSeconds, r.numSteps,
+                    r.meanNumRunning)
+            ),
         ]
         let width = rows.map(\.0.count).max() ?? 0
         return rows.map { $0.0.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + $0.1 }

@@ -10,21 +10,27 @@ import Tokenizers
 enum SimulateCommand {
     static let specs: [OptionSpec] = [
         OptionSpec(name: "modelConfig", help: "the model's Hugging Face config.json", unit: "file"),
-        OptionSpec(name: "devices", help: "one NPU worker: npu:PROFILE or npu:PROFILExN (N cards in tensor parallel)",
-                   unit: "device", defaultValue: "npu:910B2"),
+        OptionSpec(
+            name: "devices", help: "one NPU worker: npu:PROFILE or npu:PROFILExN (N cards in tensor parallel)",
+            unit: "device", defaultValue: "npu:910B2"),
         OptionSpec(name: "inputLen", help: "prompt tokens per request", unit: "tokens", defaultValue: "2048"),
         OptionSpec(name: "outputLen", help: "generated tokens per request", unit: "tokens", defaultValue: "256"),
-        OptionSpec(name: "concurrency", help: "requests in flight (a new one arrives when one finishes)",
-                   unit: "requests", defaultValue: "64"),
-        OptionSpec(name: "numRequests", help: "requests in total", unit: "requests",
-                   defaultDescription: "2 × concurrency"),
-        OptionSpec(name: "maxNumBatchedTokens", help: "token budget of one engine step", unit: "tokens",
-                   defaultValue: "2048"),
+        OptionSpec(
+            name: "concurrency", help: "requests in flight (a new one arrives when one finishes)",
+            unit: "requests", defaultValue: "64"),
+        OptionSpec(
+            name: "numRequests", help: "requests in total", unit: "requests",
+            defaultDescription: "2 × concurrency"),
+        OptionSpec(
+            name: "maxNumBatchedTokens", help: "token budget of one engine step", unit: "tokens",
+            defaultValue: "2048"),
         OptionSpec(name: "blockSize", help: "tokens per KV cache block", unit: "tokens", defaultValue: "16"),
-        OptionSpec(name: "npuMemoryUtilization", help: "share of device memory left after the weights for the KV cache",
-                   unit: "0..1", defaultValue: "0.9"),
-        OptionSpec(name: "npuProfilesDir", help: "directory of NPU chip profiles (*.json)", unit: "dir",
-                   defaultDescription: "Config/devices next to the executable or in the package"),
+        OptionSpec(
+            name: "npuMemoryUtilization", help: "share of device memory left after the weights for the KV cache",
+            unit: "0..1", defaultValue: "0.9"),
+        OptionSpec(
+            name: "npuProfilesDir", help: "directory of NPU chip profiles (*.json)", unit: "dir",
+            defaultDescription: "Config/devices next to the executable or in the package"),
         OptionSpec(name: "json", help: "print one JSON object instead of a table", isSwitch: true),
         OptionSpec(name: "help", help: "show this help", isSwitch: true),
     ]
@@ -32,9 +38,11 @@ enum SimulateCommand {
     static func run(_ arguments: [String]) throws(CLIError) {
         let options = try OptionValues(arguments: arguments, specs: specs)
         if try options.bool("help") {
-            print(OptionValues.help(
-                usage: "usage: pangu-serve simulate --model-config PATH/config.json [--devices npu:910B2x8] [options]",
-                specs: specs))
+            print(
+                OptionValues.help(
+                    usage:
+                        "usage: pangu-serve simulate --model-config PATH/config.json [--devices npu:910B2x8] [options]",
+                    specs: specs))
             return
         }
         guard let path = options.string("modelConfig") else { throw CLIError("give --model-config PATH/config.json") }
@@ -57,7 +65,8 @@ enum SimulateCommand {
         let utilization = try options.double("npuMemoryUtilization") ?? 0.9
         let catalog = try NPUProfileDirectory.catalog(options.string("npuProfilesDir"))
         let setup = Setup(
-            maxNumBatchedTokens: try positive("maxNumBatchedTokens") ?? 2048, blockSize: try positive("blockSize") ?? 16,
+            maxNumBatchedTokens: try positive("maxNumBatchedTokens") ?? 2048,
+            blockSize: try positive("blockSize") ?? 16,
             npuMemoryUtilization: utilization)
         let result: Result
         do {
