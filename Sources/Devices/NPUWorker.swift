@@ -33,7 +33,8 @@ public final class NPUWorker: Worker {
         let group = deviceGroup.tensorParallelSize > 1 ? "\(deviceGroup.tensorParallelSize)× " : ""
         info = WorkerInfo(
             name: deviceGroup.name,
-            kind: "Ascend \(group)\(deviceGroup.profile.name) (simulated, \(deviceGroup.shape.activationDType.rawValue))")
+            kind:
+                "Ascend \(group)\(deviceGroup.profile.name) (simulated, \(deviceGroup.shape.activationDType.rawValue))")
         self.deviceGroup = deviceGroup
         runner = ModelRunner(model: model, numBlocks: numBlocks, blockSize: blockSize)
     }

@@ -8,21 +8,27 @@ import Foundation
 /// device gauges of a running server.
 enum DevicesCommand {
     static let specs: [OptionSpec] = [
-        OptionSpec(name: "devices", help: "device workers, as for serve (cpu, cpu:N, npu:PROFILE, npu:PROFILExN)",
-                   unit: "list", defaultValue: "cpu"),
-        OptionSpec(name: "modelConfig", help: "a model's config.json: show its weights and KV cache in device memory",
-                   unit: "file"),
-        OptionSpec(name: "npuMemoryUtilization", help: "share of device memory left after the weights for the KV cache",
-                   unit: "0..1", defaultValue: "0.9"),
-        OptionSpec(name: "npuProfilesDir", help: "directory of NPU chip profiles (*.json)", unit: "dir",
-                   defaultDescription: "Config/devices next to the executable or in the package"),
+        OptionSpec(
+            name: "devices", help: "device workers, as for serve (cpu, cpu:N, npu:PROFILE, npu:PROFILExN)",
+            unit: "list", defaultValue: "cpu"),
+        OptionSpec(
+            name: "modelConfig", help: "a model's config.json: show its weights and KV cache in device memory",
+            unit: "file"),
+        OptionSpec(
+            name: "npuMemoryUtilization", help: "share of device memory left after the weights for the KV cache",
+            unit: "0..1", defaultValue: "0.9"),
+        OptionSpec(
+            name: "npuProfilesDir", help: "directory of NPU chip profiles (*.json)", unit: "dir",
+            defaultDescription: "Config/devices next to the executable or in the package"),
         OptionSpec(name: "help", help: "show this help", isSwitch: true),
     ]
 
     static func run(_ arguments: [String]) throws(CLIError) {
         let options = try OptionValues(arguments: arguments, specs: specs)
         if try options.bool("help") {
-            print(OptionValues.help(usage: "usage: pangu-serve devices [--devices LIST] [--model-config FILE]", specs: specs))
+            print(
+                OptionValues.help(
+                    usage: "usage: pangu-serve devices [--devices LIST] [--model-config FILE]", specs: specs))
             return
         }
         let devices = try DeviceSpec.parse(options.string("devices") ?? "cpu")
@@ -73,7 +79,8 @@ enum DevicesCommand {
                     } else {
                         stats = (nextCard..<(nextCard + numCards)).map {
                             DeviceStats(
-                                name: "npu:\($0)", profile: profile.name, workerName: "npu\(numNPU)", memoryUsedBytes: 0,
+                                name: "npu:\($0)", profile: profile.name, workerName: "npu\(numNPU)",
+                                memoryUsedBytes: 0,
                                 memoryTotalBytes: profile.hbmBytes, busySeconds: 0, simulatedSeconds: 0, numSteps: 0,
                                 hostToDeviceBytes: 0, deviceToHostBytes: 0)
                         }

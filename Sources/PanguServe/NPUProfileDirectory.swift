@@ -27,7 +27,9 @@ enum NPUProfileDirectory {
                 for candidate in ["Config/devices", "share/pangu-serve/devices"] {
                     var isDirectory: ObjCBool = false
                     let url = directory.appendingPathComponent(candidate)
-                    if FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory), isDirectory.boolValue {
+                    if FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory),
+                        isDirectory.boolValue
+                    {
                         return url
                     }
                 }
@@ -35,7 +37,8 @@ enum NPUProfileDirectory {
             }
         }
         throw CLIError(
-            "cannot find NPU chip profiles (Config/devices); give --npu-profiles-dir (searched above \(starts.map(\.path)))")
+            "cannot find NPU chip profiles (Config/devices); give --npu-profiles-dir (searched above \(starts.map(\.path)))"
+        )
     }
 
     /// The catalog at `locate(explicit)`.

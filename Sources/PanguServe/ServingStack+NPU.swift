@@ -37,7 +37,8 @@ extension ServingStack {
                 tensorParallelSize: plan.numCards, firstCardIndex: plan.firstCardIndex,
                 npuMemoryUtilization: config.npuMemoryUtilization, pacing: config.npuPacing)
             var engineConfig = hostEngineConfig
-            engineConfig.numBlocks = min(group.numKVBlocks(blockSize: engineConfig.blockSize), hostEngineConfig.numBlocks)
+            engineConfig.numBlocks = min(
+                group.numKVBlocks(blockSize: engineConfig.blockSize), hostEngineConfig.numBlocks)
             try engineConfig.validate()
             let pool = NPUWorker.makeKernelPool(numThreads: plan.numThreads, dtype: dtype)
             let model = try ModelLoader.load(directory: directory, pool: pool)

@@ -12,16 +12,58 @@ extension SimulateCommand {
         let dp = result.numDataParallelRanks
         let rows: [(String, String)] = [
             ("devices", layout(result)),
-            ("weights", "\(g.shape.weightDType == .int8 ? "W8A8 (int8)" : g.shape.weightDType.rawValue), \(String(format: "%.1f GiB", Double(g.memories[0].usedBytes - g.kvCacheBytesPerCard) / 1_073_741_824)) per card"),
-            ("workload", "\(w.numRequests * dp) requests, \(w.inputLen) in / \(w.outputLen) out, concurrency \(w.concurrency * dp)" + (dp > 1 ? " (\(w.concurrency) per card)" : "")),
-            ("KV cache", "\(result.numKVBlocks) blocks × \(result.blockSize) tokens (\(result.numKVBlocks * result.blockSize) tokens)" + (dp > 1 ? " per card" : "")),
-            ("TTFT mean / p50 / p99", "\(ms(r.timeToFirstToken.mean)) / \(ms(r.timeToFirstToken.p50)) / \(ms(r.timeToFirstToken.p99))"),
-            ("TPOT mean / p50 / p99", "\(ms(r.timePerOutputToken.mean)) / \(ms(r.timePerOutputToken.p50)) / \(ms(r.timePerOutputToken.p99))"),
-            ("decode step (estimator)", "\(ms(result.decodeStepSeconds)) at batch \(min(w.concurrency, w.numRequests))" + (dp > 1 ? " per card" : "")),
-            ("output tokens/s", String(format: "%.0f total, %.0f per card", result.outputTokensPerSecond, result.outputTokensPerSecondPerCard)),
-            ("pure decode tokens/s", String(format: "%.0f per card (estimator, batch above, no prefill)", result.decodeTokensPerSecondPerCard)),
-            ("pure prefill tokens/s", String(format: "%.0f input tokens per card (estimator, %d-token step)", result.prefillTokensPerSecondPerCard, max(result.setup.maxNumBatchedTokens / min(w.inputLen, result.setup.maxNumBatchedTokens), 1) * min(w.inputLen, result.setup.maxNumBatchedTokens))),
-            ("simulated time", String(format: "%.3f s in %d steps, %.1f running per step", r.simulatedSeconds, r.numSteps, r.meanNumRunning)),
+            (
+                "weights",
+                "\(g.shape.weightDType == .int8 ? "W8A8 (int8)" : g.shape.weightDType.rawValue), \(String(format: "%.1f GiB", Double(g.memories[0].usedBytes - g.kvCacheBytesPerCard) / 1_073_741_824)) per card"
+            ),
+            (
+                "workload",
+                "\(w.numRequests * dp) requests, \(w.inputLen) in / \(w.outputLen) out, concurrency \(w.concurrency * dp)"
+                    + (dp > 1 ? " (\(w.concurrency) per card)" : "")
+            ),
+            (
+                "KV cache",
+                "\(result.numKVBlocks) blocks × \(result.blockSize) tokens (\(result.numKVBlocks * result.blockSize) tokens)"
+                    + (dp > 1 ? " per card" : "")
+            ),
+            (
+                "TTFT mean / p50 / p99",
+                "\(ms(r.timeToFirstToken.mean)) / \(ms(r.timeToFirstToken.p50)) / \(ms(r.timeToFirstToken.p99))"
+            ),
+            (
+                "TPOT mean / p50 / p99",
+                "\(ms(r.timePerOutputToken.mean)) / \(ms(r.timePerOutputToken.p50)) / \(ms(r.timePerOutputToken.p99))"
+            ),
+            (
+                "decode step (estimator)",
+                "\(ms(result.decodeStepSeconds)) at batch \(min(w.concurrency, w.numRequests))"
+                    + (dp > 1 ? " per card" : "")
+            ),
+            (
+                "output tokens/s",
+                String(
+                    format: "%.0f total, %.0f per card", result.outputTokensPerSecond,
+                    result.outputTokensPerSecondPerCard)
+            ),
+            (
+                "pure decode tokens/s",
+                String(
+                    format: "%.0f per card (estimator, batch above, no prefill)", result.decodeTokensPerSecondPerCard)
+            ),
+            (
+                "pure prefill tokens/s",
+                String(
+                    format: "%.0f input tokens per card (estimator, %d-token step)",
+                    result.prefillTokensPerSecondPerCard,
+                    max(result.setup.maxNumBatchedTokens / min(w.inputLen, result.setup.maxNumBatchedTokens), 1)
+                        * min(w.inputLen, result.setup.maxNumBatchedTokens))
+            ),
+            (
+                "simulated time",
+                String(
+                    format: "%.3f s in %d steps, %.1f running per step", r.simulatedSeconds, r.numSteps,
+                    r.meanNumRunning)
+            ),
         ]
         let width = rows.map(\.0.count).max() ?? 0
         return rows.map { $0.0.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + $0.1 }

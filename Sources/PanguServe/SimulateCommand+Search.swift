@@ -36,7 +36,9 @@ extension SimulateCommand {
 
     /// Bisects the decode batch of `result`'s instance (1 ... KV capacity)
     /// whose estimator step stays within `maxStepSeconds`.
-    static func maxDecodeBatch(_ result: Result, maxStepSeconds: Double) -> (batch: Int, tokensPerSecondPerCard: Double)? {
+    static func maxDecodeBatch(_ result: Result, maxStepSeconds: Double) -> (
+        batch: Int, tokensPerSecondPerCard: Double
+    )? {
         let w = result.workload
         let context = w.inputLen + w.outputLen / 2
         let capacity = result.numKVBlocks * result.blockSize / (w.inputLen + w.outputLen)
@@ -102,15 +104,19 @@ extension SimulateCommand {
             return "no concurrency keeps the mean TPOT within \(bound) (tried \(tried))"
         }
         let limit =
-            search.firstOver.map { String(format: "concurrency %d exceeds it (%.2f ms)", $0.concurrency, $0.tpotSeconds * 1000) }
+            search.firstOver.map {
+                String(format: "concurrency %d exceeds it (%.2f ms)", $0.concurrency, $0.tpotSeconds * 1000)
+            }
             ?? "reached --max-concurrency \(search.maxConcurrency)"
         let decode =
             search.decodeOnly.map {
                 String(
-                    format: "decode only (no prefill in the steps): batch %d per instance, step <= %@, %.0f output tokens/s per card",
+                    format:
+                        "decode only (no prefill in the steps): batch %d per instance, step <= %@, %.0f output tokens/s per card",
                     $0.batch, bound, $0.tokensPerSecondPerCard)
             } ?? "decode only: no batch fits the bound"
-        return "max TPOT \(bound): largest concurrency \(best.workload.concurrency * best.numDataParallelRanks); \(limit)\n"
+        return
+            "max TPOT \(bound): largest concurrency \(best.workload.concurrency * best.numDataParallelRanks); \(limit)\n"
             + "tried (concurrency: mean TPOT) \(tried)\n" + decode + "\n" + table(best)
     }
 

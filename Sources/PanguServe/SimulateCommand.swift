@@ -10,31 +10,44 @@ import Tokenizers
 enum SimulateCommand {
     static let specs: [OptionSpec] = [
         OptionSpec(name: "modelConfig", help: "the model's Hugging Face config.json", unit: "file"),
-        OptionSpec(name: "devices", help: "one NPU worker: npu:PROFILE or npu:PROFILExN (N cards in tensor parallel)",
-                   unit: "device", defaultValue: "npu:910B2"),
+        OptionSpec(
+            name: "devices", help: "one NPU worker: npu:PROFILE or npu:PROFILExN (N cards in tensor parallel)",
+            unit: "device", defaultValue: "npu:910B2"),
         OptionSpec(name: "inputLen", help: "prompt tokens per request", unit: "tokens", defaultValue: "2048"),
         OptionSpec(name: "outputLen", help: "generated tokens per request", unit: "tokens", defaultValue: "256"),
-        OptionSpec(name: "concurrency", help: "requests in flight (a new one arrives when one finishes)",
-                   unit: "requests", defaultValue: "64"),
-        OptionSpec(name: "numRequests", help: "requests in total", unit: "requests",
-                   defaultDescription: "2 × concurrency"),
-        OptionSpec(name: "maxNumBatchedTokens", help: "token budget of one engine step", unit: "tokens",
-                   defaultValue: "2048"),
+        OptionSpec(
+            name: "concurrency", help: "requests in flight (a new one arrives when one finishes)",
+            unit: "requests", defaultValue: "64"),
+        OptionSpec(
+            name: "numRequests", help: "requests in total", unit: "requests",
+            defaultDescription: "2 × concurrency"),
+        OptionSpec(
+            name: "maxNumBatchedTokens", help: "token budget of one engine step", unit: "tokens",
+            defaultValue: "2048"),
         OptionSpec(name: "blockSize", help: "tokens per KV cache block", unit: "tokens", defaultValue: "16"),
-        OptionSpec(name: "npuMemoryUtilization", help: "share of device memory left after the weights for the KV cache",
-                   unit: "0..1", defaultValue: "0.9"),
-        OptionSpec(name: "npuProfilesDir", help: "directory of NPU chip profiles (*.json)", unit: "dir",
-                   defaultDescription: "Config/devices next to the executable or in the package"),
-        OptionSpec(name: "weightDtype", help: "linear-layer weights: w8a8 (int8 weights and activations), bf16 or fp16",
-                   unit: "dtype", defaultDescription: "the config's quantization_config, else torch_dtype"),
-        OptionSpec(name: "attentionParallel", help: "attention across the cards: tp (one tensor-parallel instance) or dp (one instance per card)",
-                   unit: "tp|dp", defaultValue: "tp"),
-        OptionSpec(name: "expertParallel", help: "spread the routed experts across the cards (all-to-all dispatch and combine)",
-                   isSwitch: true),
-        OptionSpec(name: "maxTpotMs", help: "search the largest concurrency whose mean TPOT stays within this bound",
-                   unit: "ms"),
-        OptionSpec(name: "maxConcurrency", help: "upper end of the --max-tpot-ms search", unit: "requests",
-                   defaultValue: "1024"),
+        OptionSpec(
+            name: "npuMemoryUtilization", help: "share of device memory left after the weights for the KV cache",
+            unit: "0..1", defaultValue: "0.9"),
+        OptionSpec(
+            name: "npuProfilesDir", help: "directory of NPU chip profiles (*.json)", unit: "dir",
+            defaultDescription: "Config/devices next to the executable or in the package"),
+        OptionSpec(
+            name: "weightDtype", help: "linear-layer weights: w8a8 (int8 weights and activations), bf16 or fp16",
+            unit: "dtype", defaultDescription: "the config's quantization_config, else torch_dtype"),
+        OptionSpec(
+            name: "attentionParallel",
+            help: "attention across the cards: tp (one tensor-parallel instance) or dp (one instance per card)",
+            unit: "tp|dp", defaultValue: "tp"),
+        OptionSpec(
+            name: "expertParallel",
+            help: "spread the routed experts across the cards (all-to-all dispatch and combine)",
+            isSwitch: true),
+        OptionSpec(
+            name: "maxTpotMs", help: "search the largest concurrency whose mean TPOT stays within this bound",
+            unit: "ms"),
+        OptionSpec(
+            name: "maxConcurrency", help: "upper end of the --max-tpot-ms search", unit: "requests",
+            defaultValue: "1024"),
         OptionSpec(name: "json", help: "print one JSON object instead of a table", isSwitch: true),
         OptionSpec(name: "help", help: "show this help", isSwitch: true),
     ]
@@ -42,9 +55,11 @@ enum SimulateCommand {
     static func run(_ arguments: [String]) throws(CLIError) {
         let options = try OptionValues(arguments: arguments, specs: specs)
         if try options.bool("help") {
-            print(OptionValues.help(
-                usage: "usage: pangu-serve simulate --model-config PATH/config.json [--devices npu:910B2x8] [options]",
-                specs: specs))
+            print(
+                OptionValues.help(
+                    usage:
+                        "usage: pangu-serve simulate --model-config PATH/config.json [--devices npu:910B2x8] [options]",
+                    specs: specs))
             return
         }
         guard let path = options.string("modelConfig") else { throw CLIError("give --model-config PATH/config.json") }
@@ -108,7 +123,8 @@ enum SimulateCommand {
             throw CLIError("invalid value for --attention-parallel: \(attention) (one of: tp, dp)")
         }
         return Setup(
-            maxNumBatchedTokens: try positive("maxNumBatchedTokens") ?? 2048, blockSize: try positive("blockSize") ?? 16,
+            maxNumBatchedTokens: try positive("maxNumBatchedTokens") ?? 2048,
+            blockSize: try positive("blockSize") ?? 16,
             npuMemoryUtilization: try options.double("npuMemoryUtilization") ?? 0.9, attentionParallel: layout,
             enableExpertParallel: try options.bool("expertParallel"))
     }
@@ -197,7 +213,8 @@ enum SimulateCommand {
         let chunk = min(rank.inputLen, setup.maxNumBatchedTokens)
         let prefillBatch = NPUBatch(
             prefillChunks: Array(
-                repeating: NPUBatch.PrefillChunk(numNewTokens: chunk), count: max(1, setup.maxNumBatchedTokens / chunk)))
+                repeating: NPUBatch.PrefillChunk(numNewTokens: chunk), count: max(1, setup.maxNumBatchedTokens / chunk))
+        )
         let prefill = try group.estimator.stepSeconds(prefillBatch)
         return Result(
             report: report, group: group, workload: rank, numKVBlocks: config.numBlocks, blockSize: config.blockSize,

@@ -47,7 +47,8 @@ struct NPUDeviceGroupTests {
         }
         // Split over 4 cards the shard fits.
         let group = try NPUDeviceGroup(name: "npu0", profile: profile, shape: shape, tensorParallelSize: 4)
-        #expect(group.memories.allSatisfy { $0.allocations[0].bytes == shape.weightBytesPerRank(tensorParallelSize: 4) })
+        #expect(
+            group.memories.allSatisfy { $0.allocations[0].bytes == shape.weightBytesPerRank(tensorParallelSize: 4) })
     }
 
     @Test("pacing none only reports; realtime sleeps the rest of the simulated step")

@@ -61,7 +61,9 @@ struct NPUExpertParallelTests {
         config.maxModelLen = 128
         let loop = try EngineLoop(
             config: config, worker: worker, tokenizer: try TokenizerLoader.load(directory: directory))
-        let requests = prompts.enumerated().map { NPUWorkerEngineTests.request($0.offset, $0.element, maxTokens: maxTokens) }
+        let requests = prompts.enumerated().map {
+            NPUWorkerEngineTests.request($0.offset, $0.element, maxTokens: maxTokens)
+        }
         var results: [[Int]] = []
         for stream in try loop.submit(requests) {
             var ids: [Int] = []
@@ -84,7 +86,9 @@ struct NPUExpertParallelTests {
         return all[(tokens.count - 1) * vocab..<tokens.count * vocab]
     }
 
-    @Test("on an expert-parallel 910B2x4 group in f32 numerics the reference logits (1e-3) and greedy tokens are reproduced")
+    @Test(
+        "on an expert-parallel 910B2x4 group in f32 numerics the reference logits (1e-3) and greedy tokens are reproduced"
+    )
     func referenceF32() async throws {
         let group = try Self.group()
         let placement = try #require(group.expertPlacement)
@@ -94,7 +98,8 @@ struct NPUExpertParallelTests {
             let error = Self.relativeError(Self.lastLogits(model, ref.inputIDs), ref.lastLogits)
             #expect(error < 1e-3, "\(ref.name): relative error \(error)")
         }
-        let worker = try NPUWorker(model: model, deviceGroup: group, numBlocks: Self.numBlocks, blockSize: Self.blockSize)
+        let worker = try NPUWorker(
+            model: model, deviceGroup: group, numBlocks: Self.numBlocks, blockSize: Self.blockSize)
         let greedy = try await Self.serve(worker, prompts: cases.map(\.inputIDs), maxTokens: 32)
         for (ref, ids) in zip(cases, greedy) { #expect(ids == ref.greedyIDs, "\(ref.name): greedy") }
         #expect(group.clock.reading.numSteps > 0)
@@ -119,11 +124,13 @@ struct NPUExpertParallelTests {
             worst = max(worst, error)
             #expect(error < Self.bf16RelativeErrorBound, "\(ref.name): relative error \(error)")
         }
-        let worker = try NPUWorker(model: model, deviceGroup: group, numBlocks: Self.numBlocks, blockSize: Self.blockSize)
+        let worker = try NPUWorker(
+            model: model, deviceGroup: group, numBlocks: Self.numBlocks, blockSize: Self.blockSize)
         let greedy = try await Self.serve(worker, prompts: cases.map(\.inputIDs), maxTokens: 32)
         let agreed = zip(cases, greedy).map { ref, ids in zip(ref.greedyIDs, ids).prefix { $0 == $1 }.count }
-        print("tiny-pangu-moe, bf16 NPU numerics: worst last-logit relative error \(worst) (f32 criterion 1e-3);"
-            + " greedy tokens equal before the first difference: \(agreed) of 32")
+        print(
+            "tiny-pangu-moe, bf16 NPU numerics: worst last-logit relative error \(worst) (f32 criterion 1e-3);"
+                + " greedy tokens equal before the first difference: \(agreed) of 32")
         #expect(group.deviceStats.allSatisfy { $0.expertLoad?.maxStepImbalanceRatio == 1 })
     }
 

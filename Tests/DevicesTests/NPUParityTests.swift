@@ -59,7 +59,9 @@ struct NPUParityTests {
         #expect(npu.allSatisfy { Precision.round($0, to: dtype) == $0 }, "outputs are \(dtype) values")
     }
 
-    @Test("rmsNorm, softmax and silu·mul stay within the per-dtype error bound", arguments: [DType.bf16, .f16], [1, 63, 257])
+    @Test(
+        "rmsNorm, softmax and silu·mul stay within the per-dtype error bound", arguments: [DType.bf16, .f16],
+        [1, 63, 257])
     func vectorParity(dtype: DType, count: Int) throws {
         let bound = try #require(Self.bounds[dtype])
         let x = Self.values(3 * count, seed: UInt64(count), scale: 3)
@@ -87,7 +89,9 @@ struct NPUParityTests {
         let up = Self.values(3 * count, seed: 5)
         var cpuSilu = x
         cpuSilu.withUnsafeMutableBufferPointer { g in
-            up.withUnsafeBufferPointer { Elementwise.siluMul(gate: g.baseAddress!, up: $0.baseAddress!, count: g.count) }
+            up.withUnsafeBufferPointer {
+                Elementwise.siluMul(gate: g.baseAddress!, up: $0.baseAddress!, count: g.count)
+            }
         }
         let npuSilu = NPUNumerics.siluMul(gate: x, up: up, dtype: dtype)
         #expect(NPUNumerics.normalizedMSE(npuSilu, reference: cpuSilu) < bound, "silu·mul \(dtype) \(count)")

@@ -1,8 +1,8 @@
 import Engine
 import Foundation
-import Synchronization
 import Models
 import Sampling
+import Synchronization
 import Tensors
 import Testing
 import Tokenizers
@@ -107,7 +107,9 @@ struct NPUWorkerEngineTests {
         }
         let reading = group.clock.reading
         #expect(reading.numSteps > 0 && reading.busySeconds > 0)
-        #expect(group.transfers.reading.deviceToHostBytes == Self.bf16Prompts.count * 40 * 4, "each sampled id copied back as int32")
+        #expect(
+            group.transfers.reading.deviceToHostBytes == Self.bf16Prompts.count * 40 * 4,
+            "each sampled id copied back as int32")
     }
 
     @Test("the fp16 310P3 keeps the greedy tokens of the tiny model too")
@@ -144,7 +146,9 @@ struct NPUWorkerEngineTests {
         return model.forward(batch, cache: cache)
     }
 
-    @Test("with bf16 numerics every logit moves less than the bound, so greedy agrees wherever the margin exceeds twice it")
+    @Test(
+        "with bf16 numerics every logit moves less than the bound, so greedy agrees wherever the margin exceeds twice it"
+    )
     func marginRule() throws {
         let cpu = try ModelLoader.load(directory: Self.directory, pool: Self.retained(KernelPool(numThreads: 1)))
         let npu = try ModelLoader.load(

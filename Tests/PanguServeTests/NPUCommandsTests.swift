@@ -1,7 +1,7 @@
 import Devices
 import Engine
-import Sampling
 import Foundation
+import Sampling
 import Testing
 
 @testable import PanguServe
@@ -28,7 +28,8 @@ import Testing
         let table = DevicesCommand.table(rows)
         #expect(table.contains("HBM used / total (MiB)") && table.split(separator: "\n").count == 5)
         #expect(throws: CLIError.self) {
-            try DevicesCommand.rows(DeviceSpec.parse("npu:999Z"), catalog: catalog, shape: nil, npuMemoryUtilization: 0.9)
+            try DevicesCommand.rows(
+                DeviceSpec.parse("npu:999Z"), catalog: catalog, shape: nil, npuMemoryUtilization: 0.9)
         }
     }
 
@@ -43,7 +44,8 @@ import Testing
         defer { try? FileManager.default.removeItem(at: file) }
         let catalog = try NPUProfileDirectory.catalog(Self.profilesDir)
         let result = try SimulateCommand.simulate(
-            shape: DecoderShape(huggingFaceConfigJSON: Data(contentsOf: file)), profile: catalog.profile(named: "910B2"),
+            shape: DecoderShape(huggingFaceConfigJSON: Data(contentsOf: file)),
+            profile: catalog.profile(named: "910B2"),
             numCards: 2, workload: .init(inputLen: 256, outputLen: 16, concurrency: 4, numRequests: 8),
             setup: .init())
         let object = try #require(
@@ -56,7 +58,8 @@ import Testing
     }
 
     static let tinyModel = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("shared/data/models/tiny-pangu-embedded")
+        .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent(
+            "shared/data/models/tiny-pangu-embedded")
 
     @Test(
         "serve with --devices cpu,npu:910B3 starts a CPU and an NPU worker in one pool and both answer",
