@@ -19,7 +19,9 @@ public protocol CausalLM: AnyObject, Sendable {
 /// Maps a checkpoint's `architectures[0]` to the code that runs it.
 public enum ModelLoader {
     /// The architectures this build can serve.
-    public static let supportedArchitectures = ["PanguEmbeddedForCausalLM", "LlamaForCausalLM", "PanguProMoEForCausalLM"]
+    public static let supportedArchitectures = [
+        "PanguEmbeddedForCausalLM", "LlamaForCausalLM", "PanguProMoEForCausalLM",
+    ]
 
     /// Loads config.json and the safetensors weights of a model directory.
     /// `expertPlacement` applies to MoE models (expert parallelism) and is ignored by dense ones.

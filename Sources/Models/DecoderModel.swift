@@ -47,9 +47,11 @@ public final class DecoderModel: CausalLM, @unchecked Sendable {
         let prefix = "model.layers.\(layer).mlp"
         if let moe = c.moe {
             return try MixtureOfGroupedExperts(
-                checkpoint: checkpoint, prefix: prefix, hidden: c.hiddenSize, moe: moe, expertPlacement: expertPlacement)
+                checkpoint: checkpoint, prefix: prefix, hidden: c.hiddenSize, moe: moe, expertPlacement: expertPlacement
+            )
         }
-        return try DenseMLP(checkpoint: checkpoint, prefix: prefix, hidden: c.hiddenSize, intermediate: c.intermediateSize)
+        return try DenseMLP(
+            checkpoint: checkpoint, prefix: prefix, hidden: c.hiddenSize, intermediate: c.intermediateSize)
     }
 
     /// Llama 3.1 RoPE frequency rescaling (Meta's reference `apply_scaling`).
@@ -60,7 +62,8 @@ public final class DecoderModel: CausalLM, @unchecked Sendable {
             let highWavelen = s.originalMaxPositionEmbeddings / s.highFreqFactor
             if wavelen < highWavelen { return freq }
             if wavelen > lowWavelen { return freq / s.factor }
-            let smooth = (s.originalMaxPositionEmbeddings / wavelen - s.lowFreqFactor) / (s.highFreqFactor - s.lowFreqFactor)
+            let smooth =
+                (s.originalMaxPositionEmbeddings / wavelen - s.lowFreqFactor) / (s.highFreqFactor - s.lowFreqFactor)
             return (1 - smooth) * freq / s.factor + smooth * freq
         }
     }
@@ -140,7 +143,8 @@ public final class DecoderModel: CausalLM, @unchecked Sendable {
             values: values, blockSize: cache.blockSize, numHeads: c.numAttentionHeads,
             numKVHeads: c.numKeyValueHeads, headDim: c.headDim, pool: pool)
         MatMul.linear(
-            x: s.attention.pointer, m: rows, weight: layer.oProj, bias: layer.oBias, out: s.residual.pointer, pool: pool)
+            x: s.attention.pointer, m: rows, weight: layer.oProj, bias: layer.oBias, out: s.residual.pointer, pool: pool
+        )
         Vector.axpy(1, s.residual.pointer, x.pointer, rows * hidden)
         // Feed-forward block: x += mlp(norm(x)).
         for r in 0..<rows {

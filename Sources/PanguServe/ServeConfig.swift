@@ -14,6 +14,8 @@ struct ServeConfig {
     /// Share (0, 1] of each NPU card's memory left after the weights that the KV cache takes.
     var npuMemoryUtilization = 0.9
     var npuPacing = NPUPacing.none
+    /// Expert parallelism on multi-card NPU workers serving a MoE model (`--expert-parallel`).
+    var enableExpertParallel = false
     /// Directory of chip profiles; nil = search (see `NPUProfileDirectory`).
     var npuProfilesDir: String?
     var threads: Int = ProcessInfo.processInfo.activeProcessorCount
@@ -58,6 +60,7 @@ struct ServeConfig {
             throw CLIError("invalid value for --npu-pacing: '\(pacing)' (expected none or realtime)")
         }
         npuPacing = parsedPacing
+        enableExpertParallel = try o.bool("expertParallel")
         npuProfilesDir = o.string("npuProfilesDir")
         threads = try positive("threads", o.int("threads")) ?? threads
         maxNumSeqs = try positive("maxNumSeqs", o.int("maxNumSeqs")) ?? maxNumSeqs

@@ -16,6 +16,8 @@ enum ServeOptions {
                    defaultValue: "cpu"),
         OptionSpec(name: "npuMemoryUtilization", help: "share of each simulated NPU's device memory left after the weights that the KV cache takes",
                    unit: "0..1", defaultValue: "0.9"),
+        OptionSpec(name: "expertParallel", help: "on an npu:PROFILExN worker with a MoE model, spread the routed expert groups across its N cards (expert parallelism)",
+                   isSwitch: true),
         OptionSpec(name: "npuPacing", help: "none (report the simulated chip time) or realtime (each step lasts at least the chip's time)",
                    unit: "mode", defaultValue: "none"),
         OptionSpec(name: "npuProfilesDir", help: "directory of NPU chip profiles (*.json)", unit: "dir",

@@ -32,16 +32,19 @@ extension ServingStack {
         do {
             let profile = try catalog.profile(named: plan.profile)
             let dtype = NPUDType.deviceDType(checkpoint: modelConfig.torchDType, profile: profile)
+            let expertParallel = config.enableExpertParallel && modelConfig.moe != nil && plan.numCards > 1
             let group = try NPUDeviceGroup(
                 name: plan.name, profile: profile, shape: DecoderShape(modelConfig: modelConfig, dtype: dtype),
-                tensorParallelSize: plan.numCards, firstCardIndex: plan.firstCardIndex,
+                tensorParallelSize: plan.numCards, expertParallelSize: expertParallel ? plan.numCards : 1,
+                firstCardIndex: plan.firstCardIndex,
                 npuMemoryUtilization: config.npuMemoryUtilization, pacing: config.npuPacing)
             var engineConfig = hostEngineConfig
             engineConfig.numBlocks = min(
                 group.numKVBlocks(blockSize: engineConfig.blockSize), hostEngineConfig.numBlocks)
             try engineConfig.validate()
             let pool = NPUWorker.makeKernelPool(numThreads: plan.numThreads, dtype: dtype)
-            let model = try ModelLoader.load(directory: directory, pool: pool)
+            let model = try ModelLoader.load(
+                directory: directory, pool: pool, expertPlacement: group.expertPlacement)
             let worker = try NPUWorker(
                 model: model, deviceGroup: group, numBlocks: engineConfig.numBlocks, blockSize: engineConfig.blockSize)
             let loop = try EngineLoop(config: engineConfig, worker: worker, tokenizer: tokenizer)

@@ -107,6 +107,10 @@ struct NPUExpertParallelTests {
         #expect(stats.count == 4 && stats.allSatisfy { $0.expertLoad != nil })
         #expect(Set(stats.compactMap { $0.expertLoad?.numTokensTotal }).count == 1, "equal load on every card")
         #expect(stats[0].expertLoad?.maxStepImbalanceRatio == 1)
+        let metrics = stats[1].expertLoadMetrics
+        #expect(metrics.map(\.name) == ["pangu:npu_expert_load_tokens_total", "pangu:npu_expert_load_imbalance_ratio"])
+        #expect(metrics[0].value == Double(stats[1].expertLoad?.numTokensTotal ?? -1) && metrics[0].value > 0)
+        #expect(metrics[1].value == 1)
     }
 
     /// Measured on this random model (docs/npu-simulator.md): bf16 matmul inputs move the last logits
@@ -172,6 +176,6 @@ struct NPUExpertParallelTests {
     func noPlacementWithoutEP() throws {
         let group = try Self.group(expertParallel: false)
         #expect(group.expertPlacement == nil)
-        #expect(group.deviceStats.allSatisfy { $0.expertLoad == nil })
+        #expect(group.deviceStats.allSatisfy { $0.expertLoad == nil && $0.expertLoadMetrics.isEmpty })
     }
 }

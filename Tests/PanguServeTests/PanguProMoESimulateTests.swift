@@ -1,5 +1,7 @@
 import Devices
+import Engine
 import Foundation
+import Sampling
 import Testing
 
 @testable import PanguServe
@@ -124,5 +126,35 @@ import Testing
                 workload: .init(inputLen: 128, outputLen: 8, concurrency: $0, numRequests: $0), setup: Self.setup(.dp))
         }
         #expect(none.best == nil && none.trials.count == 1)
+    }
+
+    static let tinyMoE = packageRoot.deletingLastPathComponent().appendingPathComponent(
+        "shared/data/models/tiny-pangu-moe")
+
+    @Test(
+        "serve --devices npu:910B2x4 --expert-parallel spreads tiny-pangu-moe's experts and reports a balanced load",
+        .enabled(if: FileManager.default.fileExists(atPath: tinyMoE.path), "../shared/data is absent"))
+    func serveExpertParallel() async throws {
+        let options = try OptionValues(
+            arguments: [
+                "--devices", "npu:910B2x4", "--expert-parallel", "--threads", "2", "--kv-cache-bytes", "4000000",
+                "--max-model-len", "128", "--npu-profiles-dir", NPUCommandsTests.profilesDir,
+            ], specs: ServeOptions.specs)
+        let config = try ServeConfig(options)
+        #expect(config.enableExpertParallel)
+        let stack = try ServingStack.build(config: config, directory: Self.tinyMoE)
+        var params = SamplingParams()
+        params.maxTokens = 4
+        params.temperature = 0
+        params.ignoreEOS = true
+        let stream = try stack.engine.generate(
+            EngineRequest(requestID: "ep", promptTokenIDs: [1, 450, 2211], samplingParams: params))
+        var numTokens = 0
+        for await output in stream { numTokens += output.newTokenIDs.count }
+        #expect(numTokens == 4)
+        let loads = stack.deviceStats.compactMap { $0.expertLoad?.numTokensTotal }
+        // 3 prompt + 3 decoded tokens (the 4th is sampled, not fed) × 2 MoE layers × 1 group per card.
+        #expect(loads == [12, 12, 12, 12])
+        await stack.engine.shutdown(drain: true)
     }
 }

@@ -31,7 +31,9 @@ extension DecoderShape {
         if intermediateSize % tp != 0 { throw invalid("does not divide intermediate size \(intermediateSize)") }
         if ep < 1 { throw NPUError.invalidArgument(name: "expertParallelSize \(ep)", reason: "must be ≥ 1") }
         guard let moe else {
-            if ep > 1 { throw NPUError.invalidArgument(name: "expertParallelSize \(ep)", reason: "the model has no experts") }
+            if ep > 1 {
+                throw NPUError.invalidArgument(name: "expertParallelSize \(ep)", reason: "the model has no experts")
+            }
             return
         }
         if moe.moeIntermediateSize < 1 || moe.moeIntermediateSize % tp != 0

@@ -39,7 +39,8 @@ public struct DeviceStats: Sendable, Equatable {
         /// Largest per-step max/mean of the group seen so far.
         public var maxStepImbalanceRatio: Double
 
-        public init(numTokensTotal: Int, numTokensLastStep: Int, imbalanceRatio: Double, maxStepImbalanceRatio: Double) {
+        public init(numTokensTotal: Int, numTokensLastStep: Int, imbalanceRatio: Double, maxStepImbalanceRatio: Double)
+        {
             self.numTokensTotal = numTokensTotal
             self.numTokensLastStep = numTokensLastStep
             self.imbalanceRatio = imbalanceRatio
@@ -62,6 +63,17 @@ public struct DeviceStats: Sendable, Equatable {
         self.numSteps = numSteps
         self.hostToDeviceBytes = hostToDeviceBytes
         self.deviceToHostBytes = deviceToHostBytes
+    }
+
+    /// The expert-load gauges of this card, ready for `/metrics` with the
+    /// label `device` = `name`: `pangu:npu_expert_load_tokens_total` and
+    /// `pangu:npu_expert_load_imbalance_ratio`; empty without expert parallelism.
+    public var expertLoadMetrics: [(name: String, value: Double)] {
+        guard let load = expertLoad else { return [] }
+        return [
+            ("pangu:npu_expert_load_tokens_total", Double(load.numTokensTotal)),
+            ("pangu:npu_expert_load_imbalance_ratio", load.imbalanceRatio),
+        ]
     }
 
     /// busy / simulated; 0 before any time passed.

@@ -58,7 +58,8 @@ public final class NPUDeviceGroup: Sendable {
         self.shape = shape
         guard expertParallelSize == 1 || tensorParallelSize == 1 || expertParallelSize == tensorParallelSize else {
             throw NPUError.invalidArgument(
-                name: "expertParallelSize", reason: "must be 1, the group's \(tensorParallelSize) cards, or used with one card")
+                name: "expertParallelSize",
+                reason: "must be 1, the group's \(tensorParallelSize) cards, or used with one card")
         }
         self.tensorParallelSize = tensorParallelSize
         self.expertParallelSize = expertParallelSize
