@@ -85,12 +85,8 @@ enum SimulateCommand {
         if let maxTPOTMs, !(maxTPOTMs > 0) { throw CLIError("invalid value for --max-tpot-ms: must be > 0") }
         let output: String
         do {
-            var shape = try DecoderShape(huggingFaceConfigJSON: data, weightDType: try weightDType(options))
             let profile = try catalog.profile(named: profileName)
-            // A chip without the config's activation type (310P3: no bf16) runs it in its own (fp16).
-            let dtype = NPUDType.deviceDType(checkpoint: shape.activationDType.rawValue, profile: profile)
-            if shape.weightDType == shape.activationDType { shape.weightDType = dtype }
-            shape.activationDType = dtype
+            let shape = try deviceShape(data, weightDType: try weightDType(options), profile: profile)
             if let maxTPOTMs {
                 let search = try searchMaxConcurrency(
                     maxTPOTSeconds: maxTPOTMs / 1000, maxConcurrency: try positive("maxConcurrency") ?? 1024,
@@ -127,6 +123,16 @@ enum SimulateCommand {
             blockSize: try positive("blockSize") ?? 16,
             npuMemoryUtilization: try options.double("npuMemoryUtilization") ?? 0.9, attentionParallel: layout,
             enableExpertParallel: try options.bool("expertParallel"))
+    }
+
+    /// The config's shape on `profile`: a chip without the config's
+    /// activation type (310P3: no bf16) runs it in its own (fp16).
+    static func deviceShape(_ data: Data, weightDType: NPUDType?, profile: ChipProfile) throws -> DecoderShape {
+        var shape = try DecoderShape(huggingFaceConfigJSON: data, weightDType: weightDType)
+        let dtype = NPUDType.deviceDType(checkpoint: shape.activationDType.rawValue, profile: profile)
+        if shape.weightDType == shape.activationDType { shape.weightDType = dtype }
+        shape.activationDType = dtype
+        return shape
     }
 
     static func weightDType(_ options: OptionValues) throws(CLIError) -> NPUDType? {
