@@ -34,6 +34,8 @@ final class ModelRunner {
     private var states = WorkerRequestStates()
     private var samplers: [String: Sampler] = [:]
     private let eosTokenID: Int?
+    /// The chunks the last `execute` computed (the NPU worker times them).
+    private(set) var lastChunks: [ScheduledChunk] = []
 
     init(model: any CausalLM, numBlocks: Int, blockSize: Int) {
         self.model = model
@@ -55,6 +57,7 @@ final class ModelRunner {
     func execute(_ schedulerOutput: SchedulerOutput) throws -> ModelRunnerOutput {
         for id in schedulerOutput.finishedRequestIDs { samplers[id] = nil }
         let chunks = try states.apply(schedulerOutput).filter { !$0.tokenIDs.isEmpty }
+        lastChunks = chunks
         if chunks.isEmpty { return .empty }
         let batch = Self.batch(of: chunks, blockSize: cache.blockSize)
         var logits = model.forward(batch, cache: cache)

@@ -1,3 +1,4 @@
+import Devices
 import Engine
 import Foundation
 import HTTPServer
@@ -10,6 +11,11 @@ struct ServeConfig {
     var servedModelName: String?
     var http = HTTPServerConfig()
     var devices: [DeviceSpec] = [.cpu(count: 1)]
+    /// Share (0, 1] of each NPU card's memory left after the weights that the KV cache takes.
+    var npuMemoryUtilization = 0.9
+    var npuPacing = NPUPacing.none
+    /// Directory of chip profiles; nil = search (see `NPUProfileDirectory`).
+    var npuProfilesDir: String?
     var threads: Int = ProcessInfo.processInfo.activeProcessorCount
     var maxNumSeqs = 64
     var maxNumBatchedTokens = 512
@@ -43,6 +49,16 @@ struct ServeConfig {
             throw CLIError("invalid value for --tls-cert-file/--tls-key-file: give both or neither")
         }
         devices = try DeviceSpec.parse(o.string("devices") ?? "cpu")
+        npuMemoryUtilization = try o.double("npuMemoryUtilization") ?? npuMemoryUtilization
+        guard npuMemoryUtilization > 0, npuMemoryUtilization <= 1 else {
+            throw CLIError("invalid value for --npu-memory-utilization: must be in (0, 1]")
+        }
+        let pacing = o.string("npuPacing") ?? "none"
+        guard let parsedPacing = NPUPacing(rawValue: pacing) else {
+            throw CLIError("invalid value for --npu-pacing: '\(pacing)' (expected none or realtime)")
+        }
+        npuPacing = parsedPacing
+        npuProfilesDir = o.string("npuProfilesDir")
         threads = try positive("threads", o.int("threads")) ?? threads
         maxNumSeqs = try positive("maxNumSeqs", o.int("maxNumSeqs")) ?? maxNumSeqs
         maxNumBatchedTokens = try positive("maxNumBatchedTokens", o.int("maxNumBatchedTokens")) ?? maxNumBatchedTokens

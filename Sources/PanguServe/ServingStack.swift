@@ -17,6 +17,8 @@ struct ServingStack: Sendable {
     let numParameters: Int
     let numWeightBytes: Int
     let workerNames: [String]
+    /// The simulated NPU cards of the NPU workers (for `/metrics`: `deviceStats`).
+    var npuDeviceGroups: [NPUDeviceGroup] = []
 
     /// Loads the model and starts one engine loop per worker of `config.devices`.
     static func build(config: ServeConfig, directory: URL) throws(CLIError) -> ServingStack {
@@ -47,7 +49,22 @@ struct ServingStack: Sendable {
         let threadsPerWorker = max(1, config.threads / numWorkers)
         var loops: [EngineLoop] = []
         var model: (any CausalLM)?
-        for index in 0..<numWorkers {
+        var npuDeviceGroups: [NPUDeviceGroup] = []
+        let catalog = config.devices.contains { if case .npu = $0 { true } else { false } }
+            ? try NPUProfileDirectory.catalog(config.npuProfilesDir) : ChipProfileCatalog()
+        for (index, spec) in DeviceSpec.workers(config.devices).enumerated() {
+            if case .npu(let profile, let numCards) = spec {
+                let npu = try startNPUWorker(
+                    NPUWorkerPlan(
+                        name: "npu\(npuDeviceGroups.count)", profile: profile, numCards: numCards,
+                        firstCardIndex: npuDeviceGroups.reduce(0) { $0 + $1.tensorParallelSize },
+                        numThreads: threadsPerWorker),
+                    catalog: catalog, config: config, directory: directory, modelConfig: modelConfig,
+                    engineConfig: engineConfig, tokenizer: tokenizer)
+                (model, loops) = (npu.model, loops + [npu.loop])
+                npuDeviceGroups.append(npu.group)
+                continue
+            }
             do {
                 let pool = KernelPool(numThreads: threadsPerWorker)
                 let workerModel = try ModelLoader.load(directory: directory, pool: pool)
@@ -63,7 +80,7 @@ struct ServingStack: Sendable {
             modelName: config.servedModelName ?? directory.lastPathComponent, modelDirectory: directory,
             modelConfig: modelConfig, tokenizer: tokenizer, engine: EngineClient(loops: loops),
             engineConfig: engineConfig, numParameters: model.numParameters, numWeightBytes: model.numWeightBytes,
-            workerNames: loops.map(\.workerInfo.name))
+            workerNames: loops.map(\.workerInfo.name), npuDeviceGroups: npuDeviceGroups)
     }
 
     /// The one start-up banner: version, model, parameters, dtype, devices, KV blocks, address.

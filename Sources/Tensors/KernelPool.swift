@@ -25,6 +25,17 @@ public final class KernelPool: @unchecked Sendable {
     private var currentJob: Job?  // guarded by condition
     private var isShuttingDown = false  // guarded by condition
 
+    /// Device numerics for `MatMul.linear` on this pool (nil = plain f32, the
+    /// CPU worker). When set (the simulated NPU sets bf16 or f16), every linear
+    /// rounds its input and weights to this type, accumulates in f32 and rounds
+    /// its output, as a cube unit does. Set it once, before the first call.
+    public var matmulRounding: DType?
+    /// True while `MatMul.linearRoundingToDevice` runs its inner kernel (one
+    /// caller per pool, so no lock is needed).
+    var isInsideMatMulRounding = false
+    /// Weights converted to `matmulRounding` once, by tensor address.
+    let deviceWeights = DeviceWeightCache()
+
     /// One `parallelFor` call: tasks are claimed with an atomic counter.
     private final class Job: @unchecked Sendable {
         let body: (Int) -> Void

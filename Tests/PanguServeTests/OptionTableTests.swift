@@ -68,6 +68,39 @@ import Testing
         #expect(throws: CLIError.self) { try DeviceSpec.parse("cpu:0") }
     }
 
+    @Test("npu:PROFILE and npu:PROFILExN parse, mix with cpu, and count one worker per entry")
+    func npuDevices() throws {
+        #expect(try DeviceSpec.parse("npu:910B3") == [.npu(profile: "910B3", numCards: 1)])
+        #expect(try DeviceSpec.parse("npu:910B2x4") == [.npu(profile: "910B2", numCards: 4)])
+        let mixed = try DeviceSpec.parse("cpu:2, npu:310P3")
+        #expect(mixed == [.cpu(count: 2), .npu(profile: "310P3", numCards: 1)])
+        #expect(DeviceSpec.numWorkers(mixed) == 3)
+        #expect(DeviceSpec.workers(mixed) == [.cpu(count: 1), .cpu(count: 1), .npu(profile: "310P3", numCards: 1)])
+        for bad in ["npu", "npu:", "npu:910B2x0"] {
+            #expect(throws: CLIError.self, "\(bad)") { try DeviceSpec.parse(bad) }
+        }
+    }
+
+    @Test("NPU options parse with defaults 0.9 and none, and bad values name the option")
+    func npuOptions() throws {
+        let defaults = try ServeConfig(OptionValues(arguments: [], specs: ServeOptions.specs))
+        #expect(defaults.npuMemoryUtilization == 0.9 && defaults.npuPacing == .none && defaults.npuProfilesDir == nil)
+        let set = try ServeConfig(
+            OptionValues(
+                arguments: ["--npu-memory-utilization", "0.5", "--npu-pacing", "realtime"], specs: ServeOptions.specs,
+                environment: ["PANGU_SERVE_NPU_PROFILES_DIR": "/etc/pangu/devices"]))
+        #expect(set.npuMemoryUtilization == 0.5 && set.npuPacing == .realtime)
+        #expect(set.npuProfilesDir == "/etc/pangu/devices")
+        for (arguments, flag) in [
+            (["--npu-memory-utilization", "1.5"], "--npu-memory-utilization"), (["--npu-pacing", "fast"], "--npu-pacing"),
+        ] {
+            do {
+                _ = try ServeConfig(OptionValues(arguments: arguments, specs: ServeOptions.specs))
+                Issue.record("\(arguments) should fail")
+            } catch { #expect(error.description.contains(flag)) }
+        }
+    }
+
     @Test("the KV cache defaults to what max-num-seqs full sequences need when memory allows")
     func kvSizing() throws {
         var config = try ServeConfig(OptionValues(arguments: ["--max-num-seqs", "2"], specs: ServeOptions.specs))

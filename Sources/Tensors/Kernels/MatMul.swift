@@ -17,6 +17,9 @@ public enum MatMul {
         x: UnsafePointer<Float>, m: Int, weight: WeightTensor, bias: UnsafePointer<Float>? = nil,
         out: UnsafeMutablePointer<Float>, pool: KernelPool
     ) {
+        if let dtype = pool.matmulRounding, !pool.isInsideMatMulRounding {
+            return linearRoundingToDevice(x: x, m: m, weight: weight, bias: bias, out: out, pool: pool, dtype: dtype)
+        }
         let n = weight.rows
         let k = weight.cols
         if m <= 0 || n <= 0 { return }
