@@ -105,6 +105,9 @@ final class EventLoop: @unchecked Sendable {
     }
 
     func register(_ fd: Int32, events: UInt32, handler: EventLoopHandler) {
+        // A descriptor number still registered here can only come back from accept/socket if someone
+        // closed it without unregistering (a double close elsewhere): catch that in debug builds.
+        assert(handlers[fd] == nil, "descriptor \(fd) registered twice on loop \(index)")
         handlers[fd] = handler
         var event = epoll_event()
         event.events = events

@@ -12,7 +12,8 @@ struct BenchReport {
     let firstError: String?
 
     init(traces: [StreamingClient.Trace], duration: Double, concurrency: Int) {
-        let ok = traces.filter { $0.error == nil && !$0.tokenTimes.isEmpty }
+        // Tokens whose text is empty (ids the tokenizer cannot spell) send no event; usage still counts them.
+        let ok = traces.filter { $0.error == nil && ($0.completionTokens > 0 || !$0.tokenTimes.isEmpty) }
         numRequests = traces.count
         numFailed = traces.count - ok.count
         self.duration = duration

@@ -42,6 +42,7 @@ enum ServeCommand {
             maxModelLen: stack.engineConfig.effectiveMaxModelLen, metrics: metrics, version: PanguServeVersion.string,
             readiness: readiness, logger: logger.withLabel("openai"))
         OpenAIRoutes.install(on: router, context: context)
+        DeviceMetrics.register(on: metrics, stack: stack)
         readiness.set(.ready)
         FileHandle.standardOutput.write(Data((stack.banner(version: PanguServeVersion.string, address: address) + "\n").utf8))
 

@@ -91,7 +91,7 @@ struct ServingStack: Sendable {
             pangu-serve \(version)
               model      \(modelName) (\(modelConfig.architecture), \(params) parameters, \(modelConfig.torchDType) weights, f32 compute)
               devices    \(workerNames.joined(separator: ", "))
-              KV cache   \(engineConfig.numBlocks) blocks × \(engineConfig.blockSize) tokens per worker (\(kvTokens) tokens), max model len \(engineConfig.maxModelLen)
+              KV cache   \(engineConfig.numBlocks) blocks × \(engineConfig.blockSize) tokens per worker (\(kvTokens) tokens), max model len \(engineConfig.effectiveMaxModelLen)
               listening  \(address)
             """
     }

@@ -2,15 +2,15 @@
 import Foundation
 
 let arguments = Array(CommandLine.arguments.dropFirst())
-let subcommands = ["serve", "generate", "simulate", "devices", "bench serve"]
+let subcommands = ["serve", "generate", "bench serve", "simulate", "devices"]
 let usage = """
     pangu-serve \(PanguServeVersion.string): an OpenAI-compatible server for Huawei's open Pangu models
 
     usage: pangu-serve [serve] [options]     run the daemon (default: the embedded demo model on 127.0.0.1:8000)
            pangu-serve generate [options]    run one prompt and print the continuation
+           pangu-serve bench serve [options] drive a running server with concurrent streaming clients
            pangu-serve simulate [options]    predict latency and throughput on simulated Ascend NPUs
            pangu-serve devices [options]     list the configured devices (npu-smi style)
-           pangu-serve bench serve [options] drive a running server with concurrent streaming clients
            pangu-serve --version
     Run a subcommand with --help for its options.
     """
@@ -19,9 +19,9 @@ do {
     switch arguments.first {
     case "serve": try await ServeCommand.run(Array(arguments.dropFirst()))
     case "generate": try GenerateCommand.run(Array(arguments.dropFirst()))
+    case "bench" where arguments.dropFirst().first == "serve": try BenchServeCommand.run(Array(arguments.dropFirst(2)))
     case "simulate": try SimulateCommand.run(Array(arguments.dropFirst()))
     case "devices": try DevicesCommand.run(Array(arguments.dropFirst()))
-    case "bench" where arguments.dropFirst().first == "serve": try BenchServeCommand.run(Array(arguments.dropFirst(2)))
     case "-h", "--help", "help": print(usage)
     case "--version", "version": print("pangu-serve \(PanguServeVersion.string)")
     case let first? where first.hasPrefix("-"): try await ServeCommand.run(arguments)

@@ -65,14 +65,16 @@ public final class KernelPool: @unchecked Sendable {
         self.numThreads = max(1, numThreads)
         self.spinIterations = max(0, spinIterations)
         for index in 1..<self.numThreads {
-            let thread = Thread { [unowned self] in self.workerLoop() }
+            // Threads hold the pool strongly: it lives until `shutdown()` lets them exit,
+            // so a pool can never be freed under a running thread.
+            let thread = Thread { [self] in self.workerLoop() }
             thread.name = "pangu-kernel-\(index)"
             thread.stackSize = 1 << 20
             thread.start()
         }
     }
 
-    /// Stops the worker threads (they exit when they next wake).
+    /// Stops the worker threads (they exit when they next wake) and so releases the pool.
     public func shutdown() {
         condition.lock()
         isShuttingDown = true

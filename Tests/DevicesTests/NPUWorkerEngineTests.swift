@@ -112,12 +112,30 @@ struct NPUWorkerEngineTests {
             "each sampled id copied back as int32")
     }
 
-    @Test("the fp16 310P3 keeps the greedy tokens of the tiny model too")
+    @Test("the fp16 310P3 keeps the greedy tokens of the tiny model up to the first near-tie")
     func fp16Parity() async throws {
         let expected = try await Self.serve(try Self.makeCPU(), prompts: Self.fp16Prompts)
         let (npu, group) = try Self.makeNPU(profile: Self.profile("310P3"))
         #expect(group.shape.activationDType == .fp16)
-        #expect(try await Self.serve(npu, prompts: Self.fp16Prompts) == expected)
+        let actual = try await Self.serve(npu, prompts: Self.fp16Prompts)
+        let cpu = try ModelLoader.load(directory: Self.directory, pool: Self.retained(KernelPool(numThreads: 1)))
+        let vocab = cpu.config.vocabSize
+        var numCompared = 0
+        for (i, prompt) in Self.fp16Prompts.enumerated() {
+            // Replay the CPU's greedy path and find the first step whose top-2 margin fp16 could flip
+            // (fp16 moves logits by ~0.003 here; 0.02 leaves a wide safety factor).
+            let logits = Self.allLogits(cpu, prompt + expected[i])
+            var numClear = 0
+            for step in expected[i].indices {
+                let row = Array(logits[(prompt.count - 1 + step) * vocab..<(prompt.count + step) * vocab])
+                let top = row.sorted(by: >)
+                if top[0] - top[1] < 0.02 { break }
+                numClear += 1
+            }
+            numCompared += numClear
+            #expect(Array(actual[i].prefix(numClear)) == Array(expected[i].prefix(numClear)), "prompt \(i)")
+        }
+        #expect(numCompared >= 20, "too few clear greedy steps to compare")
     }
 
     @Test("the worker's device memory holds the weights and the KV cache; too little memory fails at start")

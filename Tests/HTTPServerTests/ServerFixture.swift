@@ -29,8 +29,9 @@ func withServer<T>(
 }
 
 /// Polls `condition` every few milliseconds for up to `seconds`; returns whether it became true.
-/// (Used to wait for asynchronous effects, never to assert on speed.)
-func eventually(seconds: Double = 5, _ condition: () -> Bool) async -> Bool {
+/// (Used to wait for asynchronous effects, never to assert on speed; the bound is generous because a busy
+/// cooperative pool, e.g. other test targets running in parallel, can delay handlers for seconds.)
+func eventually(seconds: Double = 30, _ condition: () -> Bool) async -> Bool {
     let end = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
     while ContinuousClock.now < end {
         if condition() { return true }

@@ -88,7 +88,7 @@ struct ServerLimitsTests {
         config.numEventLoops = 2
         try await withServer(config: config, router: makeTestRouter()) { server, port in
             let clients = try await blocking { try (0..<numClients).map { _ in try TestClient(port: port) } }
-            #expect(await eventually(seconds: 10) { server.numOpenConnections == numClients })
+            #expect(await eventually { server.numOpenConnections == numClients })
             let numOK = try await blocking {
                 for client in clients { try client.send("GET /hello HTTP/1.1\r\nHost: t\r\n\r\n") }
                 return try clients.map { client -> String in

@@ -10,7 +10,7 @@ import Testing
 #endif
 
 /// A self-signed certificate generated with the `openssl` command line into a temporary directory.
-struct TestCertificate {
+struct TestCertificate: Sendable {
     let directory: URL
     var certFile: String { directory.appendingPathComponent("cert.pem").path }
     var keyFile: String { directory.appendingPathComponent("key.pem").path }
@@ -73,7 +73,8 @@ func tlsExchange(port: Int, request: String) throws -> (version: Int32, response
 struct TLSTests {
     @Test("serves pipelined keep-alive requests over TLS; a failed handshake closes only that connection")
     func tlsRequest() async throws {
-        guard let certificate = TestCertificate.make() else { return }
+        // `make` waits for the openssl process: keep that wait off the cooperative pool.
+        guard let certificate = try await blocking({ TestCertificate.make() }) else { return }
         defer { certificate.remove() }
         var config = HTTPServerConfig()
         config.tlsCertFile = certificate.certFile

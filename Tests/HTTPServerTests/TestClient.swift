@@ -23,7 +23,10 @@ final class TestClient: @unchecked Sendable {
     var buffer: [UInt8] = []
     private(set) var isAtEOF = false
 
-    init(port: Int, host: String = "127.0.0.1", receiveBufferSize: Int32? = nil, timeoutSeconds: Int = 5) throws {
+    /// `timeoutSeconds` bounds each blocking send/receive. It is generous because it only matters when a
+    /// test fails: handlers run on the shared cooperative pool, which other test targets running in
+    /// parallel in the same process can keep busy for seconds.
+    init(port: Int, host: String = "127.0.0.1", receiveBufferSize: Int32? = nil, timeoutSeconds: Int = 30) throws {
         fd = try TestClient.connectSocket(
             port: port, host: host, receiveBufferSize: receiveBufferSize, timeoutSeconds: timeoutSeconds)
     }

@@ -8,9 +8,14 @@ func withFixture(
     numBlocks: Int = 256, maxNumWaitingRequests: Int = 64, maxBodyBytes: Int = 1 << 20,
     chatTemplate: ChatTemplate? = nil, failFromStep: Int? = nil, _ body: (APIServerFixture) async throws -> Void
 ) async throws {
-    let fixture = try APIServerFixture(
-        numBlocks: numBlocks, maxNumWaitingRequests: maxNumWaitingRequests, maxBodyBytes: maxBodyBytes,
-        chatTemplate: chatTemplate, failFromStep: failFromStep)
+    // Loading the model and tokenizer takes a while in debug builds: do it on its own thread, never on the
+    // cooperative pool, whose few threads every server handler in the test process (HTTPServerTests
+    // included, when the targets run in parallel) needs.
+    let fixture = try await offPool {
+        try APIServerFixture(
+            numBlocks: numBlocks, maxNumWaitingRequests: maxNumWaitingRequests, maxBodyBytes: maxBodyBytes,
+            chatTemplate: chatTemplate, failFromStep: failFromStep)
+    }
     do {
         try await body(fixture)
     } catch {
@@ -21,11 +26,14 @@ func withFixture(
 }
 
 /// One server shared by the tests that only read their own responses (started on first use, never stopped).
+/// Touch it only through `withSharedFixture`: its lazy initialiser loads the model and blocks every thread
+/// that reaches it meanwhile, which must never be a cooperative-pool thread.
 let sharedFixture: APIServerFixture? = try? APIServerFixture()
 
-/// Runs `body` against the shared server.
+/// Runs `body` against the shared server (initialised off the cooperative pool on first use).
 func withSharedFixture(_ body: (APIServerFixture) async throws -> Void) async throws {
-    try await body(try #require(sharedFixture))
+    let fixture = try await offPool { sharedFixture }
+    try await body(try #require(fixture))
 }
 
 func choices(_ json: [String: Any]) -> [[String: Any]] { json["choices"] as? [[String: Any]] ?? [] }
