@@ -2,6 +2,7 @@ import Devices
 import Engine
 import Foundation
 import Sampling
+import Telemetry
 import Testing
 
 @testable import PanguServe
@@ -155,6 +156,12 @@ import Testing
         let loads = stack.deviceStats.compactMap { $0.expertLoad?.numTokensTotal }
         // 3 prompt + 3 decoded tokens (the 4th is sampled, not fed) × 2 MoE layers × 1 group per card.
         #expect(loads == [12, 12, 12, 12])
+        let metrics = MetricsRegistry()
+        DeviceMetrics.register(on: metrics, stack: stack)
+        let text = metrics.render()
+        #expect(text.contains("pangu:npu_expert_load_tokens_total{model_name=\"tiny-pangu-moe\",device=\"npu:3\"} 12"))
+        #expect(
+            text.contains("pangu:npu_expert_load_imbalance_ratio{model_name=\"tiny-pangu-moe\",device=\"npu:0\"} 1"))
         await stack.engine.shutdown(drain: true)
     }
 }
