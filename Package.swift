@@ -56,7 +56,9 @@ let package = Package(
 
         .testTarget(name: "TelemetryTests", dependencies: ["Telemetry"]),
         .testTarget(name: "HTTP1Tests", dependencies: ["HTTP1"]),
-        .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer", "HTTP1"]),
+        // A raw-socket HTTP client shared by the live-server test targets.
+        .target(name: "HTTPTestSupport", dependencies: ["HTTP1"], path: "Tests/HTTPTestSupport"),
+        .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer", "HTTP1", "HTTPTestSupport"]),
         .testTarget(name: "TensorsTests", dependencies: ["Tensors"]),
         .testTarget(name: "WeightsTests", dependencies: ["Weights", "Tensors"]),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers"]),
@@ -71,7 +73,7 @@ let package = Package(
             name: "OpenAIAPITests",
             dependencies: [
                 "OpenAIAPI", "HTTP1", "HTTPServer", "Engine", "Sampling", "Tokenizers", "Telemetry", "Devices", "Models",
-                "Tensors",
+                "Tensors", "HTTPTestSupport",
             ]),
     ]
 )

@@ -1,3 +1,4 @@
+import HTTPTestSupport
 import HTTP1
 import HTTPServer
 import Telemetry

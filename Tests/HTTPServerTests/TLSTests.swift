@@ -1,3 +1,4 @@
+import HTTPTestSupport
 import COpenSSL
 import Foundation
 import HTTP1

@@ -1,3 +1,4 @@
+import HTTPTestSupport
 import Devices
 import Engine
 import Foundation

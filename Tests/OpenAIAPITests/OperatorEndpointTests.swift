@@ -1,3 +1,4 @@
+import HTTPTestSupport
 import Engine
 import Foundation
 import Testing

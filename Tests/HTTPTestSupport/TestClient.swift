@@ -5,28 +5,30 @@ import HTTP1
 #endif
 
 /// A response as read off the wire by `TestClient`.
-struct TestResponse {
-    var status: Int
-    var headers: HTTPHeaders
-    var body: [UInt8]
-    var text: String { String(decoding: body, as: UTF8.self) }
+public struct TestResponse: Sendable {
+    public var status: Int
+    public var headers: HTTPHeaders
+    public var body: [UInt8]
+    public var text: String { String(decoding: body, as: UTF8.self) }
 }
 
-struct TestClientError: Error, CustomStringConvertible {
-    var description: String
+public struct TestClientError: Error, CustomStringConvertible {
+    public var description: String
+    public init(description: String) { self.description = description }
 }
 
 /// Minimal blocking HTTP/1.1 client over a raw socket, so tests can send exactly the bytes they want
 /// (hostile, partial, pipelined) and observe how the server answers and closes. Used by one thread at a time.
-final class TestClient: @unchecked Sendable {
-    let fd: Int32
-    var buffer: [UInt8] = []
+public final class TestClient: @unchecked Sendable {
+    public let fd: Int32
+    /// Bytes received but not yet consumed.
+    public var buffer: [UInt8] = []
     private(set) var isAtEOF = false
 
     /// `timeoutSeconds` bounds each blocking send/receive. It is generous because it only matters when a
     /// test fails: handlers run on the shared cooperative pool, which other test targets running in
     /// parallel in the same process can keep busy for seconds.
-    init(port: Int, host: String = "127.0.0.1", receiveBufferSize: Int32? = nil, timeoutSeconds: Int = 30) throws {
+    public init(port: Int, host: String = "127.0.0.1", receiveBufferSize: Int32? = nil, timeoutSeconds: Int = 30) throws {
         fd = try TestClient.connectSocket(
             port: port, host: host, receiveBufferSize: receiveBufferSize, timeoutSeconds: timeoutSeconds)
     }
@@ -78,9 +80,9 @@ final class TestClient: @unchecked Sendable {
 
     deinit { Glibc.close(fd) }
 
-    func send(_ text: String) throws { try send(Array(text.utf8)) }
+    public func send(_ text: String) throws { try send(Array(text.utf8)) }
 
-    func send(_ bytes: [UInt8]) throws {
+    public func send(_ bytes: [UInt8]) throws {
         var offset = 0
         while offset < bytes.count {
             let count = bytes[offset...].withUnsafeBytes {
@@ -93,7 +95,7 @@ final class TestClient: @unchecked Sendable {
 
     /// Reads more bytes into `buffer`; false at end of stream, error or timeout.
     @discardableResult
-    func fill() -> Bool {
+    public func fill() -> Bool {
         var chunk = [UInt8](repeating: 0, count: 65536)
         let count = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
         if count <= 0 {
@@ -105,7 +107,7 @@ final class TestClient: @unchecked Sendable {
     }
 
     /// Reads one line (without CRLF) from the buffer.
-    func readLine() throws -> String {
+    public func readLine() throws -> String {
         while true {
             if let index = buffer.firstIndex(of: 0x0A) {
                 var line = Array(buffer[0..<index])
@@ -117,7 +119,7 @@ final class TestClient: @unchecked Sendable {
         }
     }
 
-    func readBytes(_ count: Int) throws -> [UInt8] {
+    public func readBytes(_ count: Int) throws -> [UInt8] {
         while buffer.count < count {
             guard fill() else { throw TestClientError(description: "connection ended inside a body") }
         }
@@ -127,7 +129,7 @@ final class TestClient: @unchecked Sendable {
     }
 
     /// Reads the status line and headers; interim 1xx heads are returned like any other.
-    func readHead() throws -> (Int, HTTPHeaders) {
+    public func readHead() throws -> (Int, HTTPHeaders) {
         let statusLine = try readLine()
         let parts = statusLine.split(separator: " ")
         guard parts.count >= 2, let status = Int(parts[1]) else {
@@ -145,7 +147,7 @@ final class TestClient: @unchecked Sendable {
     }
 
     /// Reads one final response (skipping 100 Continue) including its body.
-    func readResponse(isHead: Bool = false) throws -> TestResponse {
+    public func readResponse(isHead: Bool = false) throws -> TestResponse {
         var (status, headers) = try readHead()
         while status == 100 { (status, headers) = try readHead() }
         var body: [UInt8] = []
@@ -174,7 +176,7 @@ final class TestClient: @unchecked Sendable {
     }
 
     /// Sends a request and reads its response.
-    func request(_ method: String, _ path: String, headers: [String] = [], body: String? = nil) throws -> TestResponse {
+    public func request(_ method: String, _ path: String, headers: [String] = [], body: String? = nil) throws -> TestResponse {
         var text = "\(method) \(path) HTTP/1.1\r\nHost: test\r\n"
         for header in headers { text += header + "\r\n" }
         if let body { text += "Content-Length: \(body.utf8.count)\r\n" }
@@ -184,7 +186,7 @@ final class TestClient: @unchecked Sendable {
     }
 
     /// Whether the server closes the connection (EOF or reset) before the receive timeout; discards data.
-    func waitForClose() -> Bool {
+    public func waitForClose() -> Bool {
         while true {
             var chunk = [UInt8](repeating: 0, count: 65536)
             let count = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
