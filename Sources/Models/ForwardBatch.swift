@@ -37,7 +37,8 @@ public struct ForwardBatch: Sendable {
     /// `blockSize` maps positions to slots. Returns the index of the sequence.
     @discardableResult
     public mutating func append(
-        tokens: some Collection<Int>, startPosition: Int, blockTable: [Int], blockSize: Int, wantLogits: LogitsWanted = .last
+        tokens: some Collection<Int>, startPosition: Int, blockTable: [Int], blockSize: Int,
+        wantLogits: LogitsWanted = .last
     ) -> Int {
         let firstRow = tokenIDs.count
         for (offset, token) in tokens.enumerated() {

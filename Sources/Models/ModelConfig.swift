@@ -113,9 +113,14 @@ public struct ModelConfig: Sendable, Equatable {
         }
         guard numAttentionHeads % numKeyValueHeads == 0 else {
             throw .invalidConfig(
-                file: file, detail: "num_attention_heads \(numAttentionHeads) is not a multiple of num_key_value_heads \(numKeyValueHeads)")
+                file: file,
+                detail:
+                    "num_attention_heads \(numAttentionHeads) is not a multiple of num_key_value_heads \(numKeyValueHeads)"
+            )
         }
-        guard headDim % 2 == 0 else { throw .invalidConfig(file: file, detail: "head_dim \(headDim) must be even for RoPE") }
+        guard headDim % 2 == 0 else {
+            throw .invalidConfig(file: file, detail: "head_dim \(headDim) must be even for RoPE")
+        }
     }
 
     /// Width of one token's keys (or values) in one layer: numKeyValueHeads × headDim.

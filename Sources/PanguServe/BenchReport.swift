@@ -45,7 +45,9 @@ struct BenchReport {
         var lines = [
             "requests: \(numRequests) (\(numFailed) failed), concurrency \(concurrency), duration \(String(format: "%.2f", duration)) s, output tokens \(outputTokens)"
         ]
-        for (name, value) in figures { lines.append(name.padding(toLength: 28, withPad: " ", startingAt: 0) + String(format: "%10.2f", value)) }
+        for (name, value) in figures {
+            lines.append(name.padding(toLength: 28, withPad: " ", startingAt: 0) + String(format: "%10.2f", value))
+        }
         if let firstError { lines.append("first error: \(firstError)") }
         return lines.joined(separator: "\n")
     }

@@ -12,9 +12,11 @@ enum BenchServeCommand {
         OptionSpec(name: "concurrency", help: "clients streaming at once", unit: "int", defaultValue: "4"),
         OptionSpec(name: "numRequests", help: "requests in total", unit: "int", defaultValue: "16"),
         OptionSpec(name: "inputLen", help: "prompt length (random token ids)", unit: "tokens", defaultValue: "128"),
-        OptionSpec(name: "outputLen", help: "generated tokens per request (EOS ignored)", unit: "tokens",
-                   defaultValue: "64"),
-        OptionSpec(name: "vocabSize", help: "random prompt ids are drawn below this", unit: "int", defaultValue: "1000"),
+        OptionSpec(
+            name: "outputLen", help: "generated tokens per request (EOS ignored)", unit: "tokens",
+            defaultValue: "64"),
+        OptionSpec(
+            name: "vocabSize", help: "random prompt ids are drawn below this", unit: "int", defaultValue: "1000"),
         OptionSpec(name: "seed", help: "seed of the random prompts", unit: "int", defaultValue: "0"),
         OptionSpec(name: "json", help: "print the report as JSON", isSwitch: true),
         OptionSpec(name: "help", help: "show this help", isSwitch: true),

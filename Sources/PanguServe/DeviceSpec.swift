@@ -1,3 +1,5 @@
+import Foundation
+
 /// One entry of `--devices`: what kind of worker to create and how many.
 ///
 /// Grammar: a comma-separated list of `cpu`, `cpu:N` (N CPU workers splitting
@@ -24,7 +26,8 @@ enum DeviceSpec: Equatable {
                 specs.append(try parseNPU(raw.trimmingCharacters(in: .whitespaces)))
             default:
                 throw CLIError(
-                    "invalid value for --devices: unknown device '\(item)' (known: cpu, cpu:N, npu:PROFILE, npu:PROFILExN)")
+                    "invalid value for --devices: unknown device '\(item)' (known: cpu, cpu:N, npu:PROFILE, npu:PROFILExN)"
+                )
             }
         }
         guard !specs.isEmpty else { throw CLIError("invalid value for --devices: empty list") }
@@ -67,5 +70,3 @@ enum DeviceSpec: Equatable {
         }
     }
 }
-
-import Foundation

@@ -8,8 +8,9 @@ import Tokenizers
 /// prints the continuation (streamed), or JSON for scripts.
 enum GenerateCommand {
     static let specs: [OptionSpec] = [
-        OptionSpec(name: "model", help: "model directory (config.json, safetensors, tokenizer)", unit: "dir",
-                   defaultDescription: "the embedded pangu-tiny-shakespeare"),
+        OptionSpec(
+            name: "model", help: "model directory (config.json, safetensors, tokenizer)", unit: "dir",
+            defaultDescription: "the embedded pangu-tiny-shakespeare"),
         OptionSpec(name: "prompt", help: "prompt text", unit: "text"),
         OptionSpec(name: "promptIds", help: "prompt as comma-separated token ids instead of text", unit: "ids"),
         OptionSpec(name: "maxTokens", help: "maximum number of generated tokens", unit: "tokens", defaultValue: "64"),
@@ -18,7 +19,8 @@ enum GenerateCommand {
         OptionSpec(name: "topK", help: "keep the k most likely tokens, 0 = off", unit: "int", defaultValue: "0"),
         OptionSpec(name: "seed", help: "RNG seed (same seed, same tokens)", unit: "int"),
         OptionSpec(name: "ignoreEos", help: "keep generating past the end-of-sequence token", isSwitch: true),
-        OptionSpec(name: "json", help: "print {\"prompt_ids\",\"ids\",\"text\"} instead of streaming text", isSwitch: true),
+        OptionSpec(
+            name: "json", help: "print {\"prompt_ids\",\"ids\",\"text\"} instead of streaming text", isSwitch: true),
         OptionSpec(name: "threads", help: "kernel threads", unit: "int", defaultDescription: "all cores"),
         OptionSpec(name: "help", help: "show this help", isSwitch: true),
     ]
@@ -26,7 +28,9 @@ enum GenerateCommand {
     static func run(_ arguments: [String]) throws(CLIError) {
         let options = try OptionValues(arguments: arguments, specs: specs)
         if try options.bool("help") {
-            print(OptionValues.help(usage: "usage: pangu-serve generate [--model DIR] --prompt TEXT [options]", specs: specs))
+            print(
+                OptionValues.help(
+                    usage: "usage: pangu-serve generate [--model DIR] --prompt TEXT [options]", specs: specs))
             return
         }
         var params = SamplingParams()
@@ -72,7 +76,8 @@ enum GenerateCommand {
 
     private static func describe(_ error: SamplingError) -> String {
         switch error {
-        case .outOfRange(let param, let message): "invalid value for --\(OptionSpec.kebab(param.replacingOccurrences(of: "_", with: "-"))): \(message)"
+        case .outOfRange(let param, let message):
+            "invalid value for --\(OptionSpec.kebab(param.replacingOccurrences(of: "_", with: "-"))): \(message)"
         }
     }
 
@@ -86,7 +91,8 @@ enum GenerateCommand {
             }
             let values = ids.compactMap { $0 }
             if let bad = values.first(where: { $0 < 0 || $0 >= vocabSize }) {
-                throw CLIError("invalid value for --prompt-ids: token id \(bad) is outside the vocabulary 0..<\(vocabSize)")
+                throw CLIError(
+                    "invalid value for --prompt-ids: token id \(bad) is outside the vocabulary 0..<\(vocabSize)")
             }
             return values
         }

@@ -16,7 +16,9 @@ struct OptionSpec: Sendable {
     var isSwitch: Bool = false
 
     var flag: String { "--" + OptionSpec.kebab(name) }
-    var environmentVariable: String { "PANGU_SERVE_" + OptionSpec.kebab(name).replacingOccurrences(of: "-", with: "_").uppercased() }
+    var environmentVariable: String {
+        "PANGU_SERVE_" + OptionSpec.kebab(name).replacingOccurrences(of: "-", with: "_").uppercased()
+    }
 
     static func kebab(_ camel: String) -> String {
         var out = ""
@@ -83,7 +85,9 @@ struct OptionValues {
 
     func int(_ name: String) throws(CLIError) -> Int? {
         guard let raw = string(name) else { return nil }
-        guard let v = Int(raw) else { throw CLIError("invalid value for \(spec(name).flag): '\(raw)' is not an integer") }
+        guard let v = Int(raw) else {
+            throw CLIError("invalid value for \(spec(name).flag): '\(raw)' is not an integer")
+        }
         return v
     }
 

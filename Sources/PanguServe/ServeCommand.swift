@@ -20,7 +20,9 @@ enum ServeCommand {
     static func run(_ arguments: [String]) async throws(CLIError) {
         let options = try ServeOptions.parse(arguments, environment: ProcessInfo.processInfo.environment)
         if try options.bool("help") {
-            print(OptionValues.help(usage: "usage: pangu-serve [serve] [options]", specs: ServeOptions.specs, showEnvironment: true))
+            print(
+                OptionValues.help(
+                    usage: "usage: pangu-serve [serve] [options]", specs: ServeOptions.specs, showEnvironment: true))
             return
         }
         let config = try ServeConfig(options)
@@ -31,7 +33,9 @@ enum ServeCommand {
         let router = Router()
         installMiddleware(on: router, config: config, logger: logger, readiness: readiness, metrics: metrics)
         let server = HTTPServer(config: config.http, router: router, logger: logger.withLabel("http"))
-        do { try server.start() } catch { throw CLIError("cannot listen on \(config.http.host):\(config.http.port): \(error)") }
+        do { try server.start() } catch {
+            throw CLIError("cannot listen on \(config.http.host):\(config.http.port): \(error)")
+        }
         let scheme = config.http.enableTLS ? "https" : "http"
         let address = "\(scheme)://\(config.http.host):\(server.boundPort)"
         logger.info("listening, loading model", ["address": address, "model": directory.path])
@@ -44,7 +48,8 @@ enum ServeCommand {
         OpenAIRoutes.install(on: router, context: context)
         DeviceMetrics.register(on: metrics, stack: stack)
         readiness.set(.ready)
-        FileHandle.standardOutput.write(Data((stack.banner(version: PanguServeVersion.string, address: address) + "\n").utf8))
+        FileHandle.standardOutput.write(
+            Data((stack.banner(version: PanguServeVersion.string, address: address) + "\n").utf8))
 
         let signalName = await StopSignal.wait()
         logger.info("stopping: draining in-flight requests", ["signal": signalName])

@@ -43,7 +43,9 @@ struct ServeConfig {
         servedModelName = o.string("servedModelName")
         http.host = o.string("host") ?? "127.0.0.1"
         let port = try o.int("port") ?? 8000
-        guard (0...65535).contains(port) else { throw CLIError("invalid value for --port: \(port) is not in 0...65535") }
+        guard (0...65535).contains(port) else {
+            throw CLIError("invalid value for --port: \(port) is not in 0...65535")
+        }
         http.port = port
         http.tlsCertFile = o.string("tlsCertFile")
         http.tlsKeyFile = o.string("tlsKeyFile")
@@ -78,7 +80,8 @@ struct ServeConfig {
             throw CLIError("invalid value for --scheduling-policy: '\(policy)' (expected fcfs or priority)")
         }
         schedulingPolicy = parsedPolicy
-        maxNumWaitingRequests = try positive("maxNumWaitingRequests", o.int("maxNumWaitingRequests")) ?? maxNumWaitingRequests
+        maxNumWaitingRequests =
+            try positive("maxNumWaitingRequests", o.int("maxNumWaitingRequests")) ?? maxNumWaitingRequests
         apiKey = o.string("apiKey")
         allowedOrigins = (o.string("allowedOrigins") ?? "*").split(separator: ",").map {
             $0.trimmingCharacters(in: .whitespaces)
@@ -97,7 +100,9 @@ struct ServeConfig {
         }
         logLevel = parsedLevel
         if DeviceSpec.numWorkers(devices) > threads {
-            throw CLIError("invalid value for --devices: \(DeviceSpec.numWorkers(devices)) workers need at least as many --threads")
+            throw CLIError(
+                "invalid value for --devices: \(DeviceSpec.numWorkers(devices)) workers need at least as many --threads"
+            )
         }
     }
 

@@ -6,47 +6,73 @@ import Foundation
 enum ServeOptions {
     static let specs: [OptionSpec] = [
         OptionSpec(name: "config", help: "JSON config file (keys are the option names in camelCase)", unit: "file"),
-        OptionSpec(name: "model", help: "model directory (config.json, safetensors, tokenizer)", unit: "dir",
-                   defaultDescription: "the embedded pangu-tiny-shakespeare"),
-        OptionSpec(name: "servedModelName", help: "model name clients send and see", unit: "name",
-                   defaultDescription: "the model directory's name"),
+        OptionSpec(
+            name: "model", help: "model directory (config.json, safetensors, tokenizer)", unit: "dir",
+            defaultDescription: "the embedded pangu-tiny-shakespeare"),
+        OptionSpec(
+            name: "servedModelName", help: "model name clients send and see", unit: "name",
+            defaultDescription: "the model directory's name"),
         OptionSpec(name: "host", help: "address to listen on (IPv4 or IPv6)", unit: "addr", defaultValue: "127.0.0.1"),
         OptionSpec(name: "port", help: "TCP port to listen on", unit: "port", defaultValue: "8000"),
-        OptionSpec(name: "devices", help: "device workers: cpu, cpu:N (N data-parallel CPU workers), npu:PROFILE (a simulated Ascend card, e.g. npu:910B3), npu:PROFILExN (N cards in tensor parallel); comma-separated to mix", unit: "list",
-                   defaultValue: "cpu"),
-        OptionSpec(name: "npuMemoryUtilization", help: "share of each simulated NPU's device memory left after the weights that the KV cache takes",
-                   unit: "0..1", defaultValue: "0.9"),
-        OptionSpec(name: "expertParallel", help: "on an npu:PROFILExN worker with a MoE model, spread the routed expert groups across its N cards (expert parallelism)",
-                   isSwitch: true),
-        OptionSpec(name: "npuPacing", help: "none (report the simulated chip time) or realtime (each step lasts at least the chip's time)",
-                   unit: "mode", defaultValue: "none"),
-        OptionSpec(name: "npuProfilesDir", help: "directory of NPU chip profiles (*.json)", unit: "dir",
-                   defaultDescription: "Config/devices next to the executable or in the package"),
-        OptionSpec(name: "threads", help: "kernel threads in total, split between CPU workers", unit: "int",
-                   defaultDescription: "all cores"),
+        OptionSpec(
+            name: "devices",
+            help:
+                "device workers: cpu, cpu:N (N data-parallel CPU workers), npu:PROFILE (a simulated Ascend card, e.g. npu:910B3), npu:PROFILExN (N cards in tensor parallel); comma-separated to mix",
+            unit: "list",
+            defaultValue: "cpu"),
+        OptionSpec(
+            name: "npuMemoryUtilization",
+            help: "share of each simulated NPU's device memory left after the weights that the KV cache takes",
+            unit: "0..1", defaultValue: "0.9"),
+        OptionSpec(
+            name: "expertParallel",
+            help:
+                "on an npu:PROFILExN worker with a MoE model, spread the routed expert groups across its N cards (expert parallelism)",
+            isSwitch: true),
+        OptionSpec(
+            name: "npuPacing",
+            help: "none (report the simulated chip time) or realtime (each step lasts at least the chip's time)",
+            unit: "mode", defaultValue: "none"),
+        OptionSpec(
+            name: "npuProfilesDir", help: "directory of NPU chip profiles (*.json)", unit: "dir",
+            defaultDescription: "Config/devices next to the executable or in the package"),
+        OptionSpec(
+            name: "threads", help: "kernel threads in total, split between CPU workers", unit: "int",
+            defaultDescription: "all cores"),
         OptionSpec(name: "maxNumSeqs", help: "maximum running requests per worker", unit: "seqs", defaultValue: "64"),
-        OptionSpec(name: "maxNumBatchedTokens", help: "token budget of one engine step", unit: "tokens",
-                   defaultValue: "512"),
-        OptionSpec(name: "maxModelLen", help: "longest prompt + output", unit: "tokens",
-                   defaultDescription: "the model's max_position_embeddings"),
+        OptionSpec(
+            name: "maxNumBatchedTokens", help: "token budget of one engine step", unit: "tokens",
+            defaultValue: "512"),
+        OptionSpec(
+            name: "maxModelLen", help: "longest prompt + output", unit: "tokens",
+            defaultDescription: "the model's max_position_embeddings"),
         OptionSpec(name: "blockSize", help: "tokens per KV cache block", unit: "tokens", defaultValue: "16"),
-        OptionSpec(name: "kvCacheBytes", help: "KV cache memory in total, split between workers", unit: "bytes",
-                   defaultDescription: "--kv-cache-memory-fraction of available memory"),
-        OptionSpec(name: "kvCacheMemoryFraction", help: "share of available memory for the KV cache when --kv-cache-bytes is unset (capped at what max-num-seqs × max-model-len needs)",
-                   unit: "0..1", defaultValue: "0.2"),
-        OptionSpec(name: "enablePrefixCaching", help: "reuse KV blocks of shared prompt prefixes", unit: "bool",
-                   defaultValue: "true"),
+        OptionSpec(
+            name: "kvCacheBytes", help: "KV cache memory in total, split between workers", unit: "bytes",
+            defaultDescription: "--kv-cache-memory-fraction of available memory"),
+        OptionSpec(
+            name: "kvCacheMemoryFraction",
+            help:
+                "share of available memory for the KV cache when --kv-cache-bytes is unset (capped at what max-num-seqs × max-model-len needs)",
+            unit: "0..1", defaultValue: "0.2"),
+        OptionSpec(
+            name: "enablePrefixCaching", help: "reuse KV blocks of shared prompt prefixes", unit: "bool",
+            defaultValue: "true"),
         OptionSpec(name: "schedulingPolicy", help: "fcfs or priority", unit: "policy", defaultValue: "fcfs"),
-        OptionSpec(name: "maxNumWaitingRequests", help: "waiting-queue bound; beyond it requests get 429",
-                   unit: "requests", defaultValue: "1024"),
-        OptionSpec(name: "apiKey", help: "require 'Authorization: Bearer KEY' (health, ready, metrics stay open)",
-                   unit: "key"),
-        OptionSpec(name: "allowedOrigins", help: "CORS origins, comma-separated, * for any", unit: "list",
-                   defaultValue: "*"),
+        OptionSpec(
+            name: "maxNumWaitingRequests", help: "waiting-queue bound; beyond it requests get 429",
+            unit: "requests", defaultValue: "1024"),
+        OptionSpec(
+            name: "apiKey", help: "require 'Authorization: Bearer KEY' (health, ready, metrics stay open)",
+            unit: "key"),
+        OptionSpec(
+            name: "allowedOrigins", help: "CORS origins, comma-separated, * for any", unit: "list",
+            defaultValue: "*"),
         OptionSpec(name: "tlsCertFile", help: "PEM certificate chain; with --tls-key-file serves HTTPS", unit: "file"),
         OptionSpec(name: "tlsKeyFile", help: "PEM private key", unit: "file"),
-        OptionSpec(name: "drainTimeout", help: "on SIGTERM, how long in-flight requests may finish", unit: "seconds",
-                   defaultValue: "30"),
+        OptionSpec(
+            name: "drainTimeout", help: "on SIGTERM, how long in-flight requests may finish", unit: "seconds",
+            defaultValue: "30"),
         OptionSpec(name: "logFormat", help: "text or json", unit: "format", defaultValue: "text"),
         OptionSpec(name: "logLevel", help: "trace, debug, info, warning or error", unit: "level", defaultValue: "info"),
         OptionSpec(name: "help", help: "show this help", isSwitch: true),

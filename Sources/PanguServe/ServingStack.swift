@@ -28,11 +28,13 @@ struct ServingStack: Sendable {
             modelConfig = try ModelConfig.load(directory: directory)
             tokenizer = try TokenizerLoader.load(directory: directory)
         } catch { throw CLIError("cannot load model from \(directory.path): \(error)") }
-        let maxModelLen = min(config.maxModelLen ?? modelConfig.maxPositionEmbeddings, modelConfig.maxPositionEmbeddings)
+        let maxModelLen = min(
+            config.maxModelLen ?? modelConfig.maxPositionEmbeddings, modelConfig.maxPositionEmbeddings)
         let bytesPerToken = modelConfig.kvBytesPerToken()
         let kvBytes = config.kvCacheBytesPerWorker(bytesPerToken: bytesPerToken, maxModelLen: maxModelLen)
         var engineConfig = EngineConfig(
-            numBlocks: EngineConfig.numBlocks(kvCacheBytes: kvBytes, bytesPerToken: bytesPerToken, blockSize: config.blockSize))
+            numBlocks: EngineConfig.numBlocks(
+                kvCacheBytes: kvBytes, bytesPerToken: bytesPerToken, blockSize: config.blockSize))
         engineConfig.blockSize = config.blockSize
         engineConfig.maxNumSeqs = config.maxNumSeqs
         engineConfig.maxNumBatchedTokens = max(config.maxNumBatchedTokens, config.maxNumSeqs)
@@ -41,7 +43,9 @@ struct ServingStack: Sendable {
         engineConfig.schedulingPolicy = config.schedulingPolicy
         engineConfig.maxNumWaitingRequests = config.maxNumWaitingRequests
         guard engineConfig.numBlocks >= 2 else {
-            throw CLIError("invalid value for --kv-cache-bytes: \(kvBytes) bytes per worker hold fewer than 2 blocks of \(config.blockSize) tokens (\(bytesPerToken) bytes per token)")
+            throw CLIError(
+                "invalid value for --kv-cache-bytes: \(kvBytes) bytes per worker hold fewer than 2 blocks of \(config.blockSize) tokens (\(bytesPerToken) bytes per token)"
+            )
         }
         do { try engineConfig.validate() } catch { throw CLIError("invalid engine configuration: \(error)") }
 
@@ -50,7 +54,8 @@ struct ServingStack: Sendable {
         var loops: [EngineLoop] = []
         var model: (any CausalLM)?
         var npuDeviceGroups: [NPUDeviceGroup] = []
-        let catalog = config.devices.contains { if case .npu = $0 { true } else { false } }
+        let catalog =
+            config.devices.contains { if case .npu = $0 { true } else { false } }
             ? try NPUProfileDirectory.catalog(config.npuProfilesDir) : ChipProfileCatalog()
         for (index, spec) in DeviceSpec.workers(config.devices).enumerated() {
             if case .npu(let profile, let numCards) = spec {
@@ -86,7 +91,8 @@ struct ServingStack: Sendable {
     /// The one start-up banner: version, model, parameters, dtype, devices, KV blocks, address.
     func banner(version: String, address: String) -> String {
         let kvTokens = engineConfig.numBlocks * engineConfig.blockSize
-        let params = numParameters >= 1_000_000 ? String(format: "%.1fM", Double(numParameters) / 1e6) : "\(numParameters)"
+        let params =
+            numParameters >= 1_000_000 ? String(format: "%.1fM", Double(numParameters) / 1e6) : "\(numParameters)"
         return """
             pangu-serve \(version)
               model      \(modelName) (\(modelConfig.architecture), \(params) parameters, \(modelConfig.torchDType) weights, f32 compute)

@@ -50,7 +50,8 @@ struct StreamingClient {
             trace.error = "connect: \(String(cString: strerror(errno)))"
             return trace
         }
-        let head = "POST \(path) HTTP/1.1\r\nHost: \(host)\r\nContent-Type: application/json\r\n"
+        let head =
+            "POST \(path) HTTP/1.1\r\nHost: \(host)\r\nContent-Type: application/json\r\n"
             + "Content-Length: \(body.count)\r\nConnection: close\r\n\r\n"
         let request = Array(head.utf8) + Array(body)
         guard request.withUnsafeBytes({ send(fd, $0.baseAddress, $0.count, 0) }) == request.count else {

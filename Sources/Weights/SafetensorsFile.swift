@@ -47,7 +47,9 @@ public struct SafetensorsFile: Sendable {
             let entry = try Self.parseEntry(name: name, value: value, path: path)
             guard entry.end <= file.byteCount - dataStart else {
                 throw .truncated(
-                    file: path, detail: "tensor \(name) ends at byte \(entry.end) of a \(file.byteCount - dataStart)-byte data section")
+                    file: path,
+                    detail:
+                        "tensor \(name) ends at byte \(entry.end) of a \(file.byteCount - dataStart)-byte data section")
             }
             entries[name] = entry
         }
@@ -71,7 +73,9 @@ public struct SafetensorsFile: Sendable {
         let expectedBytes = shape.reduce(1, *) * dtype.byteSize
         guard offsets[1] - offsets[0] == expectedBytes else {
             throw .corruptHeader(
-                file: path, detail: "tensor \(name): data_offsets span \(offsets[1] - offsets[0]) bytes, shape needs \(expectedBytes)")
+                file: path,
+                detail:
+                    "tensor \(name): data_offsets span \(offsets[1] - offsets[0]) bytes, shape needs \(expectedBytes)")
         }
         return Entry(dtype: dtype, shape: shape, begin: offsets[0], end: offsets[1])
     }
@@ -79,6 +83,7 @@ public struct SafetensorsFile: Sendable {
     /// The named tensor as a view into the mapped file, or nil when absent.
     public func tensor(named name: String) -> WeightTensor? {
         guard let entry = entries[name] else { return nil }
-        return WeightTensor(dtype: entry.dtype, shape: entry.shape, data: file.base + dataStart + entry.begin, owner: file)
+        return WeightTensor(
+            dtype: entry.dtype, shape: entry.shape, data: file.base + dataStart + entry.begin, owner: file)
     }
 }

@@ -14,7 +14,8 @@ public enum Convert {
             while i + 16 <= count {
                 let raw = UnsafeRawPointer(s + i).loadUnaligned(as: SIMD16<UInt16>.self)
                 let wide = SIMD16<UInt32>(truncatingIfNeeded: raw) &<< 16
-                UnsafeMutableRawPointer(dst + i).storeBytes(of: unsafeBitCast(wide, to: SIMD16<Float>.self), as: SIMD16<Float>.self)
+                UnsafeMutableRawPointer(dst + i).storeBytes(
+                    of: unsafeBitCast(wide, to: SIMD16<Float>.self), as: SIMD16<Float>.self)
                 i += 16
             }
             while i < count {
