@@ -67,7 +67,8 @@ struct ServingStack: Sendable {
             }
             do {
                 let pool = KernelPool(numThreads: threadsPerWorker)
-                let workerModel = try ModelLoader.load(directory: directory, pool: pool)
+                let workerModel = try ModelLoader.load(
+                    directory: directory, pool: pool, quantization: config.quantization)
                 model = workerModel
                 let worker = CPUWorker(
                     name: "cpu\(index)", model: workerModel, numBlocks: engineConfig.numBlocks,
