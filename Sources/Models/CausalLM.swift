@@ -23,13 +23,16 @@ public enum ModelLoader {
         "PanguEmbeddedForCausalLM", "LlamaForCausalLM", "PanguProMoEForCausalLM",
     ]
 
-    /// Loads config.json and the safetensors weights of a model directory.
+    /// Loads config.json and the safetensors weights of a model directory (or a `.gguf` file).
     /// `expertPlacement` applies to MoE models (expert parallelism) and is ignored by dense ones;
     /// `quantization` converts the projection matrices at load (see `WeightQuantization`).
     public static func load(
         directory: URL, pool: KernelPool, expertPlacement: ExpertPlacement? = nil,
         quantization: WeightQuantization = .none
     ) throws(ModelsError) -> any CausalLM {
+        if directory.pathExtension.lowercased() == "gguf" {
+            return try load(gguf: directory, pool: pool, quantization: quantization)
+        }
         let config = try ModelConfig.load(directory: directory)
         let checkpoint: Checkpoint
         do { checkpoint = try Checkpoint(directory: directory) } catch { throw .weights(error) }

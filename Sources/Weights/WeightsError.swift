@@ -12,7 +12,7 @@ public enum WeightsError: Error, Equatable, Sendable, CustomStringConvertible {
         switch self {
         case .cannotOpen(let file, let reason): "cannot open \(file): \(reason)"
         case .truncated(let file, let detail): "\(file) is truncated: \(detail)"
-        case .corruptHeader(let file, let detail): "\(file) has a corrupt safetensors header: \(detail)"
+        case .corruptHeader(let file, let detail): "\(file) has a corrupt header: \(detail)"
         case .unsupportedDType(let file, let tensor, let dtype):
             "\(file): tensor \(tensor) has unsupported dtype \(dtype) (supported: F32, F16, BF16)"
         case .missingTensor(let tensor, let files):
