@@ -8,7 +8,7 @@ import Tokenizers
 /// prints the continuation (streamed), or JSON for scripts.
 enum GenerateCommand {
     static let specs: [OptionSpec] = [
-        OptionSpec(name: "model", help: "model directory (config.json, safetensors, tokenizer)", unit: "dir",
+        OptionSpec(name: "model", help: "model directory (config.json, safetensors, tokenizer) or .gguf file", unit: "path",
                    defaultDescription: "the embedded pangu-tiny-shakespeare"),
         OptionSpec(name: "quantize", help: "none, or q8_0 (quantize the projection matrices to Q8_0 at load)",
                    unit: "mode", defaultValue: "none"),
@@ -49,7 +49,7 @@ enum GenerateCommand {
         let tokenizer: any Tokenizer
         do {
             model = try ModelLoader.load(directory: directory, pool: pool, quantization: quantization)
-            tokenizer = try TokenizerLoader.load(directory: directory)
+            tokenizer = try ModelDirectory.tokenizer(directory)
         } catch { throw CLIError("cannot load model from \(directory.path): \(error)") }
 
         let promptIDs = try promptIDs(options, tokenizer: tokenizer, vocabSize: model.config.vocabSize)

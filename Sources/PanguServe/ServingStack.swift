@@ -25,8 +25,8 @@ struct ServingStack: Sendable {
         let tokenizer: any Tokenizer
         let modelConfig: ModelConfig
         do {
-            modelConfig = try ModelConfig.load(directory: directory)
-            tokenizer = try TokenizerLoader.load(directory: directory)
+            modelConfig = try ModelDirectory.config(directory)
+            tokenizer = try ModelDirectory.tokenizer(directory)
         } catch { throw CLIError("cannot load model from \(directory.path): \(error)") }
         let maxModelLen = min(config.maxModelLen ?? modelConfig.maxPositionEmbeddings, modelConfig.maxPositionEmbeddings)
         let bytesPerToken = modelConfig.kvBytesPerToken()
@@ -78,7 +78,8 @@ struct ServingStack: Sendable {
         }
         guard let model else { throw CLIError("invalid value for --devices: no workers") }
         return ServingStack(
-            modelName: config.servedModelName ?? directory.lastPathComponent, modelDirectory: directory,
+            modelName: config.servedModelName
+                ?? (ModelDirectory.isGGUF(directory) ? directory.deletingPathExtension() : directory).lastPathComponent, modelDirectory: directory,
             modelConfig: modelConfig, tokenizer: tokenizer, engine: EngineClient(loops: loops),
             engineConfig: engineConfig, numParameters: model.numParameters, numWeightBytes: model.numWeightBytes,
             workerNames: loops.map(\.workerInfo.name), npuDeviceGroups: npuDeviceGroups)

@@ -118,3 +118,57 @@ struct GGUFModelTests {
         return out
     }
 }
+
+/// The GGUF reader's checks on malformed files.
+@Suite("GGUF file reader")
+struct GGUFFileTests {
+    static func write(_ data: Data) throws -> URL {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("bad-\(UUID().uuidString).gguf")
+        try data.write(to: url)
+        return url
+    }
+
+    @Test("a file without the GGUF magic is a corrupt header naming the file")
+    func badMagic() throws {
+        let url = try Self.write(Data("GGML and then some bytes".utf8))
+        defer { try? FileManager.default.removeItem(at: url) }
+        #expect(throws: WeightsError.corruptHeader(file: url.path, detail: "no GGUF magic")) {
+            try GGUFFile(path: url.path)
+        }
+    }
+
+    @Test("a header cut short and a tensor past the end are reported as truncated")
+    func truncated() throws {
+        var writer = GGUFTestWriter()
+        writer.values = [("general.architecture", .string("llama"))]
+        writer.add("t", WeightTensor.owning((0..<64).map(Float.init), shape: [2, 32]))
+        let full = writer.data()
+        for cut in [full.prefix(30), full.prefix(full.count - 8)] {
+            let url = try Self.write(Data(cut))
+            defer { try? FileManager.default.removeItem(at: url) }
+            #expect {
+                try GGUFFile(path: url.path)
+            } throws: { error in
+                if case WeightsError.truncated = error { return true }
+                return false
+            }
+        }
+        let url = try Self.write(full)
+        defer { try? FileManager.default.removeItem(at: url) }
+        let file = try GGUFFile(path: url.path)
+        let tensor = try #require(file.tensor(named: "t"))
+        #expect(tensor.shape == [2, 32] && tensor.dtype == .f32 && tensor.element(63) == 63)
+        #expect(file.string("general.architecture") == "llama")
+    }
+
+    @Test("an unsupported tensor type names the tensor")
+    func unsupportedType() throws {
+        var writer = GGUFTestWriter()
+        writer.tensors = [("q4", [1, 32], 2, [UInt8](repeating: 0, count: 18))]  // GGML Q4_0
+        let url = try Self.write(writer.data())
+        defer { try? FileManager.default.removeItem(at: url) }
+        #expect(throws: WeightsError.unsupportedDType(file: url.path, tensor: "q4", dtype: "GGML type 2")) {
+            try GGUFFile(path: url.path)
+        }
+    }
+}
