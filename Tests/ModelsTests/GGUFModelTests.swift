@@ -17,6 +17,20 @@ struct GGUFModelTests {
     @Test("a pangu-embed GGUF (unpermuted) gives the safetensors logits within 1e-5")
     func panguEmbedMatchesSafetensors() throws { try check(arch: "pangu-embed") }
 
+    @Test("a GGUF with Q8_0 matrices gives the logits of the safetensors model quantized at load")
+    func q8_0MatchesQuantizeAtLoad() throws {
+        let url = try Self.write(arch: "llama", quantization: .q8_0)
+        defer { try? FileManager.default.removeItem(at: url) }
+        let reference = try ModelLoader.load(directory: Self.directory, pool: Self.pool, quantization: .q8_0)
+        let gguf = try ModelLoader.load(gguf: url, pool: Self.pool)
+        #expect(gguf.numWeightBytes == reference.numWeightBytes)
+        let prompt = try #require(
+            try ReferenceCase.load(Self.directory.appendingPathComponent("reference.json")).map(\.inputIDs).last)
+        let a = SequenceRunner(model: reference, maxTokens: prompt.count).feed(prompt)
+        let b = SequenceRunner(model: gguf, maxTokens: prompt.count).feed(prompt)
+        #expect(relativeError(b[...], a) < 1e-5)
+    }
+
     @Test("the GGUF metadata becomes the checkpoint's config")
     func configFromMetadata() throws {
         let url = try Self.write(arch: "llama")
@@ -55,8 +69,9 @@ struct GGUFModelTests {
         }
     }
 
-    /// Writes tiny-pangu-embedded as a GGUF of `arch`, bf16 tensors as they are in the safetensors.
-    static func write(arch: String) throws -> URL {
+    /// Writes tiny-pangu-embedded as a GGUF of `arch`, bf16 tensors as they are in the safetensors
+    /// (or with `quantization` applied to the matrices, as `--quantize` would).
+    static func write(arch: String, quantization: WeightQuantization = .none) throws -> URL {
         let c = try ModelConfig.load(directory: directory)
         let checkpoint = try Checkpoint(directory: directory)
         var w = GGUFTestWriter()
@@ -72,9 +87,10 @@ struct GGUFModelTests {
             ("\(arch).vocab_size", .u32(UInt32(c.vocabSize))),
             ("tokenizer.ggml.bos_token_id", .u32(1)), ("tokenizer.ggml.eos_token_id", .u32(2)),
         ]
-        w.add("token_embd.weight", try checkpoint.tensor("model.embed_tokens.weight"))
+        let q = quantization
+        w.add("token_embd.weight", q.apply(try checkpoint.tensor("model.embed_tokens.weight")))
         w.add("output_norm.weight", try checkpoint.tensor("model.norm.weight"))
-        w.add("output.weight", try checkpoint.tensor("lm_head.weight"))
+        w.add("output.weight", q.apply(try checkpoint.tensor("lm_head.weight")))
         let names = [
             "attn_norm.weight": "input_layernorm.weight", "ffn_norm.weight": "post_attention_layernorm.weight",
             "attn_q.weight": "self_attn.q_proj.weight", "attn_q.bias": "self_attn.q_proj.bias",
@@ -86,7 +102,7 @@ struct GGUFModelTests {
         ]
         for layer in 0..<c.numHiddenLayers {
             for (gguf, hf) in names.sorted(by: { $0.key < $1.key }) {
-                let tensor = try checkpoint.tensor("model.layers.\(layer).\(hf)")
+                let tensor = q.apply(try checkpoint.tensor("model.layers.\(layer).\(hf)"))
                 var bytes: [UInt8]? = nil
                 if arch == "llama", gguf.hasPrefix("attn_q.") || gguf.hasPrefix("attn_k.") {
                     bytes = permuted(tensor, numHeads: gguf.hasPrefix("attn_q.") ? c.numAttentionHeads : c.numKeyValueHeads)
