@@ -31,6 +31,11 @@ enum ModelDirectory {
 
     static func isGGUF(_ url: URL) -> Bool { url.pathExtension.lowercased() == "gguf" }
 
+    /// The served model name when `--served-model-name` is unset: the directory's or GGUF file's base name.
+    static func defaultName(_ url: URL) -> String {
+        (isGGUF(url) ? url.deletingPathExtension() : url).lastPathComponent
+    }
+
     /// The model's config: `config.json`, or a GGUF file's metadata.
     static func config(_ url: URL) throws -> ModelConfig {
         guard isGGUF(url) else { return try ModelConfig.load(directory: url) }
