@@ -13,7 +13,9 @@ import Weights
 /// permute; llama.cpp runs it with half-rotation RoPE) and load as they are.
 extension ModelLoader {
     /// GGUF architectures this build can serve, with the checkpoint architecture each maps to.
-    public static let supportedGGUFArchitectures = ["llama": "LlamaForCausalLM", "pangu-embed": "PanguEmbeddedForCausalLM"]
+    public static let supportedGGUFArchitectures = [
+        "llama": "LlamaForCausalLM", "pangu-embed": "PanguEmbeddedForCausalLM",
+    ]
 
     /// Loads a `.gguf` file: config from its metadata, weights memory-mapped (q/k of `llama` un-permuted).
     public static func load(
@@ -98,7 +100,8 @@ extension ModelLoader {
     static func unpermutedRows(
         _ tensor: WeightTensor, numHeads: Int, name: String, file: String
     ) throws(ModelsError) -> WeightTensor {
-        let source = tensor.shape.count == 1 ? WeightTensor.owning(tensor.toFloats(), shape: [tensor.numElements, 1]) : tensor
+        let source =
+            tensor.shape.count == 1 ? WeightTensor.owning(tensor.toFloats(), shape: [tensor.numElements, 1]) : tensor
         let numRows = source.rows
         guard numHeads > 0, numRows % (2 * numHeads) == 0 else {
             throw .invalidConfig(file: file, detail: "\(name): \(numRows) rows do not split into \(numHeads) heads")
@@ -111,10 +114,12 @@ extension ModelLoader {
                 for i in 0..<headDim / 2 {
                     let from = head * headDim + 2 * i + j
                     let to = head * headDim + j * headDim / 2 + i
-                    (storage.pointer + to * rowBytes).copyMemory(from: source.data + from * rowBytes, byteCount: rowBytes)
+                    (storage.pointer + to * rowBytes).copyMemory(
+                        from: source.data + from * rowBytes, byteCount: rowBytes)
                 }
             }
         }
-        return WeightTensor(dtype: source.dtype, shape: tensor.shape, data: UnsafeRawPointer(storage.pointer), owner: storage)
+        return WeightTensor(
+            dtype: source.dtype, shape: tensor.shape, data: UnsafeRawPointer(storage.pointer), owner: storage)
     }
 }

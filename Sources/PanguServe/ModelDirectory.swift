@@ -68,7 +68,8 @@ enum DemoModel {
                 executable.deletingLastPathComponent().appendingPathComponent("PanguServe_PanguServe.resources")
                     .appendingPathComponent(name))
         }
-        urls.append(URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Resources/\(name)"))
+        urls.append(
+            URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Resources/\(name)"))
         return urls
     }
 }

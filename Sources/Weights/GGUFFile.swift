@@ -33,7 +33,9 @@ public final class GGUFFile: Sendable {
     public init(path: String) throws(WeightsError) {
         let file = try MappedFile(path: path)
         var reader = GGUFByteReader(base: file.base, count: file.byteCount, path: path)
-        guard try reader.bytes(4) == Array("GGUF".utf8) else { throw .corruptHeader(file: path, detail: "no GGUF magic") }
+        guard try reader.bytes(4) == Array("GGUF".utf8) else {
+            throw .corruptHeader(file: path, detail: "no GGUF magic")
+        }
         let version = try reader.scalar(UInt32.self)
         guard version == 2 || version == 3 else { throw .corruptHeader(file: path, detail: "GGUF version \(version)") }
         let numTensors = Int(try reader.scalar(UInt64.self))
@@ -62,7 +64,9 @@ public final class GGUFFile: Sendable {
         let dataStart = (reader.position + alignment - 1) / alignment * alignment
         for (name, entry) in entries {
             let end = dataStart + entry.offset + entry.dtype.byteCount(numElements: entry.shape.reduce(1, *))
-            guard end <= file.byteCount else { throw .truncated(file: path, detail: "tensor \(name) ends past the file") }
+            guard end <= file.byteCount else {
+                throw .truncated(file: path, detail: "tensor \(name) ends past the file")
+            }
         }
         self.path = path
         self.file = file

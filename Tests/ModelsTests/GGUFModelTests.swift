@@ -77,7 +77,8 @@ struct GGUFModelTests {
         var w = GGUFTestWriter()
         w.values = [
             ("general.architecture", .string(arch)), ("general.alignment", .u32(32)),
-            ("\(arch).embedding_length", .u32(UInt32(c.hiddenSize))), ("\(arch).block_count", .u32(UInt32(c.numHiddenLayers))),
+            ("\(arch).embedding_length", .u32(UInt32(c.hiddenSize))),
+            ("\(arch).block_count", .u32(UInt32(c.numHiddenLayers))),
             ("\(arch).feed_forward_length", .u32(UInt32(c.intermediateSize))),
             ("\(arch).attention.head_count", .u32(UInt32(c.numAttentionHeads))),
             ("\(arch).attention.head_count_kv", .u32(UInt32(c.numKeyValueHeads))),
@@ -105,12 +106,14 @@ struct GGUFModelTests {
                 let tensor = q.apply(try checkpoint.tensor("model.layers.\(layer).\(hf)"))
                 var bytes: [UInt8]? = nil
                 if arch == "llama", gguf.hasPrefix("attn_q.") || gguf.hasPrefix("attn_k.") {
-                    bytes = permuted(tensor, numHeads: gguf.hasPrefix("attn_q.") ? c.numAttentionHeads : c.numKeyValueHeads)
+                    bytes = permuted(
+                        tensor, numHeads: gguf.hasPrefix("attn_q.") ? c.numAttentionHeads : c.numKeyValueHeads)
                 }
                 w.add("blk.\(layer).\(gguf)", tensor, bytes: bytes)
             }
         }
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("tiny-\(arch)-\(UUID().uuidString).gguf")
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "tiny-\(arch)-\(UUID().uuidString).gguf")
         try w.data().write(to: url)
         return url
     }
