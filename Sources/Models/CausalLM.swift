@@ -23,26 +23,34 @@ public enum ModelLoader {
         "PanguEmbeddedForCausalLM", "LlamaForCausalLM", "PanguProMoEForCausalLM",
     ]
 
-    /// Loads config.json and the safetensors weights of a model directory.
-    /// `expertPlacement` applies to MoE models (expert parallelism) and is ignored by dense ones.
+    /// Loads config.json and the safetensors weights of a model directory (or a `.gguf` file).
+    /// `expertPlacement` applies to MoE models (expert parallelism) and is ignored by dense ones;
+    /// `quantization` converts the projection matrices at load (see `WeightQuantization`).
     public static func load(
-        directory: URL, pool: KernelPool, expertPlacement: ExpertPlacement? = nil
+        directory: URL, pool: KernelPool, expertPlacement: ExpertPlacement? = nil,
+        quantization: WeightQuantization = .none
     ) throws(ModelsError) -> any CausalLM {
+        if directory.pathExtension.lowercased() == "gguf" {
+            return try load(gguf: directory, pool: pool, quantization: quantization)
+        }
         let config = try ModelConfig.load(directory: directory)
         let checkpoint: Checkpoint
         do { checkpoint = try Checkpoint(directory: directory) } catch { throw .weights(error) }
-        return try load(config: config, checkpoint: checkpoint, pool: pool, expertPlacement: expertPlacement)
+        return try load(
+            config: config, checkpoint: checkpoint, pool: pool, expertPlacement: expertPlacement,
+            quantization: quantization)
     }
 
     /// Builds the model for `config` from tensors of `checkpoint`.
     public static func load(
-        config: ModelConfig, checkpoint: Checkpoint, pool: KernelPool, expertPlacement: ExpertPlacement? = nil
+        config: ModelConfig, checkpoint: Checkpoint, pool: KernelPool, expertPlacement: ExpertPlacement? = nil,
+        quantization: WeightQuantization = .none
     ) throws(ModelsError) -> any CausalLM {
         switch config.architecture {
         case "PanguEmbeddedForCausalLM", "LlamaForCausalLM", "PanguProMoEForCausalLM":
             return try DecoderModel(
                 config: config, checkpoint: checkpoint, pool: pool,
-                expertPlacement: config.moe == nil ? nil : expertPlacement)
+                expertPlacement: config.moe == nil ? nil : expertPlacement, quantization: quantization)
         default:
             throw .unsupportedArchitecture(
                 config.architecture.isEmpty ? "(none)" : config.architecture, supported: supportedArchitectures)

@@ -16,16 +16,19 @@ struct DecoderLayer: Sendable {
     let oBias: [Float]?
     let mlp: any FeedForward
 
-    init(config c: ModelConfig, checkpoint: Checkpoint, index: Int, mlp: any FeedForward) throws(WeightsError) {
+    init(
+        config c: ModelConfig, checkpoint: Checkpoint, index: Int, mlp: any FeedForward,
+        quantization q: WeightQuantization = .none
+    ) throws(WeightsError) {
         let p = "model.layers.\(index)"
         let qDim = c.numAttentionHeads * c.headDim
         inputLayernorm = try checkpoint.tensor("\(p).input_layernorm.weight", shape: [c.hiddenSize]).toFloats()
         postAttentionLayernorm = try checkpoint.tensor("\(p).post_attention_layernorm.weight", shape: [c.hiddenSize])
             .toFloats()
-        qProj = try checkpoint.tensor("\(p).self_attn.q_proj.weight", shape: [qDim, c.hiddenSize])
-        kProj = try checkpoint.tensor("\(p).self_attn.k_proj.weight", shape: [c.kvDim, c.hiddenSize])
-        vProj = try checkpoint.tensor("\(p).self_attn.v_proj.weight", shape: [c.kvDim, c.hiddenSize])
-        oProj = try checkpoint.tensor("\(p).self_attn.o_proj.weight", shape: [c.hiddenSize, qDim])
+        qProj = q.apply(try checkpoint.tensor("\(p).self_attn.q_proj.weight", shape: [qDim, c.hiddenSize]))
+        kProj = q.apply(try checkpoint.tensor("\(p).self_attn.k_proj.weight", shape: [c.kvDim, c.hiddenSize]))
+        vProj = q.apply(try checkpoint.tensor("\(p).self_attn.v_proj.weight", shape: [c.kvDim, c.hiddenSize]))
+        oProj = q.apply(try checkpoint.tensor("\(p).self_attn.o_proj.weight", shape: [c.hiddenSize, qDim]))
         if c.attentionBias || checkpoint.contains("\(p).self_attn.q_proj.bias") {
             qBias = try checkpoint.tensor("\(p).self_attn.q_proj.bias", shape: [qDim]).toFloats()
             kBias = try checkpoint.tensor("\(p).self_attn.k_proj.bias", shape: [c.kvDim]).toFloats()

@@ -5,7 +5,8 @@ import Weights
 /// The Llama-family decoder that openPangu-Embedded (with q/k/v/o biases),
 /// Llama, and Pangu Pro MoE (with a mixture-of-experts feed-forward) share.
 ///
-/// Computes in f32 from f32/f16/bf16 weights that stay memory-mapped.
+/// Computes in f32 from f32/f16/bf16 weights that stay memory-mapped (or
+/// from Q8_0 copies made at load, see `WeightQuantization`).
 public final class DecoderModel: CausalLM, @unchecked Sendable {
     public let config: ModelConfig
     let embedTokens: WeightTensor  // [vocab, hidden]
@@ -16,25 +17,30 @@ public final class DecoderModel: CausalLM, @unchecked Sendable {
     let pool: KernelPool
 
     /// `expertPlacement` (MoE models only) partitions every MoE layer's experts
-    /// across the cards of an expert-parallel group and records their load.
+    /// across the cards of an expert-parallel group and records their load;
+    /// `quantization` converts the projection matrices at load.
     public init(
-        config c: ModelConfig, checkpoint: Checkpoint, pool: KernelPool, expertPlacement: ExpertPlacement? = nil
+        config c: ModelConfig, checkpoint: Checkpoint, pool: KernelPool, expertPlacement: ExpertPlacement? = nil,
+        quantization: WeightQuantization = .none
     ) throws(ModelsError) {
         self.config = c
         self.pool = pool
         do {
-            embedTokens = try checkpoint.tensor("model.embed_tokens.weight", shape: [c.vocabSize, c.hiddenSize])
+            embedTokens = quantization.apply(
+                try checkpoint.tensor("model.embed_tokens.weight", shape: [c.vocabSize, c.hiddenSize]))
             if c.tieWordEmbeddings || !checkpoint.contains("lm_head.weight") {
                 lmHead = embedTokens
             } else {
-                lmHead = try checkpoint.tensor("lm_head.weight", shape: [c.vocabSize, c.hiddenSize])
+                lmHead = quantization.apply(try checkpoint.tensor("lm_head.weight", shape: [c.vocabSize, c.hiddenSize]))
             }
             norm = try checkpoint.tensor("model.norm.weight", shape: [c.hiddenSize]).toFloats()
             var layers: [DecoderLayer] = []
             for i in 0..<c.numHiddenLayers {
                 let mlp = try Self.feedForward(
-                    config: c, checkpoint: checkpoint, layer: i, expertPlacement: expertPlacement)
-                layers.append(try DecoderLayer(config: c, checkpoint: checkpoint, index: i, mlp: mlp))
+                    config: c, checkpoint: checkpoint, layer: i, expertPlacement: expertPlacement,
+                    quantization: quantization)
+                layers.append(
+                    try DecoderLayer(config: c, checkpoint: checkpoint, index: i, mlp: mlp, quantization: quantization))
             }
             self.layers = layers
         } catch { throw .weights(error) }
@@ -42,16 +48,18 @@ public final class DecoderModel: CausalLM, @unchecked Sendable {
     }
 
     static func feedForward(
-        config c: ModelConfig, checkpoint: Checkpoint, layer: Int, expertPlacement: ExpertPlacement?
+        config c: ModelConfig, checkpoint: Checkpoint, layer: Int, expertPlacement: ExpertPlacement?,
+        quantization: WeightQuantization
     ) throws(WeightsError) -> any FeedForward {
         let prefix = "model.layers.\(layer).mlp"
         if let moe = c.moe {
             return try MixtureOfGroupedExperts(
-                checkpoint: checkpoint, prefix: prefix, hidden: c.hiddenSize, moe: moe, expertPlacement: expertPlacement
-            )
+                checkpoint: checkpoint, prefix: prefix, hidden: c.hiddenSize, moe: moe, expertPlacement: expertPlacement,
+                quantization: quantization)
         }
         return try DenseMLP(
-            checkpoint: checkpoint, prefix: prefix, hidden: c.hiddenSize, intermediate: c.intermediateSize)
+            checkpoint: checkpoint, prefix: prefix, hidden: c.hiddenSize, intermediate: c.intermediateSize,
+            quantization: quantization)
     }
 
     /// Llama 3.1 RoPE frequency rescaling (Meta's reference `apply_scaling`).

@@ -24,10 +24,15 @@ public struct DenseMLP: FeedForward {
     }
 
     /// Loads `<prefix>.gate_proj.weight` etc., checking shapes.
-    public init(checkpoint: Checkpoint, prefix: String, hidden: Int, intermediate: Int) throws(WeightsError) {
-        gateProj = try checkpoint.tensor("\(prefix).gate_proj.weight", shape: [intermediate, hidden])
-        upProj = try checkpoint.tensor("\(prefix).up_proj.weight", shape: [intermediate, hidden])
-        downProj = try checkpoint.tensor("\(prefix).down_proj.weight", shape: [hidden, intermediate])
+    /// `quantization` is applied to the three matrices.
+    public init(
+        checkpoint: Checkpoint, prefix: String, hidden: Int, intermediate: Int,
+        quantization: WeightQuantization = .none
+    ) throws(WeightsError) {
+        let q = quantization
+        gateProj = q.apply(try checkpoint.tensor("\(prefix).gate_proj.weight", shape: [intermediate, hidden]))
+        upProj = q.apply(try checkpoint.tensor("\(prefix).up_proj.weight", shape: [intermediate, hidden]))
+        downProj = q.apply(try checkpoint.tensor("\(prefix).down_proj.weight", shape: [hidden, intermediate]))
     }
 
     public var numParameters: Int { gateProj.numElements + upProj.numElements + downProj.numElements }

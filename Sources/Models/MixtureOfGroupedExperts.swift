@@ -25,7 +25,7 @@ public struct MixtureOfGroupedExperts: FeedForward {
 
     public init(
         checkpoint: Checkpoint, prefix: String, hidden: Int, moe: ModelConfig.MoEConfig,
-        expertPlacement: ExpertPlacement? = nil
+        expertPlacement: ExpertPlacement? = nil, quantization: WeightQuantization = .none
     ) throws(WeightsError) {
         let e = moe.numExperts
         gate = try checkpoint.tensor("\(prefix).gate.weight", shape: [e, hidden])
@@ -35,14 +35,14 @@ public struct MixtureOfGroupedExperts: FeedForward {
             experts.append(
                 try DenseMLP(
                     checkpoint: checkpoint, prefix: "\(prefix).experts.\(i)", hidden: hidden,
-                    intermediate: moe.moeIntermediateSize))
+                    intermediate: moe.moeIntermediateSize, quantization: quantization))
         }
         self.experts = experts
         sharedExpert =
             moe.sharedExpertIntermediateSize > 0
             ? try DenseMLP(
                 checkpoint: checkpoint, prefix: "\(prefix).shared_expert", hidden: hidden,
-                intermediate: moe.sharedExpertIntermediateSize) : nil
+                intermediate: moe.sharedExpertIntermediateSize, quantization: quantization) : nil
         numGroups = moe.numExpertsPerTok
         self.expertPlacement = expertPlacement
         precondition(

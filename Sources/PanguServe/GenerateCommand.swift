@@ -9,8 +9,11 @@ import Tokenizers
 enum GenerateCommand {
     static let specs: [OptionSpec] = [
         OptionSpec(
-            name: "model", help: "model directory (config.json, safetensors, tokenizer)", unit: "dir",
+            name: "model", help: "model directory (config.json, safetensors, tokenizer) or .gguf file", unit: "path",
             defaultDescription: "the embedded pangu-tiny-shakespeare"),
+        OptionSpec(
+            name: "quantize", help: "none, or q8_0 (quantize the projection matrices to Q8_0 at load)",
+            unit: "mode", defaultValue: "none"),
         OptionSpec(name: "prompt", help: "prompt text", unit: "text"),
         OptionSpec(name: "promptIds", help: "prompt as comma-separated token ids instead of text", unit: "ids"),
         OptionSpec(name: "maxTokens", help: "maximum number of generated tokens", unit: "tokens", defaultValue: "64"),
@@ -45,12 +48,13 @@ enum GenerateCommand {
         let directory = try ModelDirectory.resolve(options.string("model"))
         let threads = try options.int("threads") ?? ProcessInfo.processInfo.activeProcessorCount
         guard threads >= 1 else { throw CLIError("invalid value for --threads: must be >= 1") }
+        let quantization = try ServeConfig.quantization(options.string("quantize"))
         let pool = KernelPool(numThreads: threads)
         let model: any CausalLM
         let tokenizer: any Tokenizer
         do {
-            model = try ModelLoader.load(directory: directory, pool: pool)
-            tokenizer = try TokenizerLoader.load(directory: directory)
+            model = try ModelLoader.load(directory: directory, pool: pool, quantization: quantization)
+            tokenizer = try ModelDirectory.tokenizer(directory)
         } catch { throw CLIError("cannot load model from \(directory.path): \(error)") }
 
         let promptIDs = try promptIDs(options, tokenizer: tokenizer, vocabSize: model.config.vocabSize)

@@ -1,6 +1,10 @@
 import Foundation
+import Models
+import Tokenizers
+import Weights
 
-/// Finds the model directory to serve: `--model`, or the embedded demo model.
+/// Finds the model to serve: `--model` (a checkpoint directory or a `.gguf`
+/// file), or the embedded demo model; reads its config and tokenizer.
 enum ModelDirectory {
     static func resolve(_ path: String?) throws(CLIError) -> URL {
         guard let path else {
@@ -10,6 +14,12 @@ enum ModelDirectory {
             return demo
         }
         var isDirectory: ObjCBool = false
+        if path.lowercased().hasSuffix(".gguf") {
+            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue else {
+                throw CLIError("invalid value for --model: \(path) is not a file")
+            }
+            return URL(fileURLWithPath: path)
+        }
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue else {
             throw CLIError("invalid value for --model: \(path) is not a directory")
         }
@@ -17,6 +27,24 @@ enum ModelDirectory {
             throw CLIError("invalid value for --model: \(path) has no config.json")
         }
         return URL(fileURLWithPath: path)
+    }
+
+    static func isGGUF(_ url: URL) -> Bool { url.pathExtension.lowercased() == "gguf" }
+
+    /// The served model name when `--served-model-name` is unset: the directory's or GGUF file's base name.
+    static func defaultName(_ url: URL) -> String {
+        (isGGUF(url) ? url.deletingPathExtension() : url).lastPathComponent
+    }
+
+    /// The model's config: `config.json`, or a GGUF file's metadata.
+    static func config(_ url: URL) throws -> ModelConfig {
+        guard isGGUF(url) else { return try ModelConfig.load(directory: url) }
+        return try ModelLoader.modelConfig(gguf: try GGUFFile(path: url.path))
+    }
+
+    /// The model's tokenizer: the directory's files, or a GGUF file's vocabulary.
+    static func tokenizer(_ url: URL) throws -> any Tokenizer {
+        isGGUF(url) ? try TokenizerLoader.load(gguf: url) : try TokenizerLoader.load(directory: url)
     }
 }
 

@@ -2,6 +2,7 @@ import Devices
 import Engine
 import Foundation
 import HTTPServer
+import Models
 import Telemetry
 
 /// The daemon's settings, typed and validated from `ServeOptions`; an invalid
@@ -9,6 +10,8 @@ import Telemetry
 struct ServeConfig {
     var modelPath: String?
     var servedModelName: String?
+    /// Load-time weight quantization (`--quantize`): none or q8_0.
+    var quantization = WeightQuantization.none
     var http = HTTPServerConfig()
     var devices: [DeviceSpec] = [.cpu(count: 1)]
     /// Share (0, 1] of each NPU card's memory left after the weights that the KV cache takes.
@@ -41,6 +44,7 @@ struct ServeConfig {
         }
         modelPath = o.string("model")
         servedModelName = o.string("servedModelName")
+        quantization = try Self.quantization(o.string("quantize"))
         http.host = o.string("host") ?? "127.0.0.1"
         let port = try o.int("port") ?? 8000
         guard (0...65535).contains(port) else {
@@ -104,6 +108,15 @@ struct ServeConfig {
                 "invalid value for --devices: \(DeviceSpec.numWorkers(devices)) workers need at least as many --threads"
             )
         }
+    }
+
+    /// Parses `--quantize` (absent = none).
+    static func quantization(_ value: String?) throws(CLIError) -> WeightQuantization {
+        guard let value else { return .none }
+        guard let mode = WeightQuantization(rawValue: value) else {
+            throw CLIError("invalid value for --quantize: '\(value)' (expected none or q8_0)")
+        }
+        return mode
     }
 
     /// KV cache bytes per worker: `--kv-cache-bytes` split evenly, or a share of

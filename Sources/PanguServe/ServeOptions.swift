@@ -7,8 +7,12 @@ enum ServeOptions {
     static let specs: [OptionSpec] = [
         OptionSpec(name: "config", help: "JSON config file (keys are the option names in camelCase)", unit: "file"),
         OptionSpec(
-            name: "model", help: "model directory (config.json, safetensors, tokenizer)", unit: "dir",
+            name: "model", help: "model directory (config.json, safetensors, tokenizer) or .gguf file", unit: "path",
             defaultDescription: "the embedded pangu-tiny-shakespeare"),
+        OptionSpec(
+            name: "quantize",
+            help: "none, or q8_0 (quantize the projection matrices of a f32/f16/bf16 checkpoint to Q8_0 at load)",
+            unit: "mode", defaultValue: "none"),
         OptionSpec(
             name: "servedModelName", help: "model name clients send and see", unit: "name",
             defaultDescription: "the model directory's name"),

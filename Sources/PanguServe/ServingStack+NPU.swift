@@ -44,7 +44,8 @@ extension ServingStack {
             try engineConfig.validate()
             let pool = NPUWorker.makeKernelPool(numThreads: plan.numThreads, dtype: dtype)
             let model = try ModelLoader.load(
-                directory: directory, pool: pool, expertPlacement: group.expertPlacement)
+                directory: directory, pool: pool, expertPlacement: group.expertPlacement,
+                quantization: config.quantization)
             let worker = try NPUWorker(
                 model: model, deviceGroup: group, numBlocks: engineConfig.numBlocks, blockSize: engineConfig.blockSize)
             let loop = try EngineLoop(config: engineConfig, worker: worker, tokenizer: tokenizer)

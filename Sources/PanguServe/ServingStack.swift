@@ -11,6 +11,8 @@ struct ServingStack: Sendable {
     let modelName: String
     let modelDirectory: URL
     let modelConfig: ModelConfig
+    /// Load-time quantization of the weights (`--quantize`).
+    let quantization: WeightQuantization
     let tokenizer: any Tokenizer
     let engine: EngineClient
     let engineConfig: EngineConfig
@@ -25,8 +27,8 @@ struct ServingStack: Sendable {
         let tokenizer: any Tokenizer
         let modelConfig: ModelConfig
         do {
-            modelConfig = try ModelConfig.load(directory: directory)
-            tokenizer = try TokenizerLoader.load(directory: directory)
+            modelConfig = try ModelDirectory.config(directory)
+            tokenizer = try ModelDirectory.tokenizer(directory)
         } catch { throw CLIError("cannot load model from \(directory.path): \(error)") }
         let maxModelLen = min(
             config.maxModelLen ?? modelConfig.maxPositionEmbeddings, modelConfig.maxPositionEmbeddings)
@@ -72,7 +74,8 @@ struct ServingStack: Sendable {
             }
             do {
                 let pool = KernelPool(numThreads: threadsPerWorker)
-                let workerModel = try ModelLoader.load(directory: directory, pool: pool)
+                let workerModel = try ModelLoader.load(
+                    directory: directory, pool: pool, quantization: config.quantization)
                 model = workerModel
                 let worker = CPUWorker(
                     name: "cpu\(index)", model: workerModel, numBlocks: engineConfig.numBlocks,
@@ -82,10 +85,14 @@ struct ServingStack: Sendable {
         }
         guard let model else { throw CLIError("invalid value for --devices: no workers") }
         return ServingStack(
-            modelName: config.servedModelName ?? directory.lastPathComponent, modelDirectory: directory,
-            modelConfig: modelConfig, tokenizer: tokenizer, engine: EngineClient(loops: loops),
+            modelName: config.servedModelName ?? ModelDirectory.defaultName(directory), modelDirectory: directory,
+            modelConfig: modelConfig, quantization: config.quantization, tokenizer: tokenizer, engine: EngineClient(loops: loops),
             engineConfig: engineConfig, numParameters: model.numParameters, numWeightBytes: model.numWeightBytes,
             workerNames: loops.map(\.workerInfo.name), npuDeviceGroups: npuDeviceGroups)
+    }
+
+    private var weightsDescription: String {
+        quantization == .none ? "\(modelConfig.torchDType) weights" : "\(modelConfig.torchDType) weights as \(quantization.rawValue)"
     }
 
     /// The one start-up banner: version, model, parameters, dtype, devices, KV blocks, address.
@@ -95,7 +102,7 @@ struct ServingStack: Sendable {
             numParameters >= 1_000_000 ? String(format: "%.1fM", Double(numParameters) / 1e6) : "\(numParameters)"
         return """
             pangu-serve \(version)
-              model      \(modelName) (\(modelConfig.architecture), \(params) parameters, \(modelConfig.torchDType) weights, f32 compute)
+              model      \(modelName) (\(modelConfig.architecture), \(params) parameters, \(weightsDescription), f32 compute)
               devices    \(workerNames.joined(separator: ", "))
               KV cache   \(engineConfig.numBlocks) blocks × \(engineConfig.blockSize) tokens per worker (\(kvTokens) tokens), max model len \(engineConfig.effectiveMaxModelLen)
               listening  \(address)

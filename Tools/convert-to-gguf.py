@@ -1,0 +1,230 @@
+#!/usr/bin/env python3
+"""Convert a Hugging Face Llama-family / openPangu-Embedded checkpoint directory
+(config.json, model.safetensors, tokenizer.model, tokenizer_config.json) into a
+GGUF v3 file the way llama.cpp names it, for `pangu-serve --model FILE.gguf`.
+
+Needs only numpy: the GGUF and protobuf encodings are written by hand here
+(spec: https://github.com/ggml-org/ggml/blob/master/docs/gguf.md).
+
+  --arch llama        llama.cpp's `llama` layout: q/k weight rows (and biases)
+                      permuted per head so RoPE rotates adjacent pairs
+  --arch pangu-embed  llama.cpp's `pangu-embed`: tensors as in the checkpoint
+  --outtype bf16|f32  1-D tensors (norms, biases) are always f32, as llama.cpp writes them
+
+usage: Tools/convert-to-gguf.py MODEL_DIR OUT.gguf [--arch llama] [--outtype bf16]
+"""
+import argparse
+import json
+import struct
+from pathlib import Path
+
+import numpy as np
+
+ALIGN = 32
+GGML_F32, GGML_BF16 = 0, 30
+T_U32, T_I32, T_F32, T_BOOL, T_STRING, T_ARRAY = 4, 5, 6, 7, 8, 9
+
+
+def read_safetensors(path):
+    raw = Path(path).read_bytes()
+    n = struct.unpack("<Q", raw[:8])[0]
+    header = json.loads(raw[8:8 + n])
+    out = {}
+    for name, e in header.items():
+        if name == "__metadata__":
+            continue
+        a, b = e["data_offsets"]
+        buf = raw[8 + n + a:8 + n + b]
+        if e["dtype"] == "BF16":
+            bits = np.frombuffer(buf, dtype=np.uint16).astype(np.uint32) << 16
+            arr = bits.view(np.float32)
+        elif e["dtype"] == "F16":
+            arr = np.frombuffer(buf, dtype=np.float16).astype(np.float32)
+        elif e["dtype"] == "F32":
+            arr = np.frombuffer(buf, dtype=np.float32)
+        else:
+            raise SystemExit(f"{name}: unsupported dtype {e['dtype']}")
+        out[name] = arr.reshape(e["shape"])
+    return out
+
+
+def read_sentencepiece(path):
+    """(piece, score, type) of each piece of a sentencepiece ModelProto (field 1)."""
+    data = Path(path).read_bytes()
+
+    def varint(buf, i):
+        value = shift = 0
+        while True:
+            byte = buf[i]
+            i += 1
+            value |= (byte & 0x7F) << shift
+            shift += 7
+            if byte < 0x80:
+                return value, i
+
+    pieces, i = [], 0
+    while i < len(data):
+        key, i = varint(data, i)
+        field, wire = key >> 3, key & 7
+        if wire == 2:
+            length, i = varint(data, i)
+            if field == 1:
+                pieces.append(parse_piece(data[i:i + length], varint))
+            i += length
+        elif wire == 0:
+            _, i = varint(data, i)
+        elif wire == 5:
+            i += 4
+        elif wire == 1:
+            i += 8
+        else:
+            raise SystemExit(f"{path}: unexpected protobuf wire type {wire}")
+    return pieces
+
+
+def parse_piece(buf, varint):
+    piece, score, kind, i = "", 0.0, 1, 0
+    while i < len(buf):
+        key, i = varint(buf, i)
+        field, wire = key >> 3, key & 7
+        if wire == 2:
+            length, i = varint(buf, i)
+            if field == 1:
+                piece = buf[i:i + length].decode("utf-8")
+            i += length
+        elif wire == 5:
+            if field == 2:
+                score = struct.unpack("<f", buf[i:i + 4])[0]
+            i += 4
+        elif wire == 0:
+            value, i = varint(buf, i)
+            if field == 3:
+                kind = value
+        else:
+            raise SystemExit(f"unexpected wire type {wire} in a sentencepiece piece")
+    return piece, score, kind  # sentencepiece and GGUF share the token type numbers
+
+
+def permute(w, n_head):
+    """llama.cpp's q/k row order: within a head, row j*(d/2)+i moves to 2*i+j."""
+    return w.reshape(n_head, 2, w.shape[0] // n_head // 2, *w.shape[1:]).swapaxes(1, 2).reshape(w.shape)
+
+
+class Writer:
+    def __init__(self):
+        self.kv = bytearray()
+        self.num_kv = 0
+        self.tensors = []
+
+    @staticmethod
+    def string(s):
+        b = s.encode("utf-8")
+        return struct.pack("<Q", len(b)) + b
+
+    def add(self, key, kind, value):
+        self.num_kv += 1
+        self.kv += self.string(key) + struct.pack("<I", kind)
+        if kind == T_STRING:
+            self.kv += self.string(value)
+        elif kind == T_U32:
+            self.kv += struct.pack("<I", value)
+        elif kind == T_F32:
+            self.kv += struct.pack("<f", value)
+        elif kind == T_BOOL:
+            self.kv += struct.pack("<B", 1 if value else 0)
+
+    def add_array(self, key, kind, values):
+        self.num_kv += 1
+        self.kv += self.string(key) + struct.pack("<IIQ", T_ARRAY, kind, len(values))
+        for v in values:
+            if kind == T_STRING:
+                self.kv += self.string(v)
+            elif kind == T_F32:
+                self.kv += struct.pack("<f", v)
+            elif kind == T_I32:
+                self.kv += struct.pack("<i", v)
+
+    def add_tensor(self, name, arr, outtype):
+        arr = np.ascontiguousarray(arr, dtype=np.float32)
+        if outtype == "bf16" and arr.ndim > 1:
+            bits = arr.view(np.uint32)
+            rounded = ((bits + 0x7FFF + ((bits >> 16) & 1)) >> 16).astype(np.uint16)
+            self.tensors.append((name, arr.shape, GGML_BF16, rounded.tobytes()))
+        else:
+            self.tensors.append((name, arr.shape, GGML_F32, arr.tobytes()))
+
+    def write(self, path):
+        out = bytearray(b"GGUF" + struct.pack("<IQQ", 3, len(self.tensors), self.num_kv)) + self.kv
+        offset = 0
+        for name, shape, kind, data in self.tensors:
+            out += self.string(name) + struct.pack("<I", len(shape))
+            out += b"".join(struct.pack("<Q", d) for d in reversed(shape))
+            out += struct.pack("<IQ", kind, offset)
+            offset += (len(data) + ALIGN - 1) // ALIGN * ALIGN
+        out += bytes(-len(out) % ALIGN)
+        for _, _, _, data in self.tensors:
+            out += data + bytes(-len(data) % ALIGN)
+        Path(path).write_bytes(out)
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("model_dir")
+    p.add_argument("out")
+    p.add_argument("--arch", choices=["llama", "pangu-embed"], default="llama")
+    p.add_argument("--outtype", choices=["bf16", "f32"], default="bf16")
+    a = p.parse_args()
+    d = Path(a.model_dir)
+    cfg = json.loads((d / "config.json").read_text())
+    tcfg = json.loads((d / "tokenizer_config.json").read_text()) if (d / "tokenizer_config.json").exists() else {}
+    weights = read_safetensors(d / "model.safetensors")
+    n_head, n_kv = cfg["num_attention_heads"], cfg.get("num_key_value_heads", cfg["num_attention_heads"])
+    arch = a.arch
+
+    w = Writer()
+    w.add("general.architecture", T_STRING, arch)
+    w.add("general.alignment", T_U32, ALIGN)
+    w.add("general.name", T_STRING, d.name)
+    for key, hf in [("embedding_length", "hidden_size"), ("block_count", "num_hidden_layers"),
+                    ("feed_forward_length", "intermediate_size"), ("attention.head_count", "num_attention_heads"),
+                    ("context_length", "max_position_embeddings"), ("vocab_size", "vocab_size")]:
+        w.add(f"{arch}.{key}", T_U32, cfg[hf])
+    w.add(f"{arch}.attention.head_count_kv", T_U32, n_kv)
+    w.add(f"{arch}.attention.layer_norm_rms_epsilon", T_F32, cfg.get("rms_norm_eps", 1e-6))
+    w.add(f"{arch}.rope.freq_base", T_F32, cfg.get("rope_theta", 10000.0))
+    pieces = read_sentencepiece(d / "tokenizer.model")
+    w.add("tokenizer.ggml.model", T_STRING, "llama")
+    w.add_array("tokenizer.ggml.tokens", T_STRING, [t for t, _, _ in pieces])
+    w.add_array("tokenizer.ggml.scores", T_F32, [s for _, s, _ in pieces])
+    w.add_array("tokenizer.ggml.token_type", T_I32, [k for _, _, k in pieces])
+    for key, hf in [("bos_token_id", "bos_token_id"), ("eos_token_id", "eos_token_id"),
+                    ("padding_token_id", "pad_token_id")]:
+        if isinstance(cfg.get(hf), int):
+            w.add(f"tokenizer.ggml.{key}", T_U32, cfg[hf])
+    w.add("tokenizer.ggml.add_bos_token", T_BOOL, tcfg.get("add_bos_token", True))
+    w.add("tokenizer.ggml.add_eos_token", T_BOOL, tcfg.get("add_eos_token", False))
+
+    names = {"input_layernorm.weight": "attn_norm.weight", "post_attention_layernorm.weight": "ffn_norm.weight",
+             "mlp.gate_proj.weight": "ffn_gate.weight", "mlp.up_proj.weight": "ffn_up.weight",
+             "mlp.down_proj.weight": "ffn_down.weight"}
+    for proj, short in [("q", "attn_q"), ("k", "attn_k"), ("v", "attn_v"), ("o", "attn_output")]:
+        for kind in ("weight", "bias"):
+            names[f"self_attn.{proj}_proj.{kind}"] = f"{short}.{kind}"
+    w.add_tensor("token_embd.weight", weights["model.embed_tokens.weight"], a.outtype)
+    w.add_tensor("output_norm.weight", weights["model.norm.weight"], a.outtype)
+    if "lm_head.weight" in weights and not cfg.get("tie_word_embeddings", False):
+        w.add_tensor("output.weight", weights["lm_head.weight"], a.outtype)
+    for layer in range(cfg["num_hidden_layers"]):
+        for hf, short in names.items():
+            t = weights.get(f"model.layers.{layer}.{hf}")
+            if t is None:
+                continue
+            if arch == "llama" and short.startswith(("attn_q.", "attn_k.")):
+                t = permute(t, n_head if short.startswith("attn_q.") else n_kv)
+            w.add_tensor(f"blk.{layer}.{short}", t, a.outtype)
+    w.write(a.out)
+    print(f"wrote {a.out}: {len(w.tensors)} tensors, {len(pieces)} tokens, arch {arch}")
+
+
+if __name__ == "__main__":
+    main()
