@@ -30,7 +30,7 @@ def check(condition, message):
 
 def source_options():
     text = (ROOT / "Sources/PanguServe/ServeOptions.swift").read_text()
-    return set(re.findall(r'OptionSpec\(name: "(\w+)"', text)) - {"help"}
+    return set(re.findall(r'OptionSpec\(\s*name: "(\w+)"', text)) - {"help"}
 
 
 def env_name(option):
