@@ -1,2 +1,0 @@
-/// Namespace of the `Telemetry` module; see docs/architecture.md.
-public enum TelemetryModule {}
