@@ -1,3 +1,5 @@
+import Telemetry
+
 /// An ordered JSON value built by the handlers and encoded to response bytes: the only way this module
 /// writes JSON, so key order is stable and non-finite numbers never reach the wire.
 ///
@@ -66,24 +68,7 @@ indirect enum JSONValue: Sendable, Equatable {
     }
 
     static func writeString(_ value: String, into out: inout String) {
-        out += "\""
-        for scalar in value.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if scalar.value < 0x20 {
-                    let hex = String(scalar.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        out += "\""
+        out += Logger.jsonString(value)
     }
 }
 
