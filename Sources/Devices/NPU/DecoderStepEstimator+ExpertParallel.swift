@@ -47,16 +47,7 @@ extension DecoderStepEstimator {
             .collective(
                 name: p + "mlp.experts.combine_all_to_all", .allToAll, numRanks: n, bytes: rows * Double(h) * ab,
                 dtype: activation))
-        ops.append(
-            .vector(
-                name: p + "mlp.experts.combine", numElements: local * k * h, flopsPerElement: 2,
-                bytesPerElement: ab + ab / Double(k), dtype: activation))
-        if moe.sharedExpertIntermediateSize > 0 {
-            ops += denseMLP(
-                p + "mlp.shared_expert.", numTokens: t,
-                intermediateSize: moe.sharedExpertIntermediateSize / tensorParallelSize)
-        }
-        ops += allReduce(p + "mlp.all_reduce", numElements: t * h)
+        ops += combineAndSharedExpert(p, numCombinedTokens: local, numTokens: t, moe: moe)
         return ops
     }
 

@@ -30,17 +30,28 @@ extension DecoderStepEstimator {
                 name: p + "mlp.experts.dispatch", numElements: t * k * h, flopsPerElement: 0, bytesPerElement: 2 * ab,
                 dtype: activation))
         ops += expertMatmuls(p + "mlp.experts.", numTokens: t, expertSize: expertSize, moe: moe)
-        // Weighted sum of the k expert outputs per token: 2 FLOPs, read k rows, write 1.
-        ops.append(
+        ops += combineAndSharedExpert(p, numCombinedTokens: t, numTokens: t, moe: moe)
+        return ops
+    }
+
+    /// The end of an MoE block: the weighted sum of each token's k expert outputs (2 FLOPs, read k rows,
+    /// write 1) over `numCombinedTokens`, the shared expert over all `numTokens`, and the all-reduce.
+    func combineAndSharedExpert(_ p: String, numCombinedTokens: Int, numTokens t: Int, moe: DecoderShape.MoE)
+        -> [NPUOp]
+    {
+        let k = moe.numExpertsPerTok
+        var ops: [NPUOp] = [
             .vector(
-                name: p + "mlp.experts.combine", numElements: t * k * h, flopsPerElement: 2,
-                bytesPerElement: ab + ab / Double(k), dtype: activation))
+                name: p + "mlp.experts.combine", numElements: numCombinedTokens * k * shape.hiddenSize,
+                flopsPerElement: 2, bytesPerElement: ab + ab / Double(k),
+                dtype: activation)
+        ]
         if moe.sharedExpertIntermediateSize > 0 {
             ops += denseMLP(
                 p + "mlp.shared_expert.", numTokens: t,
                 intermediateSize: moe.sharedExpertIntermediateSize / tensorParallelSize)
         }
-        ops += allReduce(p + "mlp.all_reduce", numElements: t * h)
+        ops += allReduce(p + "mlp.all_reduce", numElements: t * shape.hiddenSize)
         return ops
     }
 
