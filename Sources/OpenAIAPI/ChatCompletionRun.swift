@@ -4,7 +4,7 @@ import HTTPServer
 
 /// One `/v1/chat/completions` call after submission: consumes the merged outputs and writes the
 /// `chat.completion` object or its `chat.completion.chunk` stream (assistant role delta first).
-struct ChatCompletionRun: Sendable {
+struct ChatCompletionRun: GenerationRun {
     let context: APIContext
     let params: GenerationParameters
     let responseID: String
@@ -24,18 +24,7 @@ struct ChatCompletionRun: Sendable {
 
     /// Collects every choice, then answers with one JSON object.
     func respond(_ session: GenerationSession, writer: ResponseWriter) async throws {
-        var choices = [ChoiceState](repeating: ChoiceState(), count: params.n)
-        let metrics = context.apiMetrics
-        for await (index, output) in session.outputs {
-            metrics?.observeOutput(output, previousTimestamp: choices[index].lastTimestamp)
-            choices[index].apply(output)
-            if output.isFinished { metrics?.observeFinished(output) }
-        }
-        if let failed = choices.first(where: { $0.finishReason == .error || !$0.isFinished }) {
-            let message = failed.errorMessage ?? "generation ended without a result"
-            context.logger.warning("generation failed", ["id": responseID, "error": message])
-            throw APIError.generationFailed(message)
-        }
+        let choices = try await collectChoices(session, count: params.n)
         let items: [JSONValue] = choices.enumerated().map { index, choice in
             var message: [(String, JSONValue)] = [("role", .string("assistant"))]
             if splitsReasoning {
@@ -51,11 +40,10 @@ struct ChatCompletionRun: Sendable {
                 ("stop_reason", ChoiceState.stopReasonJSON(choice.stopReason)),
             ])
         }
-        let response = JSONValue.object([
-            ("id", .string(responseID)), ("object", .string("chat.completion")), ("created", .int(created)),
-            ("model", .string(context.servedModelName)), ("choices", .array(items)),
-            ("usage", Usage(choices: choices, n: params.n).json),
-        ])
+        let response = JSONValue.object(
+            envelope(object: "chat.completion") + [
+                ("choices", .array(items)), ("usage", Usage(choices: choices, n: params.n).json),
+            ])
         try await writer.send(.json(response.bytes))
     }
 
@@ -64,7 +52,6 @@ struct ChatCompletionRun: Sendable {
         let events = EventStreamWriter(writer: writer)
         var choices = [ChoiceState](repeating: ChoiceState(), count: params.n)
         var parsers = [ReasoningParser](repeating: ReasoningParser(droppedPieces: droppedPieces), count: params.n)
-        let metrics = context.apiMetrics
         do {
             try events.start()
             for index in 0..<params.n {
@@ -72,14 +59,9 @@ struct ChatCompletionRun: Sendable {
                 try await events.send(chunk(index: index, delta: delta, logprobs: .null, output: nil))
             }
             for await (index, output) in session.outputs {
-                metrics?.observeOutput(output, previousTimestamp: choices[index].lastTimestamp)
-                choices[index].apply(output)
-                if output.isFinished { metrics?.observeFinished(output) }
+                record(output, into: &choices[index])
                 if output.finishReason == .error {
-                    session.abortAll()
-                    let message = output.errorMessage ?? "generation failed"
-                    context.logger.warning("generation failed", ["id": responseID, "error": message])
-                    try await events.fail(.generationFailed(message))
+                    try await failStream(output, session: session, events: events)
                     return
                 }
                 let delta = deltaFields(output, parser: &parsers[index])
@@ -88,7 +70,9 @@ struct ChatCompletionRun: Sendable {
                 let logprobs = logprobsJSON(output.newLogprobs ?? [])
                 try await events.send(chunk(index: index, delta: .object(delta), logprobs: logprobs, output: output))
             }
-            if params.includeUsage { try await events.send(usageChunk(choices)) }
+            if params.includeUsage {
+                try await events.send(usageChunk(object: "chat.completion.chunk", choices: choices))
+            }
             try await events.done()
         } catch {
             session.abortAll()
@@ -112,9 +96,8 @@ struct ChatCompletionRun: Sendable {
     }
 
     private func chunk(index: Int, delta: JSONValue, logprobs: JSONValue, output: RequestOutput?) -> JSONValue {
-        var fields: [(String, JSONValue)] = [
-            ("id", .string(responseID)), ("object", .string("chat.completion.chunk")), ("created", .int(created)),
-            ("model", .string(context.servedModelName)),
+        var fields = envelope(object: "chat.completion.chunk")
+        fields += [
             (
                 "choices",
                 .array([
@@ -124,17 +107,10 @@ struct ChatCompletionRun: Sendable {
                         ("stop_reason", ChoiceState.stopReasonJSON(output?.stopReason)),
                     ])
                 ])
-            ),
+            )
         ]
         if params.includeUsage { fields.append(("usage", .null)) }
         return .object(fields)
     }
 
-    private func usageChunk(_ choices: [ChoiceState]) -> JSONValue {
-        .object([
-            ("id", .string(responseID)), ("object", .string("chat.completion.chunk")), ("created", .int(created)),
-            ("model", .string(context.servedModelName)), ("choices", .array([])),
-            ("usage", Usage(choices: choices, n: params.n).json),
-        ])
-    }
 }

@@ -4,7 +4,7 @@ import HTTPServer
 
 /// One `/v1/completions` call after submission: consumes the merged outputs and writes either the whole
 /// `text_completion` object or its chunks as they arrive.
-struct CompletionRun: Sendable {
+struct CompletionRun: GenerationRun {
     let context: APIContext
     let params: GenerationParameters
     let prompts: [CompletionsEndpoint.Prompt]
@@ -20,18 +20,7 @@ struct CompletionRun: Sendable {
 
     /// Collects every choice, then answers with one JSON object.
     func respond(_ session: GenerationSession, writer: ResponseWriter) async throws {
-        var choices = [ChoiceState](repeating: ChoiceState(), count: numChoices)
-        let metrics = context.apiMetrics
-        for await (index, output) in session.outputs {
-            metrics?.observeOutput(output, previousTimestamp: choices[index].lastTimestamp)
-            choices[index].apply(output)
-            if output.isFinished { metrics?.observeFinished(output) }
-        }
-        if let failed = choices.first(where: { $0.finishReason == .error || !$0.isFinished }) {
-            let message = failed.errorMessage ?? "generation ended without a result"
-            context.logger.warning("generation failed", ["id": responseID, "error": message])
-            throw APIError.generationFailed(message)
-        }
+        let choices = try await collectChoices(session, count: numChoices)
         let items: [JSONValue] = choices.enumerated().map { index, choice in
             var offset = echoText(index).unicodeScalars.count
             let logprobs =
@@ -44,11 +33,10 @@ struct CompletionRun: Sendable {
                 ("stop_reason", ChoiceState.stopReasonJSON(choice.stopReason)),
             ])
         }
-        let response = JSONValue.object([
-            ("id", .string(responseID)), ("object", .string("text_completion")), ("created", .int(created)),
-            ("model", .string(context.servedModelName)), ("choices", .array(items)),
-            ("usage", Usage(choices: choices, n: params.n).json),
-        ])
+        let response = JSONValue.object(
+            envelope(object: "text_completion") + [
+                ("choices", .array(items)), ("usage", Usage(choices: choices, n: params.n).json),
+            ])
         try await writer.send(.json(response.bytes))
     }
 
@@ -58,18 +46,12 @@ struct CompletionRun: Sendable {
         var choices = [ChoiceState](repeating: ChoiceState(), count: numChoices)
         var offsets = (0..<numChoices).map { echoText($0).unicodeScalars.count }
         var echoed = [Bool](repeating: !params.echo, count: numChoices)
-        let metrics = context.apiMetrics
         do {
             try events.start()
             for await (index, output) in session.outputs {
-                metrics?.observeOutput(output, previousTimestamp: choices[index].lastTimestamp)
-                choices[index].apply(output)
-                if output.isFinished { metrics?.observeFinished(output) }
+                record(output, into: &choices[index])
                 if output.finishReason == .error {
-                    session.abortAll()
-                    let message = output.errorMessage ?? "generation failed"
-                    context.logger.warning("generation failed", ["id": responseID, "error": message])
-                    try await events.fail(.generationFailed(message))
+                    try await failStream(output, session: session, events: events)
                     return
                 }
                 var text = output.newText
@@ -85,7 +67,7 @@ struct CompletionRun: Sendable {
                     : formatter.completionLogprobs(output.newLogprobs ?? [], textOffset: &offsets[index])
                 try await events.send(chunk(index: index, text: text, logprobs: logprobs, output: output))
             }
-            if params.includeUsage { try await events.send(usageChunk(choices)) }
+            if params.includeUsage { try await events.send(usageChunk(object: "text_completion", choices: choices)) }
             try await events.done()
         } catch {
             session.abortAll()
@@ -94,9 +76,8 @@ struct CompletionRun: Sendable {
     }
 
     private func chunk(index: Int, text: String, logprobs: JSONValue, output: RequestOutput) -> JSONValue {
-        var fields: [(String, JSONValue)] = [
-            ("id", .string(responseID)), ("object", .string("text_completion")), ("created", .int(created)),
-            ("model", .string(context.servedModelName)),
+        var fields = envelope(object: "text_completion")
+        fields += [
             (
                 "choices",
                 .array([
@@ -106,17 +87,10 @@ struct CompletionRun: Sendable {
                         ("stop_reason", ChoiceState.stopReasonJSON(output.stopReason)),
                     ])
                 ])
-            ),
+            )
         ]
         if params.includeUsage { fields.append(("usage", .null)) }
         return .object(fields)
     }
 
-    private func usageChunk(_ choices: [ChoiceState]) -> JSONValue {
-        .object([
-            ("id", .string(responseID)), ("object", .string("text_completion")), ("created", .int(created)),
-            ("model", .string(context.servedModelName)), ("choices", .array([])),
-            ("usage", Usage(choices: choices, n: params.n).json),
-        ])
-    }
 }
