@@ -80,11 +80,24 @@ static float q8_0_element(const void *w, int64_t index) {
     return f16_to_float(scale) * (float)(int8_t)block[2 + index % PG_Q8_BLOCK];
 }
 
+/// Q4_0: 18-byte blocks (f16 scale, 16 bytes of nibble pairs: low = j, high = j + 16).
+enum { PG_Q4_BYTES = 18 };
+
+static float q4_0_element(const void *w, int64_t index) {
+    const uint8_t *block = (const uint8_t *)w + (index / PG_Q8_BLOCK) * PG_Q4_BYTES;
+    uint16_t scale;
+    memcpy(&scale, block, 2);
+    int j = (int)(index % PG_Q8_BLOCK);
+    int q = j < 16 ? (block[2 + j] & 0x0F) : (block[2 + j - 16] >> 4);
+    return f16_to_float(scale) * (float)(q - 8);
+}
+
 PG_INLINE float load_w1(const void *w, int64_t index, int dtype) {
     switch (dtype) {
     case PG_DTYPE_F32: return ((const float *)w)[index];
     case PG_DTYPE_F16: return f16_to_float(((const uint16_t *)w)[index]);
     case PG_DTYPE_Q8_0: return q8_0_element(w, index);
+    case PG_DTYPE_Q4_0: return q4_0_element(w, index);
     default: return bf16_to_float(((const uint16_t *)w)[index]);
     }
 }
@@ -385,7 +398,7 @@ static PG_AVX2 void linear_rows_q8_0(const float *x, int64_t m, int64_t k, const
 void pg_linear_rows(const float *x, int64_t m, int64_t k, const void *w, int dtype, int64_t r0, int64_t r1,
                     const float *bias, float *out, int64_t ldo) {
     if (m <= 0 || r1 <= r0) return;
-    if (!pg_has_avx2_fma()) {
+    if (!pg_has_avx2_fma() || dtype == PG_DTYPE_Q4_0) {
         linear_rows_portable(x, m, k, w, dtype, r0, r1, bias, out, ldo);
         return;
     }

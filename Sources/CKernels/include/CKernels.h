@@ -21,6 +21,10 @@ enum {
     /// GGUF Q8_0 blocks of 32 weights: f16 scale d, then 32 int8 q; w = d * q.
     /// Rows must hold a multiple of 32 weights.
     PG_DTYPE_Q8_0 = 3,
+    /// GGUF Q4_0 blocks of 32 weights: f16 scale d, then 16 bytes; byte j holds
+    /// weight j in its low nibble and weight j + 16 in its high nibble; w = d * (q - 8).
+    /// Rows must hold a multiple of 32 weights.
+    PG_DTYPE_Q4_0 = 4,
 };
 
 /// 1 when the AVX2 + FMA + F16C kernels run on this CPU, else 0.
