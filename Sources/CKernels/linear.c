@@ -10,13 +10,11 @@
 //    outer-product micro-kernel (6 x rows x 16 W rows = 12 accumulators) runs
 //    over L2-resident x blocks (MC rows x KC columns).
 #include "CKernels.h"
+#include "kernels_internal.h"
 
 #include <immintrin.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define PG_AVX2 __attribute__((target("avx2,fma,f16c")))
-#define PG_INLINE static inline __attribute__((always_inline))
 
 /// Packed path blocking: a 16 x KC f32 panel (16 KiB) stays in L1, an
 /// MC x KC x block (96 KiB) in L2. Tuned on Zen 3 (see docs/benchmarks.md).
@@ -35,61 +33,6 @@ int pg_has_avx2_fma(void) {
         cached = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") ? 1 : 0;
     }
     return cached;
-}
-
-// ---- portable fallback --------------------------------------------------
-
-static float bf16_to_float(uint16_t bits) {
-    uint32_t wide = (uint32_t)bits << 16;
-    float value;
-    memcpy(&value, &wide, 4);
-    return value;
-}
-
-static float f16_to_float(uint16_t h) {
-    uint32_t sign = (uint32_t)(h >> 15) << 31;
-    uint32_t exponent = (h >> 10) & 0x1F;
-    uint32_t mantissa = h & 0x3FF;
-    uint32_t bits;
-    if (exponent == 0x1F) {
-        bits = sign | 0x7F800000u | (mantissa << 13);
-    } else if (exponent != 0) {
-        bits = sign | ((exponent + 112) << 23) | (mantissa << 13);
-    } else if (mantissa == 0) {
-        bits = sign;
-    } else {  // subnormal: normalise
-        int shift = 0;
-        while ((mantissa & 0x400) == 0) {
-            mantissa <<= 1;
-            shift++;
-        }
-        bits = sign | ((uint32_t)(113 - shift) << 23) | ((mantissa & 0x3FF) << 13);
-    }
-    float value;
-    memcpy(&value, &bits, 4);
-    return value;
-}
-
-/// Q8_0: 34-byte blocks (f16 scale, 32 x int8).
-enum { PG_Q8_BLOCK = 32, PG_Q8_BYTES = 34 };
-
-static float q8_0_element(const void *w, int64_t index) {
-    const uint8_t *block = (const uint8_t *)w + (index / PG_Q8_BLOCK) * PG_Q8_BYTES;
-    uint16_t scale;
-    memcpy(&scale, block, 2);
-    return f16_to_float(scale) * (float)(int8_t)block[2 + index % PG_Q8_BLOCK];
-}
-
-/// Q4_0: 18-byte blocks (f16 scale, 16 bytes of nibble pairs: low = j, high = j + 16).
-enum { PG_Q4_BYTES = 18 };
-
-static float q4_0_element(const void *w, int64_t index) {
-    const uint8_t *block = (const uint8_t *)w + (index / PG_Q8_BLOCK) * PG_Q4_BYTES;
-    uint16_t scale;
-    memcpy(&scale, block, 2);
-    int j = (int)(index % PG_Q8_BLOCK);
-    int q = j < 16 ? (block[2 + j] & 0x0F) : (block[2 + j - 16] >> 4);
-    return f16_to_float(scale) * (float)(q - 8);
 }
 
 PG_INLINE float load_w1(const void *w, int64_t index, int dtype) {
@@ -127,18 +70,21 @@ PG_INLINE PG_AVX2 __m256 load_w8(const void *w, int64_t index, int dtype) {
         __m128i q = _mm_loadl_epi64((const __m128i *)(block + 2 + index % PG_Q8_BLOCK));
         return _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(q)), _mm256_set1_ps(_cvtsh_ss(scale)));
     }
+    case PG_DTYPE_Q4_0: {  // index is a multiple of 8: low nibbles (j < 16) or high nibbles of 8 bytes
+        const uint8_t *block = (const uint8_t *)w + (index / PG_Q8_BLOCK) * PG_Q4_BYTES;
+        uint16_t scale;
+        memcpy(&scale, block, 2);
+        int j = (int)(index % PG_Q8_BLOCK);
+        __m128i q = _mm_loadl_epi64((const __m128i *)(block + 2 + (j & 15)));
+        if (j >= 16) q = _mm_srli_epi16(q, 4);
+        q = _mm_sub_epi8(_mm_and_si128(q, _mm_set1_epi8(0x0F)), _mm_set1_epi8(8));
+        return _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(q)), _mm256_set1_ps(_cvtsh_ss(scale)));
+    }
     default: {
         __m128i half = _mm_loadu_si128((const __m128i *)((const uint16_t *)w + index));
         return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(half), 16));
     }
     }
-}
-
-PG_INLINE PG_AVX2 float hsum(__m256 v) {
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_movehdup_ps(s));
-    return _mm_cvtss_f32(s);
 }
 
 /// `micro` for Q8_0 W over whole blocks ([j0, j1) block-aligned): each row's
@@ -395,10 +341,15 @@ static PG_AVX2 void linear_rows_q8_0(const float *x, int64_t m, int64_t k, const
     linear_rows_avx2(x, m, k, w, PG_DTYPE_Q8_0, r0, r1, bias, out, ldo);
 }
 
+static PG_AVX2 void linear_rows_q4_0(const float *x, int64_t m, int64_t k, const void *w, int64_t r0, int64_t r1,
+                                     const float *bias, float *out, int64_t ldo) {
+    linear_rows_avx2(x, m, k, w, PG_DTYPE_Q4_0, r0, r1, bias, out, ldo);
+}
+
 void pg_linear_rows(const float *x, int64_t m, int64_t k, const void *w, int dtype, int64_t r0, int64_t r1,
                     const float *bias, float *out, int64_t ldo) {
     if (m <= 0 || r1 <= r0) return;
-    if (!pg_has_avx2_fma() || dtype == PG_DTYPE_Q4_0) {
+    if (!pg_has_avx2_fma()) {
         linear_rows_portable(x, m, k, w, dtype, r0, r1, bias, out, ldo);
         return;
     }
@@ -406,6 +357,7 @@ void pg_linear_rows(const float *x, int64_t m, int64_t k, const void *w, int dty
     case PG_DTYPE_F32: linear_rows_f32(x, m, k, w, r0, r1, bias, out, ldo); break;
     case PG_DTYPE_F16: linear_rows_f16(x, m, k, w, r0, r1, bias, out, ldo); break;
     case PG_DTYPE_Q8_0: linear_rows_q8_0(x, m, k, w, r0, r1, bias, out, ldo); break;
+    case PG_DTYPE_Q4_0: linear_rows_q4_0(x, m, k, w, r0, r1, bias, out, ldo); break;
     default: linear_rows_bf16(x, m, k, w, r0, r1, bias, out, ldo); break;
     }
 }

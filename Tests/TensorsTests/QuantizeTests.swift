@@ -48,13 +48,22 @@ import Testing
         }
     }
 
-    @Test("linear on q8_0 weights equals the plain loop over the dequantized weights (every kernel path)")
+    @Test("activations are quantized per block of 32 exactly as documented (SIMD path, ties and zero blocks)")
+    func activationQuantization() {
+        var x = Self.values(32 * 7, seed: 11)
+        for j in 64..<96 { x[j] = 0 }  // an all-zero block
+        x[100] = 127 * 0.5 / 127 * 3  // mixed magnitudes in one block
+        for j in 160..<192 { x[j] = Float(j - 176) / 2 }  // exact halves: ties round to even
+        #expect(QuantizedActivations.kernelRoundTrip(x) == QuantizedActivations.roundTrip(x))
+    }
+
+    @Test("linear on q8_0 weights equals the plain loop (integer dot products below 64 rows, f32 panels above)")
     func linearMatchesReference() {
         for (m, n, k) in [(1, 37, 32), (1, 9, 96), (2, 21, 64), (5, 30, 288), (17, 13, 32), (67, 83, 288), (101, 20, 320)] {
             let w = WeightTensor.owning(Self.values(n * k, seed: n), shape: [n, k], dtype: .q8_0)
             let x = Self.values(m * k, seed: k &+ m)
             let bias = Self.values(n, seed: 5)
-            let expected = MatMul.linearReference(x: x, m: m, weight: w, bias: bias)
+            let expected = QuantizedActivations.reference(x: x, m: m, weight: w, bias: bias)
             var out = [Float](repeating: .nan, count: m * n)
             x.withUnsafeBufferPointer { xp in
                 bias.withUnsafeBufferPointer { bp in

@@ -38,6 +38,20 @@ int pg_has_avx2_fma(void);
 void pg_linear_rows(const float *x, int64_t m, int64_t k, const void *w, int dtype,
                     int64_t r0, int64_t r1, const float *bias, float *out, int64_t ldo);
 
+/// Bytes needed by `pg_quantize_activations` for x [m, k] (k a multiple of 32).
+size_t pg_quantized_activation_bytes(int64_t m, int64_t k);
+
+/// Quantizes activations x [m, k] to 8-bit blocks of 32 for the integer
+/// kernels: per block d = max|x| / 127 (f32) and q = round-to-nearest-even(x * 127 / max|x|).
+/// `qx` receives int8 q [m, k], then f32 d [m, k / 32] at the next 64-byte boundary.
+void pg_quantize_activations(const float *x, int64_t m, int64_t k, void *qx);
+
+/// `pg_linear_rows` for Q8_0 / Q4_0 weights with activations made by
+/// `pg_quantize_activations`: each block's dot product in integer arithmetic,
+/// scaled by d_w * d_x in f32.
+void pg_linear_rows_quantized(const void *qx, int64_t m, int64_t k, const void *w, int dtype, int64_t r0, int64_t r1,
+                              const float *bias, float *out, int64_t ldo);
+
 /// Runs a register-only FMA loop (`iterations` rounds of independent 8-wide
 /// FMAs) and returns the number of floating-point operations it performed
 /// (2 per lane per FMA). Time it to get the peak FMA rate of one core.

@@ -28,6 +28,21 @@ public enum MatMul {
         let numTasks = (n + rowsPerTask - 1) / rowsPerTask
         let code = dtypeCode(weight.dtype)
         let w = weight.data
+        if m < packedRowsThreshold && (code == PG_DTYPE_Q8_0 || code == PG_DTYPE_Q4_0) {
+            // Integer dot products: x quantized to 8-bit blocks once, shared by every task.
+            let byteCount = pg_quantized_activation_bytes(Int64(m), Int64(k))
+            withUnsafeTemporaryAllocation(byteCount: byteCount, alignment: 64) { buffer in
+                guard let qx = buffer.baseAddress else { return }
+                pg_quantize_activations(x, Int64(m), Int64(k), qx)
+                let quantized = UnsafeRawPointer(qx)
+                pool.parallelFor(numTasks) { task in
+                    let r0 = task * rowsPerTask
+                    let r1 = min(n, r0 + rowsPerTask)
+                    pg_linear_rows_quantized(quantized, Int64(m), Int64(k), w, code, Int64(r0), Int64(r1), bias, out, Int64(n))
+                }
+            }
+            return
+        }
         pool.parallelFor(numTasks) { task in
             let r0 = task * rowsPerTask
             let r1 = min(n, r0 + rowsPerTask)

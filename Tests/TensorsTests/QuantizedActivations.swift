@@ -1,0 +1,38 @@
+import CKernels
+
+@testable import Tensors
+
+/// What the integer kernels see of f32 activations: each block of 32 rounded
+/// to `q · d` with d = max|x| / 127 and q = round-to-nearest-even(x · 127 / max|x|)
+/// (the rule `pg_quantize_activations` documents), written independently of it.
+enum QuantizedActivations {
+    static func roundTrip(_ x: [Float]) -> [Float] {
+        precondition(x.count % 32 == 0)
+        var out = x
+        for start in stride(from: 0, to: x.count, by: 32) {
+            let maxMagnitude = x[start..<start + 32].map(abs).max() ?? 0
+            let inverse: Float = maxMagnitude > 0 ? 127 / maxMagnitude : 0
+            let d = maxMagnitude / 127
+            for j in start..<start + 32 { out[j] = (x[j] * inverse).rounded(.toNearestOrEven) * d }
+        }
+        return out
+    }
+
+    /// The plain-loop result the kernels must reproduce for `weight` (Q8_0 or
+    /// Q4_0): quantized activations below the packed-prefill threshold, f32 above.
+    static func reference(x: [Float], m: Int, weight: WeightTensor, bias: [Float]?) -> [Float] {
+        let seen = m < MatMul.packedRowsThreshold ? roundTrip(x) : x
+        return MatMul.linearReference(x: seen, m: m, weight: weight, bias: bias)
+    }
+
+    /// `pg_quantize_activations` on `x` (one row of k values), decoded back to f32.
+    static func kernelRoundTrip(_ x: [Float]) -> [Float] {
+        let k = x.count
+        let bytes = pg_quantized_activation_bytes(1, Int64(k))
+        let buffer = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
+        defer { buffer.deallocate() }
+        x.withUnsafeBufferPointer { pg_quantize_activations($0.baseAddress!, 1, Int64(k), buffer) }
+        let scales = (buffer + (k + 63) / 64 * 64).assumingMemoryBound(to: Float.self)
+        return (0..<k).map { j in Float(buffer.load(fromByteOffset: j, as: Int8.self)) * scales[j / 32] }
+    }
+}
