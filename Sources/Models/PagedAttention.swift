@@ -1,4 +1,3 @@
-import Foundation
 import Tensors
 
 /// Causal grouped-query attention of a batch's rows over the paged KV cache
@@ -21,23 +20,11 @@ enum PagedAttention {
             let row = task / numHeads
             let head = task % numHeads
             let kvOffset = (head / group) * headDim
-            let blockTable = batch.sequences[rowSequence[row]].blockTable
             let numContext = batch.positions[row] + 1
-            let qRow = q + row * qDim + head * headDim
-            let outRow = out + row * qDim + head * headDim
-            outRow.initialize(repeating: 0, count: headDim)
-            withUnsafeTemporaryAllocation(of: Float.self, capacity: numContext) { buffer in
-                guard let scores = buffer.baseAddress else { return }
-                for pos in 0..<numContext {
-                    let slot = blockTable[pos / blockSize] * blockSize + pos % blockSize
-                    scores[pos] = Vector.dot(qRow, keys + slot * kvDim + kvOffset, headDim) * scale
-                }
-                Elementwise.softmax(scores, count: numContext)
-                for pos in 0..<numContext {
-                    let slot = blockTable[pos / blockSize] * blockSize + pos % blockSize
-                    Vector.axpy(scores[pos], values + slot * kvDim + kvOffset, outRow, headDim)
-                }
-            }
+            Attention.head(
+                q: q + row * qDim + head * headDim, keys: keys + kvOffset, values: values + kvOffset,
+                kvStride: kvDim, blockTable: batch.sequences[rowSequence[row]].blockTable, blockSize: blockSize,
+                numContext: numContext, headDim: headDim, scale: scale, out: out + row * qDim + head * headDim)
         }
     }
 }

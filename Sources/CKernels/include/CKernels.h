@@ -52,6 +52,18 @@ void pg_quantize_activations(const float *x, int64_t m, int64_t k, void *qx);
 void pg_linear_rows_quantized(const void *qx, int64_t m, int64_t k, const void *w, int dtype, int64_t r0, int64_t r1,
                               const float *bias, float *out, int64_t ldo);
 
+/// One query head's causal attention over a paged KV cache:
+///   out[0..<headDim] = sum_p softmax_p(scale * q . K[slot(p)]) V[slot(p)], p < numContext,
+/// where slot(p) = blockTable[p / blockSize] * blockSize + p % blockSize and row s
+/// of K (V) starts at keys + s * kvStride (values + s * kvStride). `scratch`
+/// holds at least 3 * numContext + 2 floats (`scratch` must be 8-byte aligned).
+void pg_attention_head(const float *q, const float *keys, const float *values, int64_t kvStride,
+                       const int64_t *blockTable, int64_t blockSize, int64_t numContext, int64_t headDim, float scale,
+                       float *scratch, float *out);
+
+/// SwiGLU: gate[i] = silu(gate[i]) * up[i], silu(g) = g / (1 + e^-g).
+void pg_silu_mul(float *gate, const float *up, int64_t count);
+
 /// Runs a register-only FMA loop (`iterations` rounds of independent 8-wide
 /// FMAs) and returns the number of floating-point operations it performed
 /// (2 per lane per FMA). Time it to get the peak FMA rate of one core.

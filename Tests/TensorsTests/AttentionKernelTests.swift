@@ -1,0 +1,69 @@
+import Foundation
+import Testing
+
+@testable import Tensors
+
+/// The vectorised attention and SwiGLU kernels against plain loops.
+@Suite("Attention and SwiGLU kernels") struct AttentionKernelTests {
+    static func values(_ n: Int, seed: Int) -> [Float] {
+        (0..<n).map { i in Float(((i &* 2_654_435_761 &+ seed &* 97) % 2001) - 1000) / 500 }
+    }
+
+    /// Plain-loop attention of one head over scattered cache blocks.
+    static func reference(
+        q: [Float], cache: [Float], valueCache: [Float], kvStride: Int, offset: Int, table: [Int], blockSize: Int,
+        numContext: Int, headDim: Int, scale: Float
+    ) -> [Float] {
+        let slots = (0..<numContext).map { table[$0 / blockSize] * blockSize + $0 % blockSize }
+        var scores = slots.map { slot in
+            (0..<headDim).reduce(Float(0)) { $0 + q[$1] * cache[slot * kvStride + offset + $1] } * scale
+        }
+        let maxScore = scores.max() ?? 0
+        scores = scores.map { exp($0 - maxScore) }
+        let total = scores.reduce(0, +)
+        return (0..<headDim).map { j in
+            zip(scores, slots).reduce(Float(0)) { $0 + $1.0 / total * valueCache[$1.1 * kvStride + offset + j] }
+        }
+    }
+
+    @Test(
+        "one head's attention equals the plain loop over scattered blocks (SIMD and portable head sizes)",
+        arguments: [24, 32, 64, 128, 96])
+    func attentionMatchesReference(headDim: Int) {
+        let blockSize = 4
+        let table = [5, 0, 7, 2, 9, 1, 3, 8, 6, 4, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26]
+        let kvStride = 2 * headDim + 8  // two heads plus padding, so the offset and stride matter
+        let numSlots = table.count * blockSize
+        let keys = Self.values(numSlots * kvStride, seed: headDim)
+        let valuesCache = Self.values(numSlots * kvStride, seed: headDim + 1)
+        let q = Self.values(headDim, seed: 3)
+        for numContext in [1, 2, 7, 17, 100] {
+            let scale = 1 / Float(headDim).squareRoot()
+            let expected = Self.reference(
+                q: q, cache: keys, valueCache: valuesCache, kvStride: kvStride, offset: headDim, table: table,
+                blockSize: blockSize, numContext: numContext, headDim: headDim, scale: scale)
+            var out = [Float](repeating: .nan, count: headDim)
+            keys.withUnsafeBufferPointer { k in
+                valuesCache.withUnsafeBufferPointer { v in
+                    Attention.head(
+                        q: q, keys: k.baseAddress! + headDim, values: v.baseAddress! + headDim, kvStride: kvStride,
+                        blockTable: table, blockSize: blockSize, numContext: numContext, headDim: headDim,
+                        scale: scale, out: &out)
+                }
+            }
+            let worst = zip(out, expected).map { abs($0 - $1) }.max() ?? .nan
+            #expect(worst < 1e-5, "headDim \(headDim), context \(numContext): error \(worst)")
+        }
+    }
+
+    @Test("SwiGLU matches g / (1 + e^-g) · up to 1e-6 relative, including tails and extreme inputs")
+    func swigluMatchesFormula() {
+        var gate = Self.values(203, seed: 9).map { $0 * 20 } + [-200, 200, 0, -88, 88]
+        let up = Self.values(gate.count, seed: 4)
+        let expected = zip(gate, up).map { g, u in Float(Double(g) / (1 + Foundation.exp(-Double(g))) * Double(u)) }
+        Elementwise.siluMul(gate: &gate, up: up, count: gate.count)
+        for (value, reference) in zip(gate, expected) {
+            #expect(abs(value - reference) <= 1e-6 * max(1, abs(reference)), "\(value) vs \(reference)")
+        }
+    }
+}
