@@ -69,7 +69,8 @@ public final class GGUFFile: Sendable {
                 let blockSize = entry.dtype.blockSize
                 throw .corruptHeader(
                     file: path,
-                    detail: "\(name): \(entry.dtype.rawValue) rows of \(rowLength) are not whole blocks of \(blockSize)")
+                    detail: "\(name): \(entry.dtype.rawValue) rows of \(rowLength) are not whole blocks of \(blockSize)"
+                )
             }
             let end = dataStart + entry.offset + entry.dtype.byteCount(numElements: entry.shape.reduce(1, *))
             guard end <= file.byteCount else {

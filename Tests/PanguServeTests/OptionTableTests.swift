@@ -106,8 +106,8 @@ import Testing
     func quantizeOption() throws {
         #expect(try ServeConfig(OptionValues(arguments: [], specs: ServeOptions.specs)).quantization == .none)
         for mode in WeightQuantization.allCases {
-            let flag = try ServeConfig(OptionValues(arguments: ["--quantize", mode.rawValue], specs: ServeOptions.specs))
-            #expect(flag.quantization == mode)
+            let options = try OptionValues(arguments: ["--quantize", mode.rawValue], specs: ServeOptions.specs)
+            #expect(try ServeConfig(options).quantization == mode)
         }
         let env = try ServeConfig(
             OptionValues(arguments: [], specs: ServeOptions.specs, environment: ["PANGU_SERVE_QUANTIZE": "q4_0"]))
