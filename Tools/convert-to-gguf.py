@@ -10,6 +10,10 @@ Needs only numpy: the GGUF and protobuf encodings are written by hand here
                       permuted per head so RoPE rotates adjacent pairs
   --arch pangu-embed  llama.cpp's `pangu-embed`: tensors as in the checkpoint
   --outtype bf16|f32  1-D tensors (norms, biases) are always f32, as llama.cpp writes them
+  --outtype q8_0|q4_0 GGUF's block formats for the 2-D tensors whose rows hold whole
+                      blocks of 32 (the others as with bf16), bit for bit what
+                      `pangu-serve --quantize q8_0|q4_0` makes at load; q4_0 is
+                      llama.cpp's reference quantizer (quantize_row_q4_0_ref)
 
 usage: Tools/convert-to-gguf.py MODEL_DIR OUT.gguf [--arch llama] [--outtype bf16]
 """
@@ -21,7 +25,8 @@ from pathlib import Path
 import numpy as np
 
 ALIGN = 32
-GGML_F32, GGML_BF16 = 0, 30
+GGML_F32, GGML_Q4_0, GGML_Q8_0, GGML_BF16 = 0, 2, 8, 30
+QK = 32  # weights per Q8_0 / Q4_0 block
 T_U32, T_I32, T_F32, T_BOOL, T_STRING, T_ARRAY = 4, 5, 6, 7, 8, 9
 
 
@@ -110,6 +115,31 @@ def permute(w, n_head):
     return w.reshape(n_head, 2, w.shape[0] // n_head // 2, *w.shape[1:]).swapaxes(1, 2).reshape(w.shape)
 
 
+def quantize_q8_0(arr):
+    """Q8_0 blocks as pangu-serve's `Quantize.q8_0`: d = max|x|/127 as f16, q = round-half-even(x / d_f16)."""
+    x = arr.reshape(-1, QK)
+    d16 = (np.abs(x).max(axis=1) / np.float32(127)).astype(np.float16)
+    d = d16.astype(np.float32)
+    inv = np.divide(np.float32(1), d, out=np.zeros_like(d), where=d > 0)
+    q = np.clip(np.rint(x * inv[:, None]), -127, 127).astype(np.int8)
+    return np.concatenate([d16[:, None].view(np.uint8), q.view(np.uint8)], axis=1).tobytes()
+
+
+def quantize_q4_0(arr):
+    """Q4_0 blocks as ggml's quantize_row_q4_0_ref: d = (value of largest magnitude) / -8, id = 1/d in f32,
+    q = min(15, trunc(x * id + 8.5)), stored as f16 d then byte j = q[j] | q[j + 16] << 4."""
+    x = arr.reshape(-1, QK)
+    extreme = x[np.arange(len(x)), np.abs(x).argmax(axis=1)]  # first of the largest magnitudes, sign kept
+    d = extreme / np.float32(-8)
+    inv = np.divide(np.float32(1), d, out=np.zeros_like(d), where=d != 0)
+    q = np.minimum(15, np.trunc(x * inv[:, None] + np.float32(8.5))).astype(np.uint8)
+    nibbles = q[:, :QK // 2] | (q[:, QK // 2:] << 4)
+    return np.concatenate([d.astype(np.float16)[:, None].view(np.uint8), nibbles], axis=1).tobytes()
+
+
+QUANTIZERS = {"q8_0": (GGML_Q8_0, quantize_q8_0), "q4_0": (GGML_Q4_0, quantize_q4_0)}
+
+
 class Writer:
     def __init__(self):
         self.kv = bytearray()
@@ -146,7 +176,10 @@ class Writer:
 
     def add_tensor(self, name, arr, outtype):
         arr = np.ascontiguousarray(arr, dtype=np.float32)
-        if outtype == "bf16" and arr.ndim > 1:
+        if outtype in QUANTIZERS and arr.ndim == 2 and arr.shape[1] % QK == 0:
+            kind, quantize = QUANTIZERS[outtype]
+            self.tensors.append((name, arr.shape, kind, quantize(arr)))
+        elif outtype in ("bf16", *QUANTIZERS) and arr.ndim > 1:
             bits = arr.view(np.uint32)
             rounded = ((bits + 0x7FFF + ((bits >> 16) & 1)) >> 16).astype(np.uint16)
             self.tensors.append((name, arr.shape, GGML_BF16, rounded.tobytes()))
@@ -172,7 +205,7 @@ def main():
     p.add_argument("model_dir")
     p.add_argument("out")
     p.add_argument("--arch", choices=["llama", "pangu-embed"], default="llama")
-    p.add_argument("--outtype", choices=["bf16", "f32"], default="bf16")
+    p.add_argument("--outtype", choices=["bf16", "f32", "q8_0", "q4_0"], default="bf16")
     a = p.parse_args()
     d = Path(a.model_dir)
     cfg = json.loads((d / "config.json").read_text())

@@ -6,7 +6,7 @@ import Weights
 /// Llama, and Pangu Pro MoE (with a mixture-of-experts feed-forward) share.
 ///
 /// Computes in f32 from f32/f16/bf16 weights that stay memory-mapped (or
-/// from Q8_0 copies made at load, see `WeightQuantization`).
+/// from Q8_0 or Q4_0 copies made at load, see `WeightQuantization`).
 public final class DecoderModel: CausalLM, @unchecked Sendable {
     public let config: ModelConfig
     let embedTokens: WeightTensor  // [vocab, hidden]

@@ -1,21 +1,34 @@
 import Tensors
 
 /// How a model's projection matrices are stored after loading: as the
-/// checkpoint has them, or quantized at load to GGUF's Q8_0 blocks
-/// (`--quantize q8_0`), which halves the bytes decode reads from bf16.
+/// checkpoint has them, or quantized at load to one of GGUF's block formats:
+/// `--quantize q8_0` (Q8_0, 34 bytes per 32 weights: about half the bytes
+/// decode reads from bf16) or `--quantize q4_0` (Q4_0, 18 bytes per 32
+/// weights: about a quarter of bf16's bytes, with a coarser 16-level grid).
 ///
 /// Only 2-D float matrices whose rows hold whole blocks of 32 are quantized
 /// (q/k/v/o, gate/up/down, experts, embeddings and LM head); norms, biases,
-/// the MoE router and router scales stay in float.
+/// the MoE router and router scales stay in float, and matrices that are
+/// already block-quantized (read from a GGUF file) stay as they are.
 public enum WeightQuantization: String, Sendable, CaseIterable {
     case none
     case q8_0
+    case q4_0
+
+    /// The block type this mode quantizes to (nil for `none`).
+    public var dtype: DType? {
+        switch self {
+        case .none: nil
+        case .q8_0: .q8_0
+        case .q4_0: .q4_0
+        }
+    }
 
     /// `tensor` as this mode stores it (unchanged when it does not qualify).
     public func apply(_ tensor: WeightTensor) -> WeightTensor {
-        guard self == .q8_0, tensor.dtype != .q8_0, tensor.shape.count == 2,
-            tensor.cols % DType.q8BlockSize == 0
+        guard let dtype, !tensor.dtype.isBlockQuantized, tensor.shape.count == 2,
+            tensor.cols % dtype.blockSize == 0
         else { return tensor }
-        return tensor.quantizedQ8_0()
+        return tensor.quantized(to: dtype)
     }
 }

@@ -12,7 +12,8 @@ enum GenerateCommand {
             name: "model", help: "model directory (config.json, safetensors, tokenizer) or .gguf file", unit: "path",
             defaultDescription: "the embedded pangu-tiny-shakespeare"),
         OptionSpec(
-            name: "quantize", help: "none, or q8_0 (quantize the projection matrices to Q8_0 at load)",
+            name: "quantize",
+            help: "none, q8_0 or q4_0 (quantize the projection matrices at load to Q8_0, about half of bf16's bytes, or Q4_0, about a quarter)",
             unit: "mode", defaultValue: "none"),
         OptionSpec(name: "prompt", help: "prompt text", unit: "text"),
         OptionSpec(name: "promptIds", help: "prompt as comma-separated token ids instead of text", unit: "ids"),

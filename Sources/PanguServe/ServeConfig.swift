@@ -10,7 +10,7 @@ import Telemetry
 struct ServeConfig {
     var modelPath: String?
     var servedModelName: String?
-    /// Load-time weight quantization (`--quantize`): none or q8_0.
+    /// Load-time weight quantization (`--quantize`): none, q8_0 or q4_0.
     var quantization = WeightQuantization.none
     var http = HTTPServerConfig()
     var devices: [DeviceSpec] = [.cpu(count: 1)]
@@ -114,7 +114,7 @@ struct ServeConfig {
     static func quantization(_ value: String?) throws(CLIError) -> WeightQuantization {
         guard let value else { return .none }
         guard let mode = WeightQuantization(rawValue: value) else {
-            throw CLIError("invalid value for --quantize: '\(value)' (expected none or q8_0)")
+            throw CLIError("invalid value for --quantize: '\(value)' (expected none, q8_0 or q4_0)")
         }
         return mode
     }

@@ -32,6 +32,7 @@ public struct WeightTensor: @unchecked Sendable {
         case .bf16: Precision.bf16ToFloat(data.load(fromByteOffset: i * 2, as: UInt16.self))
         case .f16: Precision.f16ToFloat(data.load(fromByteOffset: i * 2, as: UInt16.self))
         case .q8_0: Quantize.q8_0Element(data, i)
+        case .q4_0: Quantize.q4_0Element(data, i)
         }
     }
 
@@ -46,11 +47,11 @@ public struct WeightTensor: @unchecked Sendable {
     }
 
     /// A tensor made from f32 values on the heap (tests, tools, synthetic weights).
-    /// For `q8_0` the rows (`shape.last`) must hold a multiple of 32 values.
+    /// For `q8_0` and `q4_0` the rows (`shape.last`) must hold a multiple of 32 values.
     public static func owning(_ values: [Float], shape: [Int], dtype: DType = .f32) -> WeightTensor {
         precondition(values.count == shape.reduce(1, *), "values do not match shape")
-        if dtype == .q8_0 {
-            return WeightTensor.owning(values, shape: shape, dtype: .f32).quantizedQ8_0()
+        if dtype.isBlockQuantized {
+            return WeightTensor.owning(values, shape: shape, dtype: .f32).quantized(to: dtype)
         }
         let storage = HeapStorage(byteCount: values.count * dtype.byteSize)
         let raw = storage.pointer
@@ -59,7 +60,7 @@ public struct WeightTensor: @unchecked Sendable {
             case .f32: raw.storeBytes(of: v, toByteOffset: i * 4, as: Float.self)
             case .bf16: raw.storeBytes(of: Precision.floatToBF16(v), toByteOffset: i * 2, as: UInt16.self)
             case .f16: raw.storeBytes(of: Precision.floatToF16(v), toByteOffset: i * 2, as: UInt16.self)
-            case .q8_0: preconditionFailure("handled above")
+            case .q8_0, .q4_0: preconditionFailure("handled above")
             }
         }
         return WeightTensor(dtype: dtype, shape: shape, data: UnsafeRawPointer(raw), owner: storage)

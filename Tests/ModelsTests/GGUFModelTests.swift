@@ -17,12 +17,16 @@ struct GGUFModelTests {
     @Test("a pangu-embed GGUF (unpermuted) gives the safetensors logits within 1e-5")
     func panguEmbedMatchesSafetensors() throws { try check(arch: "pangu-embed") }
 
-    @Test("a GGUF with Q8_0 matrices gives the logits of the safetensors model quantized at load")
-    func q8_0MatchesQuantizeAtLoad() throws {
-        let url = try Self.write(arch: "llama", quantization: .q8_0)
+    @Test(
+        "a GGUF with Q8_0 or Q4_0 matrices gives the logits of the safetensors model quantized at load",
+        arguments: [WeightQuantization.q8_0, .q4_0])
+    func quantizedMatchesQuantizeAtLoad(quantization: WeightQuantization) throws {
+        let url = try Self.write(arch: "llama", quantization: quantization)
         defer { try? FileManager.default.removeItem(at: url) }
-        let reference = try ModelLoader.load(directory: Self.directory, pool: Self.pool, quantization: .q8_0)
+        let reference = try ModelLoader.load(directory: Self.directory, pool: Self.pool, quantization: quantization)
         let gguf = try ModelLoader.load(gguf: url, pool: Self.pool)
+        let file = try GGUFFile(path: url.path)
+        #expect(file.tensor(named: "blk.0.attn_q.weight")?.dtype == quantization.dtype)
         #expect(gguf.numWeightBytes == reference.numWeightBytes)
         let prompt = try #require(
             try ReferenceCase.load(Self.directory.appendingPathComponent("reference.json")).map(\.inputIDs).last)
@@ -183,11 +187,53 @@ struct GGUFFileTests {
     @Test("an unsupported tensor type names the tensor")
     func unsupportedType() throws {
         var writer = GGUFTestWriter()
-        writer.tensors = [("q4", [1, 32], 2, [UInt8](repeating: 0, count: 18))]  // GGML Q4_0
+        writer.tensors = [("q4_1", [1, 32], 3, [UInt8](repeating: 0, count: 20))]  // GGML Q4_1
         let url = try Self.write(writer.data())
         defer { try? FileManager.default.removeItem(at: url) }
-        #expect(throws: WeightsError.unsupportedDType(file: url.path, tensor: "q4", dtype: "GGML type 2")) {
+        #expect(throws: WeightsError.unsupportedDType(file: url.path, tensor: "q4_1", dtype: "GGML type 3")) {
             try GGUFFile(path: url.path)
+        }
+    }
+
+    @Test("a Q4_0 tensor (GGML type 2) is a memory-mapped view decoding d·(nibble - 8)")
+    func q4_0Tensor() throws {
+        // Two rows of one block each: d = 0.5 (f16 0x3800) and d = -2 (f16 0xC000); byte j holds
+        // weight j (low nibble) and weight j + 16 (high nibble).
+        var bytes: [UInt8] = [0x00, 0x38] + (0..<16).map { (j: Int) -> UInt8 in UInt8(j) | UInt8(15 - j) << 4 }
+        bytes += [0x00, 0xC0] + [UInt8](repeating: 0x9F, count: 16)
+        var writer = GGUFTestWriter()
+        writer.tensors = [("f", [4], 0, [UInt8](repeating: 0, count: 16)), ("w", [2, 32], 2, bytes)]
+        let url = try Self.write(writer.data())
+        defer { try? FileManager.default.removeItem(at: url) }
+        let file = try GGUFFile(path: url.path)
+        let tensor = try #require(file.tensor(named: "w"))
+        #expect(tensor.dtype == .q4_0 && tensor.shape == [2, 32] && tensor.byteCount == 36)
+        #expect(Array(UnsafeRawBufferPointer(start: tensor.data, count: 36)) == bytes)
+        let low: [Float] = (0..<16).map { (i: Int) -> Float in 0.5 * Float(i - 8) }
+        let high: [Float] = (0..<16).map { (i: Int) -> Float in 0.5 * Float(7 - i) }
+        let expected = low + high
+        #expect(Array(tensor.toFloats()[0..<32]) == expected)
+        #expect(tensor.element(32) == -2 * 7 && tensor.element(63) == -2 * 1)
+    }
+
+    @Test("a Q4_0 tensor cut short or with rows that are not whole blocks is refused")
+    func q4_0BadSizes() throws {
+        var short = GGUFTestWriter()
+        short.tensors = [("w", [2, 32], 2, [UInt8](repeating: 0x88, count: 18))]
+        let shortURL = try Self.write(short.data())
+        defer { try? FileManager.default.removeItem(at: shortURL) }
+        #expect(throws: WeightsError.truncated(file: shortURL.path, detail: "tensor w ends past the file")) {
+            try GGUFFile(path: shortURL.path)
+        }
+        var ragged = GGUFTestWriter()
+        ragged.tensors = [("w", [3, 16], 2, [UInt8](repeating: 0x88, count: 36))]
+        let raggedURL = try Self.write(ragged.data())
+        defer { try? FileManager.default.removeItem(at: raggedURL) }
+        #expect {
+            try GGUFFile(path: raggedURL.path)
+        } throws: { error in
+            guard case WeightsError.corruptHeader(_, let detail) = error else { return false }
+            return detail.contains("not whole blocks of 32")
         }
     }
 }

@@ -20,6 +20,7 @@ struct GGUFTestWriter {
             case .f32: 0
             case .f16: 1
             case .q8_0: 8
+            case .q4_0: 2
             case .bf16: 30
             }
         let raw = bytes ?? Array(UnsafeRawBufferPointer(start: tensor.data, count: tensor.byteCount))

@@ -69,15 +69,22 @@ struct QuantizationTests {
         #expect(numChecked * 2 >= numSteps, "too few steps with a clear margin to test anything")
     }
 
-    @Test("quantization leaves vectors, q8_0 tensors and rows that are not whole blocks unchanged")
-    func onlyWholeBlockMatricesAreQuantized() {
+    @Test(
+        "quantization leaves vectors, block-quantized tensors and rows that are not whole blocks unchanged",
+        arguments: [WeightQuantization.q8_0, .q4_0])
+    func onlyWholeBlockMatricesAreQuantized(mode: WeightQuantization) throws {
+        let dtype = try #require(mode.dtype)
         let matrix = WeightTensor.owning((0..<64).map { Float($0) / 7 }, shape: [2, 32], dtype: .bf16)
-        #expect(WeightQuantization.q8_0.apply(matrix).dtype == .q8_0)
+        #expect(mode.apply(matrix).dtype == dtype)
         #expect(WeightQuantization.none.apply(matrix).dtype == .bf16)
         let ragged = WeightTensor.owning((0..<48).map { Float($0) }, shape: [2, 24])
-        #expect(WeightQuantization.q8_0.apply(ragged).dtype == .f32)
+        #expect(mode.apply(ragged).dtype == .f32)
         let vector = WeightTensor.owning((0..<32).map { Float($0) }, shape: [32])
-        #expect(WeightQuantization.q8_0.apply(vector).dtype == .f32)
+        #expect(mode.apply(vector).dtype == .f32)
+        for other in DType.blockQuantizedCases {
+            let quantized = matrix.quantized(to: other)
+            #expect(mode.apply(quantized).data == quantized.data, "\(other) stays as it is")
+        }
     }
 
     static func prompts() throws -> [[Int]] {

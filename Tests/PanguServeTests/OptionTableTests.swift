@@ -1,4 +1,5 @@
 import Foundation
+import Models
 import Testing
 
 @testable import PanguServe
@@ -99,6 +100,22 @@ import Testing
                 Issue.record("\(arguments) should fail")
             } catch { #expect(error.description.contains(flag)) }
         }
+    }
+
+    @Test("--quantize takes none, q8_0 and q4_0 (flag or env), and names the choices for anything else")
+    func quantizeOption() throws {
+        #expect(try ServeConfig(OptionValues(arguments: [], specs: ServeOptions.specs)).quantization == .none)
+        for mode in WeightQuantization.allCases {
+            let options = try OptionValues(arguments: ["--quantize", mode.rawValue], specs: ServeOptions.specs)
+            #expect(try ServeConfig(options).quantization == mode)
+        }
+        let env = try ServeConfig(
+            OptionValues(arguments: [], specs: ServeOptions.specs, environment: ["PANGU_SERVE_QUANTIZE": "q4_0"]))
+        #expect(env.quantization == .q4_0)
+        do {
+            _ = try ServeConfig(OptionValues(arguments: ["--quantize", "q4_1"], specs: ServeOptions.specs))
+            Issue.record("q4_1 should fail")
+        } catch { #expect(error.description.contains("--quantize") && error.description.contains("q4_0")) }
     }
 
     @Test("the KV cache defaults to what max-num-seqs full sequences need when memory allows")

@@ -50,6 +50,7 @@ def test_seeded_sampling_is_reproducible():
     ("generate", "--model", str(MODEL), "--prompt", "x", "--top-p", "7"),
     ("generate", "--model", str(MODEL), "--prompt-ids", "1,a"),
     ("generate", "--model", str(MODEL), "--prompt-ids", "99999999"),
+    ("generate", "--model", str(MODEL), "--prompt", "x", "--quantize", "q4_1"),
     ("generate", "--bogus"),
     ("serve", "--port", "http"),
     ("frobnicate",),

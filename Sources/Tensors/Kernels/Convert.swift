@@ -1,8 +1,8 @@
 /// Vectorised widening of 16-bit weights to f32, the inner step of every
 /// kernel that reads bf16/f16 checkpoints.
 public enum Convert {
-    /// src (dtype, `count` elements) → dst f32. For `q8_0`, `src` starts a block
-    /// and `count` is a multiple of 32.
+    /// src (dtype, `count` elements) → dst f32. For `q8_0` and `q4_0`, `src`
+    /// starts a block and `count` is a multiple of 32.
     @inlinable
     public static func widen(_ src: UnsafeRawPointer, dtype: DType, count: Int, into dst: UnsafeMutablePointer<Float>) {
         switch dtype {
@@ -37,6 +37,9 @@ public enum Convert {
         case .q8_0:
             precondition(count % DType.q8BlockSize == 0, "q8_0 rows hold whole blocks")
             for i in 0..<count { dst[i] = Quantize.q8_0Element(src, i) }
+        case .q4_0:
+            precondition(count % DType.q4BlockSize == 0, "q4_0 rows hold whole blocks")
+            for i in 0..<count { dst[i] = Quantize.q4_0Element(src, i) }
         }
     }
 }

@@ -23,7 +23,7 @@ public enum MatMul {
         let n = weight.rows
         let k = weight.cols
         if m <= 0 || n <= 0 { return }
-        precondition(weight.dtype != .q8_0 || k % DType.q8BlockSize == 0, "q8_0 rows hold whole blocks")
+        precondition(k % weight.dtype.blockSize == 0, "\(weight.dtype) rows hold whole blocks")
         let rowsPerTask = taskRows(m: m, n: n, k: k, numThreads: pool.numThreads)
         let numTasks = (n + rowsPerTask - 1) / rowsPerTask
         let code = dtypeCode(weight.dtype)
@@ -68,6 +68,7 @@ public enum MatMul {
         case .f16: Int32(PG_DTYPE_F16)
         case .bf16: Int32(PG_DTYPE_BF16)
         case .q8_0: Int32(PG_DTYPE_Q8_0)
+        case .q4_0: Int32(PG_DTYPE_Q4_0)
         }
     }
 

@@ -1,6 +1,19 @@
-/// Load-time weight quantization to GGUF's Q8_0 block format (see `DType.q8_0`):
-/// halves the bytes a decode step reads compared with bf16.
+/// Load-time weight quantization to GGUF's block formats (see `DType.q8_0`,
+/// `DType.q4_0`): Q8_0 halves the bytes a decode step reads compared with
+/// bf16, Q4_0 quarters them (18 bytes per 32 weights).
 public enum Quantize {
+    /// Quantizes `count` f32 values (a multiple of 32) into blocks of `dtype`
+    /// (`q8_0` or `q4_0`) at `dst`.
+    public static func blocks(
+        _ src: UnsafePointer<Float>, count: Int, to dtype: DType, into dst: UnsafeMutableRawPointer
+    ) {
+        switch dtype {
+        case .q8_0: q8_0(src, count: count, into: dst)
+        case .q4_0: q4_0(src, count: count, into: dst)
+        case .f32, .f16, .bf16: preconditionFailure("\(dtype) is not a block-quantized type")
+        }
+    }
+
     /// Quantizes `count` f32 values (a multiple of 32) into Q8_0 blocks at `dst`:
     /// per block d = max|x| / 127 (stored as f16), q = round(x / d_f16).
     public static func q8_0(_ src: UnsafePointer<Float>, count: Int, into dst: UnsafeMutableRawPointer) {
@@ -21,29 +34,84 @@ public enum Quantize {
         }
     }
 
+    /// Quantizes `count` f32 values (a multiple of 32) into Q4_0 blocks at `dst`,
+    /// as ggml's reference quantizer (`quantize_row_q4_0_ref`) does: per block,
+    /// `extreme` = the value of largest magnitude (first one on ties, sign kept),
+    /// d = extreme / −8 (stored as f16), id = 1/d in f32 (0 when d = 0), and
+    /// q = min(15, trunc(x·id + 8.5)); byte j = q[j] | q[j + 16] << 4. The
+    /// extreme itself maps to q = 0; the opposite end of the grid is clipped at 15.
+    public static func q4_0(_ src: UnsafePointer<Float>, count: Int, into dst: UnsafeMutableRawPointer) {
+        precondition(count % DType.q4BlockSize == 0, "q4_0 needs whole blocks of 32")
+        let half = DType.q4BlockSize / 2
+        for b in 0..<count / DType.q4BlockSize {
+            let values = src + b * DType.q4BlockSize
+            let block = dst + b * DType.q4BlockBytes
+            var (maxMagnitude, extreme): (Float, Float) = (0, 0)
+            for i in 0..<DType.q4BlockSize where abs(values[i]) > maxMagnitude {
+                (maxMagnitude, extreme) = (abs(values[i]), values[i])
+            }
+            let scale = extreme / -8
+            let inverse: Float = scale != 0 ? 1 / scale : 0
+            block.storeBytes(of: Precision.floatToF16(scale), as: UInt16.self)
+            for j in 0..<half {
+                let low = q4Nibble(values[j] * inverse)
+                let high = q4Nibble(values[j + half] * inverse)
+                block.storeBytes(of: low | high << 4, toByteOffset: 2 + j, as: UInt8.self)
+            }
+        }
+    }
+
+    /// The Q4_0 level of a value already divided by its block's scale (in
+    /// [−8, 8]): min(15, trunc(scaled + 8.5)), with anything below 1 (and NaN) → 0.
+    @inlinable static func q4Nibble(_ scaled: Float) -> UInt8 {
+        let shifted = scaled + 8.5
+        if shifted >= 15 { return 15 }
+        return shifted >= 1 ? UInt8(shifted) : 0
+    }
+
     /// Element `index` of Q8_0 data at `data` (d · q of its block), as f32.
     @inlinable public static func q8_0Element(_ data: UnsafeRawPointer, _ index: Int) -> Float {
         let block = data + index / DType.q8BlockSize * DType.q8BlockBytes
         let scale = Precision.f16ToFloat(block.loadUnaligned(as: UInt16.self))
         return scale * Float(block.load(fromByteOffset: 2 + index % DType.q8BlockSize, as: Int8.self))
     }
+
+    /// Element `index` of Q4_0 data at `data` (d · (nibble − 8) of its block), as f32.
+    @inlinable public static func q4_0Element(_ data: UnsafeRawPointer, _ index: Int) -> Float {
+        let block = data + index / DType.q4BlockSize * DType.q4BlockBytes
+        let scale = Precision.f16ToFloat(block.loadUnaligned(as: UInt16.self))
+        let j = index % DType.q4BlockSize
+        let half = DType.q4BlockSize / 2
+        let byte = block.load(fromByteOffset: 2 + j % half, as: UInt8.self)
+        let nibble = j < half ? byte & 0x0F : byte >> 4
+        return scale * Float(Int(nibble) - 8)
+    }
 }
 
 extension WeightTensor {
-    /// This matrix quantized to Q8_0 (quantize-at-load), row by row; rows
-    /// (`cols`) must hold a multiple of 32 values. The result owns its bytes.
-    public func quantizedQ8_0() -> WeightTensor {
-        if dtype == .q8_0 { return self }
-        precondition(cols % DType.q8BlockSize == 0, "q8_0 rows hold whole blocks of 32")
-        let rowBytes = DType.q8_0.byteCount(numElements: cols)
+    /// This matrix quantized to the block type `target` (`q8_0` or `q4_0`;
+    /// quantize-at-load), row by row; rows (`cols`) must hold a multiple of 32
+    /// values. Returns `self` when it already has that type; otherwise the
+    /// result owns its bytes.
+    public func quantized(to target: DType) -> WeightTensor {
+        precondition(target.isBlockQuantized, "\(target) is not a block-quantized type")
+        if dtype == target { return self }
+        precondition(cols % target.blockSize == 0, "\(target) rows hold whole blocks of \(target.blockSize)")
+        let rowBytes = target.byteCount(numElements: cols)
         let storage = HeapStorage(byteCount: rows * rowBytes)
         withUnsafeTemporaryAllocation(of: Float.self, capacity: cols) { buffer in
             guard let row = buffer.baseAddress else { return }
             for r in 0..<rows {
                 copyRow(r, to: row)
-                Quantize.q8_0(row, count: cols, into: storage.pointer + r * rowBytes)
+                Quantize.blocks(row, count: cols, to: target, into: storage.pointer + r * rowBytes)
             }
         }
-        return WeightTensor(dtype: .q8_0, shape: shape, data: UnsafeRawPointer(storage.pointer), owner: storage)
+        return WeightTensor(dtype: target, shape: shape, data: UnsafeRawPointer(storage.pointer), owner: storage)
     }
+
+    /// This matrix quantized to Q8_0 (`quantized(to: .q8_0)`).
+    public func quantizedQ8_0() -> WeightTensor { quantized(to: .q8_0) }
+
+    /// This matrix quantized to Q4_0 (`quantized(to: .q4_0)`).
+    public func quantizedQ4_0() -> WeightTensor { quantized(to: .q4_0) }
 }
