@@ -57,10 +57,12 @@ import Testing
         #expect(QuantizedActivations.kernelRoundTrip(x) == QuantizedActivations.roundTrip(x))
     }
 
-    @Test("linear on q8_0 weights equals the plain loop (integer dot products below 64 rows, f32 panels above)")
-    func linearMatchesReference() {
+    @Test(
+        "linear on block-quantized weights equals the plain loop (integer dot products below 64 rows, f32 panels above)",
+        arguments: DType.blockQuantizedCases)
+    func linearMatchesReference(dtype: DType) {
         for (m, n, k) in [(1, 37, 32), (1, 9, 96), (2, 21, 64), (5, 30, 288), (17, 13, 32), (67, 83, 288), (101, 20, 320)] {
-            let w = WeightTensor.owning(Self.values(n * k, seed: n), shape: [n, k], dtype: .q8_0)
+            let w = WeightTensor.owning(Self.values(n * k, seed: n), shape: [n, k], dtype: dtype)
             let x = Self.values(m * k, seed: k &+ m)
             let bias = Self.values(n, seed: 5)
             let expected = QuantizedActivations.reference(x: x, m: m, weight: w, bias: bias)
@@ -76,7 +78,7 @@ import Testing
             }
             var worst: Float = 0
             for i in 0..<m * n { worst = max(worst, abs(out[i] - expected[i]) / max(1, abs(expected[i]))) }
-            #expect(worst <= 2e-5, "m=\(m) n=\(n) k=\(k): error \(worst)")
+            #expect(worst <= 2e-5, "\(dtype) m=\(m) n=\(n) k=\(k): error \(worst)")
         }
     }
 
