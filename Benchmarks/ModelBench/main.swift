@@ -1,10 +1,10 @@
-// ModelBench: prefill and decode throughput of a model directory as fractions
+// ModelBench: prefill and decode throughput of a model (checkpoint directory or .gguf file) as fractions
 // of this machine's ceilings (memory bandwidth, peak FMA rate), measured in
 // the same run. Build and run in release:
 //
 //   swift build -c release --product ModelBench
-//   .build/release/ModelBench /tmp/pangu-1b-random [--threads 1,2] [--prompt 512]
-//       [--batches 1,4,16] [--context 16] [--steps 4] [--reps 2] [--kernels]
+//   .build/release/ModelBench /tmp/pangu-1b-random|FILE.gguf [--threads 1,2] [--prompt 512]
+//       [--batches 1,4,16] [--context 16] [--steps 4] [--reps 2] [--quantize q8_0|q4_0] [--kernels]
 import Foundation
 import Models
 import Tensors
@@ -19,6 +19,7 @@ struct Options {
     var repetitions = 2
     var kernels = false
     var skipPrefill = false
+    var quantization = WeightQuantization.none
 
     static func parse(_ arguments: [String]) -> Options? {
         var o = Options()
@@ -34,6 +35,9 @@ struct Options {
             case "--reps": o.repetitions = Int(rest.popFirst() ?? "") ?? o.repetitions
             case "--kernels": o.kernels = true
             case "--no-prefill": o.skipPrefill = true
+            case "--quantize":
+                guard let q = WeightQuantization(rawValue: rest.popFirst() ?? "") else { return nil }
+                o.quantization = q
             default:
                 if arg.hasPrefix("-") { return nil }
                 o.directory = arg
@@ -44,8 +48,8 @@ struct Options {
 }
 
 guard let options = Options.parse(CommandLine.arguments) else {
-    print("usage: ModelBench <model-dir> [--threads 1,2] [--prompt 512] [--batches 1,4,16] [--context 16]")
-    print("                  [--steps 4] [--reps 2] [--kernels] [--no-prefill]")
+    print("usage: ModelBench <model-dir|file.gguf> [--threads 1,2] [--prompt 512] [--batches 1,4,16] [--context 16]")
+    print("                  [--steps 4] [--reps 2] [--quantize q8_0|q4_0] [--kernels] [--no-prefill]")
     exit(2)
 }
 
@@ -71,7 +75,8 @@ for numThreads in options.threads {
     if options.directory.isEmpty { continue }
     let model: any CausalLM
     do {
-        model = try ModelLoader.load(directory: URL(fileURLWithPath: options.directory), pool: pool)
+        model = try ModelLoader.load(
+            directory: URL(fileURLWithPath: options.directory), pool: pool, quantization: options.quantization)
     } catch {
         print("cannot load \(options.directory): \(error)")
         exit(1)
