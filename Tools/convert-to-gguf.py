@@ -15,10 +15,15 @@ Needs only numpy: the GGUF and protobuf encodings are written by hand here
                       `pangu-serve --quantize q8_0|q4_0` makes at load; q4_0 is
                       llama.cpp's reference quantizer (quantize_row_q4_0_ref)
 
+config.json's `rope_scaling` with `rope_type: llama3` becomes `rope_freqs.weight` (one f32
+divisor per rotary frequency, what llama.cpp's converter writes); `linear` becomes
+<arch>.rope.scaling.type/factor (which pangu-serve refuses); other types stop the conversion.
+
 usage: Tools/convert-to-gguf.py MODEL_DIR OUT.gguf [--arch llama] [--outtype bf16]
 """
 import argparse
 import json
+import math
 import struct
 from pathlib import Path
 
@@ -140,6 +145,45 @@ def quantize_q4_0(arr):
 QUANTIZERS = {"q8_0": (GGML_Q8_0, quantize_q8_0), "q4_0": (GGML_Q4_0, quantize_q4_0)}
 
 
+def llama3_rope_factors(cfg):
+    """Llama 3.1 RoPE scaling as per-frequency divisors (llama.cpp's rope_freqs): frequency i of
+    theta^(-2i/head_dim) keeps factor 1 when its wavelength is below original/high_freq_factor, gets
+    `factor` above original/low_freq_factor, and 1 / ((1 - smooth) / factor + smooth) between, with
+    smooth = (original / wavelength - low_freq_factor) / (high_freq_factor - low_freq_factor)."""
+    rs = cfg["rope_scaling"]
+    dim = cfg.get("head_dim") or cfg["hidden_size"] // cfg["num_attention_heads"]
+    base = cfg.get("rope_theta", 10000.0)
+    factor = rs.get("factor", 8.0)
+    low, high = rs.get("low_freq_factor", 1.0), rs.get("high_freq_factor", 4.0)
+    original = rs.get("original_max_position_embeddings", 8192)
+    factors = []
+    for i in range(0, dim, 2):
+        wavelen = 2 * math.pi * base ** (i / dim)
+        if wavelen < original / high:
+            factors.append(1.0)
+        elif wavelen > original / low:
+            factors.append(factor)
+        else:
+            smooth = (original / wavelen - low) / (high - low)
+            factors.append(1 / ((1 - smooth) / factor + smooth))
+    return np.array(factors, dtype=np.float32)
+
+
+def add_rope_scaling(w, cfg, arch):
+    """config.json's rope_scaling in llama.cpp's GGUF form; unknown types stop the conversion."""
+    rs = cfg.get("rope_scaling") or {}
+    kind = rs.get("rope_type", rs.get("type", "default"))
+    if kind == "default":
+        return
+    if kind == "llama3":
+        w.add_tensor("rope_freqs.weight", llama3_rope_factors(cfg), "f32")
+    elif kind == "linear":
+        w.add(f"{arch}.rope.scaling.type", T_STRING, "linear")
+        w.add(f"{arch}.rope.scaling.factor", T_F32, rs["factor"])
+    else:
+        raise SystemExit(f"rope_scaling type {kind!r} is not supported (supported: llama3, linear)")
+
+
 class Writer:
     def __init__(self):
         self.kv = bytearray()
@@ -243,6 +287,7 @@ def main():
     for proj, short in [("q", "attn_q"), ("k", "attn_k"), ("v", "attn_v"), ("o", "attn_output")]:
         for kind in ("weight", "bias"):
             names[f"self_attn.{proj}_proj.{kind}"] = f"{short}.{kind}"
+    add_rope_scaling(w, cfg, arch)
     w.add_tensor("token_embd.weight", weights["model.embed_tokens.weight"], a.outtype)
     w.add_tensor("output_norm.weight", weights["model.norm.weight"], a.outtype)
     if "lm_head.weight" in weights and not cfg.get("tie_word_embeddings", False):

@@ -44,7 +44,11 @@ public final class DecoderModel: CausalLM, @unchecked Sendable {
             }
             self.layers = layers
         } catch { throw .weights(error) }
-        rotary = Rotary(headDim: c.headDim, theta: c.ropeTheta, invFreqScaling: c.ropeScaling.map(Self.llama3Scaling))
+        // GGUF files carry Llama 3 scaling as per-frequency factors; config.json as `rope_scaling`.
+        rotary = Rotary(
+            headDim: c.headDim, theta: c.ropeTheta,
+            invFreqScaling: c.ropeFreqFactors == nil ? c.ropeScaling.map(Self.llama3Scaling) : nil,
+            freqFactors: c.ropeFreqFactors)
     }
 
     static func feedForward(
@@ -62,7 +66,9 @@ public final class DecoderModel: CausalLM, @unchecked Sendable {
             quantization: quantization)
     }
 
-    /// Llama 3.1 RoPE frequency rescaling (Meta's reference `apply_scaling`).
+    /// Llama 3.1 RoPE frequency rescaling (Meta's reference `apply_scaling`). Equal to dividing each
+    /// frequency by the factor llama.cpp's converter stores in `rope_freqs.weight`: 1 above the high-frequency
+    /// wavelength bound, `factor` below the low one, 1 / ((1 - smooth) / factor + smooth) between.
     static func llama3Scaling(_ s: ModelConfig.RopeScaling) -> (Double) -> Double {
         { freq in
             let wavelen = 2 * Double.pi / freq

@@ -14,6 +14,9 @@ public struct ModelConfig: Sendable, Equatable {
     public var rmsNormEps: Float
     public var ropeTheta: Double
     public var ropeScaling: RopeScaling?
+    /// Divisors of the rotary inverse frequencies, one per rotary pair (headDim/2 values): llama.cpp's
+    /// `rope_freqs.weight`, which carries Llama 3 scaling in GGUF files. When set it replaces `ropeScaling`.
+    public var ropeFreqFactors: [Float]? = nil
     public var vocabSize: Int
     public var maxPositionEmbeddings: Int
     public var tieWordEmbeddings: Bool

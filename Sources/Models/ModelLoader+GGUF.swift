@@ -11,6 +11,11 @@ import Weights
 /// halves (as the Hugging Face checkpoints do), so those rows are put back at
 /// load. `pangu-embed` files are written unpermuted (its converter does not
 /// permute; llama.cpp runs it with half-rotation RoPE) and load as they are.
+///
+/// RoPE: Llama 3.1-style scaling arrives as `rope_freqs.weight` (headDim/2 f32
+/// factors; llama.cpp's ggml rope divides frequency i by factor i) and becomes
+/// `ModelConfig.ropeFreqFactors`. `<arch>.rope.scaling.type` other than none
+/// (or linear with factor 1) and partial rotation are refused, not ignored.
 extension ModelLoader {
     /// GGUF architectures this build can serve, with the checkpoint architecture each maps to.
     public static let supportedGGUFArchitectures = [
@@ -57,7 +62,59 @@ extension ModelLoader {
             .f32: "float32", .f16: "float16", .bf16: "bfloat16", .q8_0: "float32", .q4_0: "float32",
         ]
         json["torch_dtype"] = file.tensor(named: "blk.0.attn_q.weight").flatMap { dtypeNames[$0.dtype] }
-        return try ModelConfig(json: json.compactMapValues { $0 }, file: file.path)
+        var config = try ModelConfig(json: json.compactMapValues { $0 }, file: file.path)
+        try checkRopeMetadata(gguf: file, arch: arch, headDim: config.headDim)
+        config.ropeFreqFactors = try ropeFreqFactors(gguf: file, headDim: config.headDim)
+        return config
+    }
+
+    /// Name of llama.cpp's per-frequency RoPE factor tensor (`LLM_TENSOR_ROPE_FREQS`).
+    static let ropeFreqsTensorName = "rope_freqs.weight"
+
+    /// The `rope_freqs.weight` factors (headDim/2 positive values), or nil when the file has none.
+    static func ropeFreqFactors(gguf file: GGUFFile, headDim: Int) throws(ModelsError) -> [Float]? {
+        guard let tensor = file.tensor(named: ropeFreqsTensorName) else { return nil }
+        guard tensor.numElements == headDim / 2, tensor.shape.count == 1 else {
+            throw .invalidConfig(
+                file: file.path,
+                detail: "tensor \(ropeFreqsTensorName) has shape \(tensor.shape), "
+                    + "but head_dim \(headDim) needs [\(headDim / 2)] (one factor per rotary frequency)")
+        }
+        let factors = tensor.toFloats()
+        guard factors.allSatisfy({ $0.isFinite && $0 > 0 }) else {
+            throw .invalidConfig(
+                file: file.path, detail: "tensor \(ropeFreqsTensorName) holds a factor that is not a positive number")
+        }
+        return factors
+    }
+
+    /// Refuses RoPE metadata this build would otherwise silently ignore: a rotary width other than
+    /// head_dim, and any `rope.scaling.type` but none or linear with factor 1 (llama.cpp's default
+    /// type is linear, its factor `rope.scaling.factor` or the older `rope.scale_linear`).
+    static func checkRopeMetadata(gguf file: GGUFFile, arch: String, headDim: Int) throws(ModelsError) {
+        if let numRotary = file.int("\(arch).rope.dimension_count"), numRotary != headDim {
+            throw .invalidConfig(
+                file: file.path,
+                detail: "\(arch).rope.dimension_count \(numRotary) differs from head_dim \(headDim) "
+                    + "(partial rotary embedding is not supported)")
+        }
+        let typeKey = "\(arch).rope.scaling.type"
+        let scalingType = file.string(typeKey) ?? "linear"
+        let factor = file.double("\(arch).rope.scaling.factor") ?? file.double("\(arch).rope.scale_linear") ?? 0
+        switch scalingType {
+        case "none": return
+        case "linear" where factor == 0 || factor == 1: return
+        case "linear":
+            throw .invalidConfig(
+                file: file.path,
+                detail: "linear RoPE scaling (factor \(factor)) is not supported; supported: \(typeKey) none, "
+                    + "or Llama 3 scaling through \(ropeFreqsTensorName)")
+        default:
+            throw .invalidConfig(
+                file: file.path,
+                detail: "\(typeKey) \"\(scalingType)\" is not supported; supported: none, "
+                    + "or Llama 3 scaling through \(ropeFreqsTensorName)")
+        }
     }
 
     /// llama.cpp tensor names → checkpoint names (per block `blk.N.` → `model.layers.N.`).
@@ -85,7 +142,7 @@ extension ModelLoader {
                 let parts = name.split(separator: ".", maxSplits: 2).map(String.init)
                 guard parts.count == 3, parts[0] == "blk", let layer = Int(parts[1]),
                     let suffix = ggufTensorNames[parts[2]]
-                else { continue }  // e.g. rope_freqs: not used by this model
+                else { continue }  // e.g. rope_freqs.weight: read into the config by `ropeFreqFactors`
                 target = "model.layers.\(layer).\(suffix)"
                 if unpermute, parts[2].hasPrefix("attn_q.") || parts[2].hasPrefix("attn_k.") {
                     let numHeads = parts[2].hasPrefix("attn_q.") ? c.numAttentionHeads : c.numKeyValueHeads

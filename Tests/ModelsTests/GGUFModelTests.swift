@@ -74,8 +74,10 @@ struct GGUFModelTests {
     }
 
     /// Writes tiny-pangu-embedded as a GGUF of `arch`, bf16 tensors as they are in the safetensors
-    /// (or with `quantization` applied to the matrices, as `--quantize` would).
-    static func write(arch: String, quantization: WeightQuantization = .none) throws -> URL {
+    /// (or with `quantization` applied to the matrices, as `--quantize` would); `edit` adds to it.
+    static func write(
+        arch: String, quantization: WeightQuantization = .none, edit: (inout GGUFTestWriter) -> Void = { _ in }
+    ) throws -> URL {
         let c = try ModelConfig.load(directory: directory)
         let checkpoint = try Checkpoint(directory: directory)
         var w = GGUFTestWriter()
@@ -116,6 +118,7 @@ struct GGUFModelTests {
                 w.add("blk.\(layer).\(gguf)", tensor, bytes: bytes)
             }
         }
+        edit(&w)
         let url = FileManager.default.temporaryDirectory.appendingPathComponent(
             "tiny-\(arch)-\(UUID().uuidString).gguf")
         try w.data().write(to: url)

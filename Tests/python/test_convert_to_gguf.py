@@ -1,5 +1,6 @@
 """Tools/convert-to-gguf.py's q8_0 / q4_0 output: llama.cpp's Q4_0 bytes on a hand-worked block, and
-GGUF files that pangu-serve runs exactly like the checkpoint quantized at load (--quantize)."""
+GGUF files that pangu-serve runs exactly like the checkpoint quantized at load (--quantize), and
+config.json's llama3 rope_scaling written as llama.cpp's rope_freqs.weight."""
 import importlib.util
 import json
 import subprocess
@@ -82,3 +83,59 @@ def test_quantized_gguf_generates_like_quantize_at_load(outtype, tmp_path):
     tokens = json.loads(at_load.stdout)["ids"]
     assert json.loads(from_gguf.stdout)["ids"] == tokens
     assert tokens != case["greedy"]["ids"][:24], "quantization should change this random model's greedy tokens"
+
+
+LLAMA3_SCALING = {"rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0, "high_freq_factor": 4.0,
+                  "original_max_position_embeddings": 512}
+
+
+def test_llama3_rope_factors_cover_the_three_bands():
+    # head_dim 16, theta 4e6: wavelengths 2*pi*4e6^(i/8) = 6.3, 42, 281, 1878, ...; bounds 512/4 and 512/1.
+    # The third is between: smooth = (512/281.0 - 1) / 3 = 0.27404, factor 1 / ((1 - smooth)/8 + smooth).
+    cfg = {"hidden_size": 64, "num_attention_heads": 4, "rope_theta": 4e6, "rope_scaling": LLAMA3_SCALING}
+    factors = tool().llama3_rope_factors(cfg)
+    assert factors.dtype == np.float32 and factors.shape == (8,)
+    assert list(factors[:2]) == [1, 1] and list(factors[3:]) == [8] * 5
+    assert factors[2] == pytest.approx(2.74134, rel=1e-4)
+
+
+def test_unknown_rope_scaling_type_stops_the_conversion(tmp_path):
+    if not MODEL.exists():
+        pytest.skip("shared data absent")
+    model = scaled_model(tmp_path, {"rope_type": "yarn", "factor": 4.0})
+    conv = subprocess.run([sys.executable, str(TOOL), str(model), str(tmp_path / "x.gguf")],
+                          capture_output=True, text=True, timeout=300)
+    assert conv.returncode != 0 and "yarn" in conv.stderr
+
+
+def scaled_model(tmp_path, rope_scaling):
+    """tiny-pangu-embedded with `rope_scaling` in its config.json (other files linked)."""
+    d = tmp_path / "tiny-scaled"
+    d.mkdir()
+    cfg = json.loads((MODEL / "config.json").read_text())
+    cfg["rope_scaling"] = rope_scaling
+    (d / "config.json").write_text(json.dumps(cfg))
+    for name in ("model.safetensors", "tokenizer.model", "tokenizer_config.json"):
+        (d / name).symlink_to(MODEL / name)
+    return d
+
+
+def test_llama3_scaled_gguf_generates_like_the_safetensors(tmp_path):
+    if not BINARY.exists() or not MODEL.exists():
+        pytest.skip("binary or shared data absent")
+    model = scaled_model(tmp_path, LLAMA3_SCALING)
+    gguf = tmp_path / "tiny-llama3.gguf"
+    conv = subprocess.run([sys.executable, str(TOOL), str(model), str(gguf), "--outtype", "f32"],
+                          capture_output=True, text=True, timeout=300)
+    assert conv.returncode == 0, conv.stderr
+    assert b"rope_freqs.weight" in gguf.read_bytes()
+    case = next(c for c in json.loads((MODEL / "reference.json").read_text())["cases"] if c["name"] == "pangram")
+    ids = ",".join(map(str, case["input_ids"]))
+    common = ("--prompt-ids", ids, "--max-tokens", "24", "--ignore-eos", "--json", "--threads", "2")
+    from_gguf = run("generate", "--model", str(gguf), *common)
+    from_safetensors = run("generate", "--model", str(model), *common)
+    assert from_gguf.returncode == 0, from_gguf.stderr
+    assert from_safetensors.returncode == 0, from_safetensors.stderr
+    tokens = json.loads(from_safetensors.stdout)["ids"]
+    assert json.loads(from_gguf.stdout)["ids"] == tokens
+    assert tokens != case["greedy"]["ids"][:24], "llama3 scaling should change this random model's greedy tokens"

@@ -7,11 +7,19 @@ public struct Rotary: Sendable {
     /// inv_freq[i] = theta^(-2i/headDim), i < headDim/2, possibly rescaled (Llama 3 scaling).
     public let invFreq: [Float]
 
-    public init(headDim: Int, theta: Double, invFreqScaling: ((Double) -> Double)? = nil) {
+    /// `invFreqScaling` maps each inverse frequency to its rescaled value; `freqFactors` (headDim/2
+    /// values, llama.cpp's `rope_freqs`) then divides frequency i by `freqFactors[i]`.
+    /// Both only change `invFreq`, so `apply` costs the same with or without them.
+    public init(
+        headDim: Int, theta: Double, invFreqScaling: ((Double) -> Double)? = nil, freqFactors: [Float]? = nil
+    ) {
+        precondition(freqFactors.map { $0.count == headDim / 2 } ?? true, "one frequency factor per rotary pair")
         self.headDim = headDim
         self.invFreq = (0..<headDim / 2).map { i in
-            let f = pow(theta, -2 * Double(i) / Double(headDim))
-            return Float(invFreqScaling?(f) ?? f)
+            var f = pow(theta, -2 * Double(i) / Double(headDim))
+            if let invFreqScaling { f = invFreqScaling(f) }
+            if let freqFactors { f /= Double(freqFactors[i]) }
+            return Float(f)
         }
     }
 
