@@ -1,7 +1,9 @@
-// Linear-layer kernels: x [m, k] f32 times W [n, k]^T (f32, f16 or bf16).
+// Linear-layer kernels: x [m, k] f32 times W [n, k]^T (f32, f16, bf16, or
+// Q8_0 / Q4_0 widened to f32; quantized.c has their integer paths).
 //
 // Three AVX2 + FMA paths, all f32 accumulation (W widened in registers:
-// bf16 by zero-extend + shift, f16 by F16C):
+// bf16 by zero-extend + shift, f16 by F16C, Q8_0 / Q4_0 by sign extension
+// times the block scale):
 //  - m = 1 (decode): 8 W rows per step, 8 independent FMA chains; limited by
 //    memory bandwidth.
 //  - m < PG_MIN_PACKED_ROWS (batched decode): dot products, 3 W rows x 4 x

@@ -5,7 +5,10 @@ import CKernels
 ///
 /// The arithmetic is in `CKernels` (AVX2 + FMA, chosen at run time; portable
 /// C otherwise); this type splits the output rows of W into tasks for the
-/// kernel pool. Activations and accumulation stay f32 for every weight dtype.
+/// kernel pool. Accumulation is f32 for every weight dtype. Activations stay
+/// f32, except against Q8_0 / Q4_0 weights below `packedRowsThreshold` rows:
+/// there x is quantized once per call to 8-bit blocks of 32 and each block's
+/// dot product runs in integer arithmetic (as llama.cpp does).
 public enum MatMul {
     /// Rows of x at or above which the C kernel packs W into panels of 64 rows
     /// (the prefill path); tasks then cover whole panel groups.
