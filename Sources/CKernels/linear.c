@@ -89,65 +89,23 @@ PG_INLINE PG_AVX2 __m256 load_w8(const void *w, int64_t index, int dtype) {
     }
 }
 
-/// `micro` for Q8_0 W over whole blocks ([j0, j1) block-aligned): each row's
-/// scale is loaded once per block of 32, the int8 widened in registers.
-PG_INLINE PG_AVX2 void micro_q8(const float *x, int64_t k, const void *w, int64_t r, int64_t i, int64_t j0,
-                                int64_t j1, float *out, int64_t ldo, const int RW, const int RX) {
-    __m256 acc[8][4];
-    for (int a = 0; a < RW; a++)
-        for (int b = 0; b < RX; b++) acc[a][b] = _mm256_setzero_ps();
-    const int64_t blocksPerRow = k / PG_Q8_BLOCK;
-    for (int64_t blk = j0 / PG_Q8_BLOCK; blk < j1 / PG_Q8_BLOCK; blk++) {
-        const uint8_t *q[8];
-        __m256 scale[8];
-        for (int a = 0; a < RW; a++) {
-            q[a] = (const uint8_t *)w + ((r + a) * blocksPerRow + blk) * PG_Q8_BYTES;
-            uint16_t bits;
-            memcpy(&bits, q[a], 2);
-            scale[a] = _mm256_set1_ps(_cvtsh_ss(bits));
-        }
-        if (RX == 1) {  // decode: sum q·x per block, then one scale FMA per block
-            __m256 part[8];
-            for (int a = 0; a < RW; a++) part[a] = _mm256_setzero_ps();
-            for (int s = 0; s < PG_Q8_BLOCK; s += 8) {
-                __m256 xv = _mm256_loadu_ps(x + i * k + blk * PG_Q8_BLOCK + s);
-                for (int a = 0; a < RW; a++) {
-                    __m128i bytes = _mm_loadl_epi64((const __m128i *)(q[a] + 2 + s));
-                    part[a] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(bytes)), xv, part[a]);
-                }
-            }
-            for (int a = 0; a < RW; a++) acc[a][0] = _mm256_fmadd_ps(part[a], scale[a], acc[a][0]);
-            continue;
-        }
-        for (int s = 0; s < PG_Q8_BLOCK; s += 8) {
-            __m256 wv[8];
-            for (int a = 0; a < RW; a++) {
-                __m128i bytes = _mm_loadl_epi64((const __m128i *)(q[a] + 2 + s));
-                wv[a] = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(bytes)), scale[a]);
-            }
-            for (int b = 0; b < RX; b++) {
-                __m256 xv = _mm256_loadu_ps(x + (i + b) * k + blk * PG_Q8_BLOCK + s);
-                for (int a = 0; a < RW; a++) acc[a][b] = _mm256_fmadd_ps(wv[a], xv, acc[a][b]);
-            }
-        }
-    }
-    for (int a = 0; a < RW; a++)
-        for (int b = 0; b < RX; b++) out[(i + b) * ldo + r + a] += hsum(acc[a][b]);
-}
-
 /// out[(i+b)*ldo + r+a] += sum_{j0<=j<j1} x[i+b, j] W[r+a, j], a < RW, b < RX.
 PG_INLINE PG_AVX2 void micro(const float *x, int64_t k, const void *w, int dtype, int64_t r, int64_t i,
                              int64_t j0, int64_t j1, float *out, int64_t ldo, const int RW, const int RX) {
-    if (dtype == PG_DTYPE_Q8_0) {
-        micro_q8(x, k, w, r, i, j0, j1, out, ldo, RW < 4 ? RW : 4, RX);  // scales take registers: 4 rows max
-        if (RW > 4) micro_q8(x, k, w, r + 4, i, j0, j1, out, ldo, RW - 4, RX);
-        return;
-    }
     __m256 acc[8][4];
     for (int a = 0; a < RW; a++)
         for (int b = 0; b < RX; b++) acc[a][b] = _mm256_setzero_ps();
+    // The next RW rows follow these in memory: in the first pass over this group
+    // (x rows from 0), prefetch them at the rate this group is consumed, so DRAM
+    // latency overlaps the FMAs of batched decode.
+    const int64_t elementBytes = dtype == PG_DTYPE_F32 ? 4 : 2;
+    const char *ahead = (const char *)w + (r + RW) * k * elementBytes;
+    const int prefetch = i == 0 && dtype != PG_DTYPE_Q8_0 && dtype != PG_DTYPE_Q4_0;
     int64_t j = j0;
     for (; j + 8 <= j1; j += 8) {
+        if (prefetch)
+            for (int64_t b = 0; b < RW * 8 * elementBytes; b += 64)
+                _mm_prefetch(ahead + (j - j0) * RW * elementBytes + b, _MM_HINT_T0);
         __m256 wv[8];
         for (int a = 0; a < RW; a++) wv[a] = load_w8(w, (r + a) * k + j, dtype);
         for (int b = 0; b < RX; b++) {

@@ -133,9 +133,18 @@ PG_INLINE PG_AVX2 void quantized_micro(const int8_t *q, const float *d, const fl
         }
     const uint8_t *rows[4];
     for (int a = 0; a < RW; a++) rows[a] = (const uint8_t *)w + (r + a) * numBlocks * blockBytes;
+    // The RW rows are contiguous, and so is the next group: in the first pass over
+    // this group (x rows from 0), prefetch the next one at the rate this one is
+    // consumed, so DRAM latency overlaps the arithmetic. Without this the hardware
+    // prefetchers leave Q4_0 decode at ~40 % of its in-cache speed.
+    const char *ahead = (const char *)w + (r + RW) * numBlocks * blockBytes;
     for (int64_t blk = 0; blk < numBlocks; blk++) {
         __m256i wq[4], u[4];
         float dw[4];
+        if (i == 0) {
+            _mm_prefetch(ahead + blk * RW * blockBytes, _MM_HINT_T0);
+            _mm_prefetch(ahead + blk * RW * blockBytes + 64, _MM_HINT_T0);
+        }
         for (int a = 0; a < RW; a++) {
             wq[a] = load_block(rows[a] + blk * blockBytes, dtype, &dw[a]);
             u[a] = dtype == PG_DTYPE_Q8_0 ? _mm256_sign_epi8(wq[a], wq[a]) : wq[a];
