@@ -1,9 +1,10 @@
-// ModelBench: prefill and decode throughput of a model directory as fractions
+// ModelBench: prefill and decode throughput of a model (a checkpoint directory
+// or a llama.cpp `.gguf` file) as fractions
 // of this machine's ceilings (memory bandwidth, peak FMA rate), measured in
 // the same run. Build and run in release:
 //
 //   swift build -c release --product ModelBench
-//   .build/release/ModelBench /tmp/pangu-1b-random [--threads 1,2] [--prompt 512]
+//   .build/release/ModelBench /tmp/pangu-1b-random|FILE.gguf [--threads 1,2] [--prompt 512]
 //       [--batches 1,4,16] [--context 16] [--steps 4] [--reps 2] [--kernels]
 import Foundation
 import Models
@@ -44,7 +45,7 @@ struct Options {
 }
 
 guard let options = Options.parse(CommandLine.arguments) else {
-    print("usage: ModelBench <model-dir> [--threads 1,2] [--prompt 512] [--batches 1,4,16] [--context 16]")
+    print("usage: ModelBench <model-dir|file.gguf> [--threads 1,2] [--prompt 512] [--batches 1,4,16] [--context 16]")
     print("                  [--steps 4] [--reps 2] [--kernels] [--no-prefill]")
     exit(2)
 }
@@ -71,7 +72,10 @@ for numThreads in options.threads {
     if options.directory.isEmpty { continue }
     let model: any CausalLM
     do {
-        model = try ModelLoader.load(directory: URL(fileURLWithPath: options.directory), pool: pool)
+        let url = URL(fileURLWithPath: options.directory)
+        model =
+            url.pathExtension == "gguf"
+            ? try ModelLoader.load(gguf: url, pool: pool) : try ModelLoader.load(directory: url, pool: pool)
     } catch {
         print("cannot load \(options.directory): \(error)")
         exit(1)
