@@ -43,7 +43,7 @@ STEPS=build,convert,quantize,bench,modelbench,interop,summary
 INTEROP_MODEL=$ROOT/../shared/data/models/tiny-pangu-embedded
 TYPES="bf16 q8_0 q4_0"
 
-usage() { sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
+usage() { sed -n '2,29p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
 while [ $# -gt 0 ]; do
     case $1 in
         --llama-src) LLAMA_SRC=$2; shift 2 ;;
