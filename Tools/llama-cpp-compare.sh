@@ -4,7 +4,7 @@
 #
 #   Tools/llama-cpp-compare.sh [--llama-src SDIST.tgz|LLAMA_CPP_DIR] [--build-dir DIR]
 #       [--model-dir DIR] [--work-dir DIR] [--arch llama|pangu-embedded] [--threads 1,2]
-#       [--reps N] [--lock FILE] [--only STEP,STEP...]
+#       [--reps N] [--lock FILE] [--only STEP,STEP...] [--types bf16,q8_0,q4_0]
 #
 # Steps (all by default, in this order):
 #   build      llama.cpp's llama-bench, llama-quantize, llama-simple, llama-tokenize and a
@@ -55,6 +55,7 @@ while [ $# -gt 0 ]; do
         --reps) REPS=$2; shift 2 ;;
         --lock) LOCK=$2; shift 2 ;;
         --only) STEPS=$2; shift 2 ;;
+        --types) TYPES=${2//,/ }; shift 2 ;;
         -h|--help) usage 0 ;;
         *) echo "unknown option $1" >&2; usage 2 ;;
     esac
