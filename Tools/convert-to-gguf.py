@@ -6,24 +6,34 @@ GGUF v3 file the way llama.cpp names it, for `pangu-serve --model FILE.gguf`.
 Needs only numpy: the GGUF and protobuf encodings are written by hand here
 (spec: https://github.com/ggml-org/ggml/blob/master/docs/gguf.md).
 
-  --arch llama        llama.cpp's `llama` layout: q/k weight rows (and biases)
-                      permuted per head so RoPE rotates adjacent pairs
-  --arch pangu-embed  llama.cpp's `pangu-embed`: tensors as in the checkpoint
-  --outtype bf16|f32  1-D tensors (norms, biases) are always f32, as llama.cpp writes them
-  --outtype q8_0|q4_0 GGUF's block formats for the 2-D tensors whose rows hold whole
-                      blocks of 32 (the others as with bf16), bit for bit what
-                      `pangu-serve --quantize q8_0|q4_0` makes at load; q4_0 is
-                      llama.cpp's reference quantizer (quantize_row_q4_0_ref)
+  --arch llama           llama.cpp's `llama` layout: q/k weight rows (and biases)
+                         permuted per head so RoPE rotates adjacent pairs
+  --arch pangu-embedded  llama.cpp's openPangu-Embedded architecture (its
+                         LLM_ARCH_PANGU_EMBED, named "pangu-embedded" in files and
+                         metadata keys): tensors as in the checkpoint, NeoX RoPE
+  --arch pangu-embed     the same tensors under the name this converter used before
+                         (PanguServe still loads it; llama.cpp refuses it)
+  --outtype bf16|f32     1-D tensors (norms, biases) are always f32, as llama.cpp writes them
+  --outtype q8_0|q4_0    GGUF's block formats for the 2-D tensors whose rows hold whole
+                         blocks of 32 (the others as with bf16), bit for bit what
+                         `pangu-serve --quantize q8_0|q4_0` makes at load; q4_0 is
+                         llama.cpp's reference quantizer (quantize_row_q4_0_ref)
 
 config.json's `rope_scaling` with `rope_type: llama3` becomes `rope_freqs.weight` (one f32
 divisor per rotary frequency, what llama.cpp's converter writes); `linear` becomes
 <arch>.rope.scaling.type/factor (which pangu-serve refuses); other types stop the conversion.
 
-usage: Tools/convert-to-gguf.py MODEL_DIR OUT.gguf [--arch llama] [--outtype bf16]
+When tokenizer.model has fewer pieces than config.json's vocab_size (a random
+benchmark checkpoint borrowing a smaller tokenizer), the vocabulary is padded
+with "[PADn]" pieces of type UNUSED, as llama.cpp's converter does: llama.cpp
+requires one token per embedding row.
+
+usage: Tools/convert-to-gguf.py MODEL_DIR OUT.gguf [--arch llama|pangu-embedded] [--outtype bf16|f32|q8_0|q4_0]
 """
 import argparse
 import json
 import math
+import mmap
 import struct
 from pathlib import Path
 
@@ -32,30 +42,46 @@ import numpy as np
 ALIGN = 32
 GGML_F32, GGML_Q4_0, GGML_Q8_0, GGML_BF16 = 0, 2, 8, 30
 QK = 32  # weights per Q8_0 / Q4_0 block
+FTYPE_ALL_F32, FTYPE_MOSTLY_BF16 = 0, 32  # llama.cpp's llama_ftype, for general.file_type
+FTYPE_MOSTLY_Q4_0, FTYPE_MOSTLY_Q8_0 = 2, 7
+TOKEN_TYPE_UNUSED = 5
 T_U32, T_I32, T_F32, T_BOOL, T_STRING, T_ARRAY = 4, 5, 6, 7, 8, 9
 
 
-def read_safetensors(path):
-    raw = Path(path).read_bytes()
-    n = struct.unpack("<Q", raw[:8])[0]
-    header = json.loads(raw[8:8 + n])
-    out = {}
-    for name, e in header.items():
-        if name == "__metadata__":
-            continue
-        a, b = e["data_offsets"]
-        buf = raw[8 + n + a:8 + n + b]
-        if e["dtype"] == "BF16":
-            bits = np.frombuffer(buf, dtype=np.uint16).astype(np.uint32) << 16
-            arr = bits.view(np.float32)
-        elif e["dtype"] == "F16":
-            arr = np.frombuffer(buf, dtype=np.float16).astype(np.float32)
-        elif e["dtype"] == "F32":
-            arr = np.frombuffer(buf, dtype=np.float32)
-        else:
-            raise SystemExit(f"{name}: unsupported dtype {e['dtype']}")
-        out[name] = arr.reshape(e["shape"])
-    return out
+class SafetensorsFile:
+    """Tensors of a safetensors file, memory-mapped and decoded to f32 one at a time
+    (a 1B-parameter checkpoint does not fit in memory as f32 all at once)."""
+
+    def __init__(self, path):
+        with open(path, "rb") as f:
+            self.raw = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+        n = struct.unpack("<Q", self.raw[:8])[0]
+        self.base = 8 + n
+        self.header = {k: v for k, v in json.loads(self.raw[8:8 + n]).items() if k != "__metadata__"}
+
+    def __contains__(self, name):
+        return name in self.header
+
+    def __getitem__(self, name):
+        return decode_tensor(name, self.header[name], self.raw, self.base)
+
+    def get(self, name):
+        return self[name] if name in self else None
+
+
+def decode_tensor(name, e, raw, base):
+    a, b = e["data_offsets"]
+    buf = raw[base + a:base + b]
+    if e["dtype"] == "BF16":
+        bits = np.frombuffer(buf, dtype=np.uint16).astype(np.uint32) << 16
+        arr = bits.view(np.float32)
+    elif e["dtype"] == "F16":
+        arr = np.frombuffer(buf, dtype=np.float16).astype(np.float32)
+    elif e["dtype"] == "F32":
+        arr = np.frombuffer(buf, dtype=np.float32)
+    else:
+        raise SystemExit(f"{name}: unsupported dtype {e['dtype']}")
+    return arr.reshape(e["shape"])
 
 
 def read_sentencepiece(path):
@@ -239,22 +265,24 @@ class Writer:
             out += struct.pack("<IQ", kind, offset)
             offset += (len(data) + ALIGN - 1) // ALIGN * ALIGN
         out += bytes(-len(out) % ALIGN)
-        for _, _, _, data in self.tensors:
-            out += data + bytes(-len(data) % ALIGN)
-        Path(path).write_bytes(out)
+        with open(path, "wb") as f:  # tensor data streamed, not copied into one buffer
+            f.write(out)
+            for _, _, _, data in self.tensors:
+                f.write(data)
+                f.write(bytes(-len(data) % ALIGN))
 
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("model_dir")
     p.add_argument("out")
-    p.add_argument("--arch", choices=["llama", "pangu-embed"], default="llama")
+    p.add_argument("--arch", choices=["llama", "pangu-embedded", "pangu-embed"], default="llama")
     p.add_argument("--outtype", choices=["bf16", "f32", "q8_0", "q4_0"], default="bf16")
     a = p.parse_args()
     d = Path(a.model_dir)
     cfg = json.loads((d / "config.json").read_text())
     tcfg = json.loads((d / "tokenizer_config.json").read_text()) if (d / "tokenizer_config.json").exists() else {}
-    weights = read_safetensors(d / "model.safetensors")
+    weights = SafetensorsFile(d / "model.safetensors")
     n_head, n_kv = cfg["num_attention_heads"], cfg.get("num_key_value_heads", cfg["num_attention_heads"])
     arch = a.arch
 
@@ -262,6 +290,8 @@ def main():
     w.add("general.architecture", T_STRING, arch)
     w.add("general.alignment", T_U32, ALIGN)
     w.add("general.name", T_STRING, d.name)
+    file_types = {"f32": FTYPE_ALL_F32, "bf16": FTYPE_MOSTLY_BF16, "q8_0": FTYPE_MOSTLY_Q8_0, "q4_0": FTYPE_MOSTLY_Q4_0}
+    w.add("general.file_type", T_U32, file_types[a.outtype])
     for key, hf in [("embedding_length", "hidden_size"), ("block_count", "num_hidden_layers"),
                     ("feed_forward_length", "intermediate_size"), ("attention.head_count", "num_attention_heads"),
                     ("context_length", "max_position_embeddings"), ("vocab_size", "vocab_size")]:
@@ -269,7 +299,14 @@ def main():
     w.add(f"{arch}.attention.head_count_kv", T_U32, n_kv)
     w.add(f"{arch}.attention.layer_norm_rms_epsilon", T_F32, cfg.get("rms_norm_eps", 1e-6))
     w.add(f"{arch}.rope.freq_base", T_F32, cfg.get("rope_theta", 10000.0))
+    head_dim = cfg.get("head_dim") or cfg["hidden_size"] // n_head
+    w.add(f"{arch}.rope.dimension_count", T_U32, head_dim)
+    w.add(f"{arch}.attention.key_length", T_U32, head_dim)
+    w.add(f"{arch}.attention.value_length", T_U32, head_dim)
     pieces = read_sentencepiece(d / "tokenizer.model")
+    if len(pieces) > cfg["vocab_size"]:
+        raise SystemExit(f"tokenizer.model has {len(pieces)} pieces, more than vocab_size {cfg['vocab_size']}")
+    pieces += [(f"[PAD{i}]", -1000.0, TOKEN_TYPE_UNUSED) for i in range(len(pieces), cfg["vocab_size"])]
     w.add("tokenizer.ggml.model", T_STRING, "llama")
     w.add_array("tokenizer.ggml.tokens", T_STRING, [t for t, _, _ in pieces])
     w.add_array("tokenizer.ggml.scores", T_F32, [s for _, s, _ in pieces])

@@ -2,14 +2,15 @@ import Foundation
 import Tensors
 import Weights
 
-/// Loading llama.cpp GGUF files (architectures `llama` and `pangu-embed`): the
+/// Loading llama.cpp GGUF files (architectures `llama` and `pangu-embedded`, llama.cpp's
+/// name for openPangu-Embedded; `pangu-embed`, what our converter wrote before, is an alias): the
 /// metadata becomes a `ModelConfig`, the tensors are renamed to checkpoint
 /// names, and the same `DecoderModel` runs them.
 ///
 /// llama.cpp's converter permutes the rows of q/k weights (and biases) of the
 /// `llama` architecture so that RoPE rotates adjacent pairs; our rotary rotates
 /// halves (as the Hugging Face checkpoints do), so those rows are put back at
-/// load. `pangu-embed` files are written unpermuted (its converter does not
+/// load. `pangu-embedded` files are written unpermuted (its converter does not
 /// permute; llama.cpp runs it with half-rotation RoPE) and load as they are.
 ///
 /// RoPE: Llama 3.1-style scaling arrives as `rope_freqs.weight` (headDim/2 f32
@@ -19,7 +20,8 @@ import Weights
 extension ModelLoader {
     /// GGUF architectures this build can serve, with the checkpoint architecture each maps to.
     public static let supportedGGUFArchitectures = [
-        "llama": "LlamaForCausalLM", "pangu-embed": "PanguEmbeddedForCausalLM",
+        "llama": "LlamaForCausalLM", "pangu-embedded": "PanguEmbeddedForCausalLM",
+        "pangu-embed": "PanguEmbeddedForCausalLM",
     ]
 
     /// Loads a `.gguf` file: config from its metadata, weights memory-mapped (q/k of `llama` un-permuted).

@@ -14,8 +14,10 @@ struct GGUFModelTests {
     @Test("a llama GGUF with llama.cpp's q/k permutation gives the safetensors logits within 1e-5")
     func llamaMatchesSafetensors() throws { try check(arch: "llama") }
 
-    @Test("a pangu-embed GGUF (unpermuted) gives the safetensors logits within 1e-5")
-    func panguEmbedMatchesSafetensors() throws { try check(arch: "pangu-embed") }
+    @Test(
+        "a pangu-embedded GGUF (llama.cpp's name; unpermuted) and its pangu-embed alias give the safetensors logits",
+        arguments: ["pangu-embedded", "pangu-embed"])
+    func panguEmbeddedMatchesSafetensors(arch: String) throws { try check(arch: arch) }
 
     @Test(
         "a GGUF with Q8_0 or Q4_0 matrices gives the logits of the safetensors model quantized at load",
