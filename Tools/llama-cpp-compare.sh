@@ -228,7 +228,7 @@ step_modelbench() {
         [ -f "$file" ] || { echo "no $file: skipped"; continue; }
         say "ModelBench $type (threads $THREADS, reps $REPS)"
         if ! flock "$LOCK" "$ROOT/.build/release/ModelBench" "$file" --threads "$THREADS" --prompt 512 \
-            --batches 1 --context 64 --steps 16 --reps "$REPS" >"$LOGS/modelbench-$type.txt" 2>&1; then
+            --batches 1,4,16 --context 64 --steps 16 --reps "$REPS" >"$LOGS/modelbench-$type.txt" 2>&1; then
             echo "PanguServe could not run $type: $(grep -m1 'cannot load' "$LOGS/modelbench-$type.txt" \
                 || tail -1 "$LOGS/modelbench-$type.txt")"
         fi
