@@ -17,8 +17,8 @@
 #              so both programs read exactly the same tensors; without --pure llama.cpp
 #              keeps the tied embedding/output matrix in Q6_K)
 #   bench      `llama-bench -p 512 -n 128 -t THREADS -r REPS` on bf16, Q8_0, Q4_0
-#   modelbench PanguServe's ModelBench (release) on the same files: prefill 512, and
-#              single-sequence decode after a 64-token context (tg128 averages a 64-token context)
+#   modelbench PanguServe's ModelBench (release) on the same files: prefill 512, and decode of
+#              1, 4 and 16 sequences after a 64-token context (tg128 averages a 64-token context)
 #   interop    tiny-pangu-embedded -> GGUF (pangu-embedded and llama; f32 and bf16), greedy
 #              ids of its reference prompts from llama.cpp and from `pangu-serve generate
 #              --json`, compared with each other and with reference.json (f32 files should
