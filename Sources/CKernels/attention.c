@@ -11,7 +11,8 @@
 /// inputs are clamped to [-87, 88] (no infinities or denormals).
 PG_INLINE PG_AVX2 __m256 exp8(__m256 x) {
     x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-87.0f)), _mm256_set1_ps(88.0f));
-    __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504f)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504f)),
+                               _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
     __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693145752f), x);  // ln2 split in two for precision
     r = _mm256_fnmadd_ps(n, _mm256_set1_ps(1.42860677e-6f), r);
     __m256 p = _mm256_set1_ps(1.0f / 720);
@@ -27,7 +28,8 @@ PG_INLINE PG_AVX2 __m256 exp8(__m256 x) {
 
 /// Slot of every context position (block table lookup), written to `slots`.
 static void context_slots(const int64_t *blockTable, int64_t blockSize, int64_t numContext, int64_t *slots) {
-    for (int64_t pos = 0; pos < numContext; pos++) slots[pos] = blockTable[pos / blockSize] * blockSize + pos % blockSize;
+    for (int64_t pos = 0; pos < numContext; pos++)
+        slots[pos] = blockTable[pos / blockSize] * blockSize + pos % blockSize;
 }
 
 static void softmax_portable(float *x, int64_t count) {

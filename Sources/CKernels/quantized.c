@@ -91,7 +91,8 @@ static void quantized_rows_portable(const int8_t *q, const float *d, int64_t m, 
                 uint16_t scale;
                 memcpy(&scale, block, 2);
                 int dot = 0;
-                for (int j = 0; j < PG_Q8_BLOCK; j++) dot += block_int(block, dtype, j) * q[(i * numBlocks + b) * 32 + j];
+                const int8_t *xq = q + (i * numBlocks + b) * PG_Q8_BLOCK;
+                for (int j = 0; j < PG_Q8_BLOCK; j++) dot += block_int(block, dtype, j) * xq[j];
                 sum += (float)dot * f16_to_float(scale) * d[i * numBlocks + b];
             }
             out[i * ldo + r] = sum + (bias ? bias[r] : 0.0f);

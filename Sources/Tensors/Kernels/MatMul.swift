@@ -41,7 +41,8 @@ public enum MatMul {
                 pool.parallelFor(numTasks) { task in
                     let r0 = task * rowsPerTask
                     let r1 = min(n, r0 + rowsPerTask)
-                    pg_linear_rows_quantized(quantized, Int64(m), Int64(k), w, code, Int64(r0), Int64(r1), bias, out, Int64(n))
+                    pg_linear_rows_quantized(
+                        quantized, Int64(m), Int64(k), w, code, Int64(r0), Int64(r1), bias, out, Int64(n))
                 }
             }
             return
