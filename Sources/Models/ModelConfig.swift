@@ -88,7 +88,7 @@ public struct ModelConfig: Sendable, Equatable {
             eosTokenIDs = (json["eos_token_id"] as? NSNumber).map { [$0.intValue] } ?? []
         }
         torchDType = json["torch_dtype"] as? String ?? json["dtype"] as? String ?? "bfloat16"
-        ropeScaling = Self.parseRopeScaling(json["rope_scaling"])
+        ropeScaling = try Self.parseRopeScaling(json["rope_scaling"], file: file)
         if let numExperts = (json["num_experts"] as? NSNumber)?.intValue, numExperts > 0 {
             moe = MoEConfig(
                 numExperts: numExperts,
@@ -99,10 +99,17 @@ public struct ModelConfig: Sendable, Equatable {
         try validate(file: file)
     }
 
-    private static func parseRopeScaling(_ value: Any?) -> RopeScaling? {
-        guard let dict = value as? [String: Any],
-            (dict["rope_type"] as? String ?? dict["type"] as? String) == "llama3"
-        else { return nil }
+    /// `rope_scaling`: absent, null or `default` means none; `llama3` is supported;
+    /// any other type (linear, dynamic, yarn, longrope, ...) is refused rather than
+    /// run with the wrong RoPE.
+    private static func parseRopeScaling(_ value: Any?, file: String) throws(ModelsError) -> RopeScaling? {
+        guard let dict = value as? [String: Any] else { return nil }
+        let type = dict["rope_type"] as? String ?? dict["type"] as? String ?? "default"
+        if type == "default" { return nil }
+        guard type == "llama3" else {
+            throw .invalidConfig(
+                file: file, detail: "rope_scaling type '\(type)' is not supported (supported: llama3, default)")
+        }
         func double(_ key: String, _ fallback: Double) -> Double { (dict[key] as? NSNumber)?.doubleValue ?? fallback }
         return RopeScaling(
             factor: double("factor", 8), lowFreqFactor: double("low_freq_factor", 1),

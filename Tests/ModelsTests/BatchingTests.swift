@@ -92,4 +92,27 @@ struct BatchingTests {
         }
         #expect(throws: ModelsError.self) { try ModelConfig(json: json) }
     }
+
+    @Test("rope_scaling: llama3 is parsed, default and null mean none, any other type is refused by name")
+    func ropeScalingTypes() throws {
+        func config(_ scaling: Any?) throws(ModelsError) -> ModelConfig {
+            var json: [String: Any] = [
+                "architectures": ["LlamaForCausalLM"], "hidden_size": 8, "num_hidden_layers": 1,
+                "num_attention_heads": 2, "vocab_size": 10,
+            ]
+            json["rope_scaling"] = scaling
+            return try ModelConfig(json: json)
+        }
+        let llama3 = try config(["rope_type": "llama3", "factor": 32.0, "original_max_position_embeddings": 8192])
+        #expect(llama3.ropeScaling?.factor == 32)
+        #expect(try config(["rope_type": "default"]).ropeScaling == nil)
+        #expect(try config(nil).ropeScaling == nil)
+        for type in ["yarn", "linear", "dynamic", "longrope"] {
+            #expect {
+                try config(["type": type, "factor": 4.0])
+            } throws: { error in
+                "\(error)".contains("rope_scaling type '\(type)'") && "\(error)".contains("config.json")
+            }
+        }
+    }
 }
