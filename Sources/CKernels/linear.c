@@ -281,30 +281,18 @@ PG_INLINE PG_AVX2 void linear_rows_avx2(const float *x, int64_t m, int64_t k, co
     free(packed);
 }
 
-static PG_AVX2 void linear_rows_f32(const float *x, int64_t m, int64_t k, const void *w, int64_t r0, int64_t r1,
-                                    const float *bias, float *out, int64_t ldo) {
-    linear_rows_avx2(x, m, k, w, PG_DTYPE_F32, r0, r1, bias, out, ldo);
-}
-
-static PG_AVX2 void linear_rows_f16(const float *x, int64_t m, int64_t k, const void *w, int64_t r0, int64_t r1,
-                                    const float *bias, float *out, int64_t ldo) {
-    linear_rows_avx2(x, m, k, w, PG_DTYPE_F16, r0, r1, bias, out, ldo);
-}
-
-static PG_AVX2 void linear_rows_bf16(const float *x, int64_t m, int64_t k, const void *w, int64_t r0, int64_t r1,
-                                     const float *bias, float *out, int64_t ldo) {
-    linear_rows_avx2(x, m, k, w, PG_DTYPE_BF16, r0, r1, bias, out, ldo);
-}
-
-static PG_AVX2 void linear_rows_q8_0(const float *x, int64_t m, int64_t k, const void *w, int64_t r0, int64_t r1,
-                                     const float *bias, float *out, int64_t ldo) {
-    linear_rows_avx2(x, m, k, w, PG_DTYPE_Q8_0, r0, r1, bias, out, ldo);
-}
-
-static PG_AVX2 void linear_rows_q4_0(const float *x, int64_t m, int64_t k, const void *w, int64_t r0, int64_t r1,
-                                     const float *bias, float *out, int64_t ldo) {
-    linear_rows_avx2(x, m, k, w, PG_DTYPE_Q4_0, r0, r1, bias, out, ldo);
-}
+/// One non-inlined copy of `linear_rows_avx2` per dtype, so each inner loop is
+/// compiled with its dtype known.
+#define PG_LINEAR_ROWS_FOR(name, code)                                                                        \
+    static PG_AVX2 void name(const float *x, int64_t m, int64_t k, const void *w, int64_t r0, int64_t r1,     \
+                             const float *bias, float *out, int64_t ldo) {                                   \
+        linear_rows_avx2(x, m, k, w, code, r0, r1, bias, out, ldo);                                           \
+    }
+PG_LINEAR_ROWS_FOR(linear_rows_f32, PG_DTYPE_F32)
+PG_LINEAR_ROWS_FOR(linear_rows_f16, PG_DTYPE_F16)
+PG_LINEAR_ROWS_FOR(linear_rows_bf16, PG_DTYPE_BF16)
+PG_LINEAR_ROWS_FOR(linear_rows_q8_0, PG_DTYPE_Q8_0)
+PG_LINEAR_ROWS_FOR(linear_rows_q4_0, PG_DTYPE_Q4_0)
 
 void pg_linear_rows(const float *x, int64_t m, int64_t k, const void *w, int dtype, int64_t r0, int64_t r1,
                     const float *bias, float *out, int64_t ldo) {
