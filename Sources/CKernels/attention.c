@@ -75,46 +75,121 @@ static PG_AVX2 void softmax_avx2(float *x, int64_t count) {
     for (int64_t t = i; t < count; t++) x[t] /= sum;
 }
 
-/// headDim a multiple of 32: 4 FMA chains per score; the output accumulated in
-/// registers 64 columns (8 vectors) at a time.
-static PG_AVX2 void attention_avx2(const float *q, const float *keys, const float *values, int64_t kvStride,
-                                   const int64_t *slots, int64_t numContext, int64_t headDim, float scale,
-                                   float *scores, float *out) {
-    for (int64_t pos = 0; pos < numContext; pos++) {
-        const float *key = keys + slots[pos] * kvStride;
-        __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-        for (int64_t j = 0; j < headDim; j += 32) {
-            a0 = _mm256_fmadd_ps(_mm256_loadu_ps(q + j), _mm256_loadu_ps(key + j), a0);
-            a1 = _mm256_fmadd_ps(_mm256_loadu_ps(q + j + 8), _mm256_loadu_ps(key + j + 8), a1);
-            a2 = _mm256_fmadd_ps(_mm256_loadu_ps(q + j + 16), _mm256_loadu_ps(key + j + 16), a2);
-            a3 = _mm256_fmadd_ps(_mm256_loadu_ps(q + j + 24), _mm256_loadu_ps(key + j + 24), a3);
+/// The four sums of a[0..3]'s lanes, in order.
+PG_INLINE PG_AVX2 __m128 hsum4(__m256 a0, __m256 a1, __m256 a2, __m256 a3) {
+    __m256 s = _mm256_hadd_ps(_mm256_hadd_ps(a0, a1), _mm256_hadd_ps(a2, a3));
+    return _mm_add_ps(_mm256_castps256_ps128(s), _mm256_extractf128_ps(s, 1));
+}
+
+/// scores[i][p] = scale * q_i . K[slots[p]] for QR queries (from i) and positions
+/// [p, p + 4), or the single position p when KR = 1.
+PG_INLINE PG_AVX2 void score_micro(const float *const *queries, int64_t i, const float *keys, int64_t kvStride,
+                                   const int64_t *slots, int64_t p, int64_t headDim, float scale, float *scores,
+                                   int64_t ld, const int QR, const int KR) {
+    __m256 acc[2][4];
+    const float *key[4];
+    for (int c = 0; c < KR; c++) key[c] = keys + slots[p + c] * kvStride;
+    for (int a = 0; a < QR; a++)
+        for (int c = 0; c < KR; c++) acc[a][c] = _mm256_setzero_ps();
+    for (int64_t j = 0; j < headDim; j += 8) {
+        __m256 kv[4];
+        for (int c = 0; c < KR; c++) kv[c] = _mm256_loadu_ps(key[c] + j);
+        for (int a = 0; a < QR; a++) {
+            __m256 qv = _mm256_loadu_ps(queries[i + a] + j);
+            for (int c = 0; c < KR; c++) acc[a][c] = _mm256_fmadd_ps(qv, kv[c], acc[a][c]);
         }
-        scores[pos] = hsum(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3))) * scale;
     }
-    softmax_avx2(scores, numContext);
-    for (int64_t j0 = 0; j0 < headDim; j0 += 64) {
-        const int64_t width = headDim - j0 < 64 ? headDim - j0 : 64;  // 32 or 64
-        __m256 acc[8];
-        for (int c = 0; c < 8; c++) acc[c] = _mm256_setzero_ps();
-        for (int64_t pos = 0; pos < numContext; pos++) {
-            const float *value = values + slots[pos] * kvStride + j0;
-            const __m256 p = _mm256_set1_ps(scores[pos]);
-            for (int c = 0; c < width / 8; c++) acc[c] = _mm256_fmadd_ps(p, _mm256_loadu_ps(value + 8 * c), acc[c]);
-        }
-        for (int c = 0; c < width / 8; c++) _mm256_storeu_ps(out + j0 + 8 * c, acc[c]);
+    for (int a = 0; a < QR; a++) {
+        float *row = scores + (i + a) * ld + p;
+        if (KR == 4) _mm_storeu_ps(row, _mm_mul_ps(hsum4(acc[a][0], acc[a][1], acc[a][2], acc[a][3]), _mm_set1_ps(scale)));
+        else row[0] = hsum(acc[a][0]) * scale;
     }
 }
 
-void pg_attention_head(const float *q, const float *keys, const float *values, int64_t kvStride,
-                       const int64_t *blockTable, int64_t blockSize, int64_t numContext, int64_t headDim, float scale,
-                       float *scratch, float *out) {
-    if (numContext <= 0) return;
-    int64_t *slots = (int64_t *)(scratch + (numContext + 1) / 2 * 2);  // 8-byte aligned after the scores
-    context_slots(blockTable, blockSize, numContext, slots);
-    if (pg_has_avx2_fma() && headDim % 32 == 0)
-        attention_avx2(q, keys, values, kvStride, slots, numContext, headDim, scale, scratch, out);
-    else
-        attention_portable(q, keys, values, kvStride, slots, numContext, headDim, scale, scratch, out);
+/// Scores of queries [i, i + QR) over positions below the longer of their contexts.
+PG_INLINE PG_AVX2 void score_rows(const float *const *queries, int64_t i, int64_t end, const float *keys,
+                                  int64_t kvStride, const int64_t *slots, int64_t headDim, float scale,
+                                  float *scores, int64_t ld, const int QR) {
+    int64_t p = 0;
+    for (; p + 4 <= end; p += 4) score_micro(queries, i, keys, kvStride, slots, p, headDim, scale, scores, ld, QR, 4);
+    for (; p < end; p++) score_micro(queries, i, keys, kvStride, slots, p, headDim, scale, scores, ld, QR, 1);
+}
+
+/// outs[i][j0..j0+32) = sum_p scores[i][p] V[slots[p]][j0..j0+32) for QR queries
+/// (scores past a query's context are zero).
+PG_INLINE PG_AVX2 void value_micro(float *const *outs, int64_t i, int64_t end, const float *values, int64_t kvStride,
+                                   const int64_t *slots, int64_t j0, const float *scores, int64_t ld, const int QR) {
+    __m256 acc[2][4];
+    for (int a = 0; a < QR; a++)
+        for (int c = 0; c < 4; c++) acc[a][c] = _mm256_setzero_ps();
+    for (int64_t p = 0; p < end; p++) {
+        const float *value = values + slots[p] * kvStride + j0;
+        __m256 v[4];
+        for (int c = 0; c < 4; c++) v[c] = _mm256_loadu_ps(value + 8 * c);
+        for (int a = 0; a < QR; a++) {
+            __m256 s = _mm256_broadcast_ss(scores + (i + a) * ld + p);
+            for (int c = 0; c < 4; c++) acc[a][c] = _mm256_fmadd_ps(s, v[c], acc[a][c]);
+        }
+    }
+    for (int a = 0; a < QR; a++)
+        for (int c = 0; c < 4; c++) _mm256_storeu_ps(outs[i + a] + j0 + 8 * c, acc[a][c]);
+}
+
+/// headDim a multiple of 32. Queries go in pairs, so each K and V row loaded
+/// serves two of them (the two query heads of a GQA group, or neighbouring tokens).
+static PG_AVX2 void attention_avx2(const float *const *queries, float *const *outs, const int64_t *numContext,
+                                   int64_t numQueries, const float *keys, const float *values, int64_t kvStride,
+                                   const int64_t *slots, int64_t headDim, float scale, float *scores, int64_t ld) {
+    int64_t i = 0;
+    for (; i + 2 <= numQueries; i += 2) {
+        int64_t end = numContext[i] > numContext[i + 1] ? numContext[i] : numContext[i + 1];
+        score_rows(queries, i, end, keys, kvStride, slots, headDim, scale, scores, ld, 2);
+    }
+    if (i < numQueries) score_rows(queries, i, numContext[i], keys, kvStride, slots, headDim, scale, scores, ld, 1);
+    for (int64_t q = 0; q < numQueries; q++) {
+        softmax_avx2(scores + q * ld, numContext[q]);
+        for (int64_t p = numContext[q]; p < ld; p++) scores[q * ld + p] = 0;
+    }
+    for (i = 0; i + 2 <= numQueries; i += 2) {
+        int64_t end = numContext[i] > numContext[i + 1] ? numContext[i] : numContext[i + 1];
+        for (int64_t j0 = 0; j0 < headDim; j0 += 32)
+            value_micro(outs, i, end, values, kvStride, slots, j0, scores, ld, 2);
+    }
+    if (i < numQueries)
+        for (int64_t j0 = 0; j0 < headDim; j0 += 32)
+            value_micro(outs, i, numContext[i], values, kvStride, slots, j0, scores, ld, 1);
+}
+
+static int64_t max_context(const int64_t *numContext, int64_t numQueries) {
+    int64_t max = 0;
+    for (int64_t q = 0; q < numQueries; q++) max = numContext[q] > max ? numContext[q] : max;
+    return max;
+}
+
+/// Floats per row of the score matrix: the longest context, rounded up to 8.
+static int64_t score_stride(const int64_t *numContext, int64_t numQueries) {
+    return (max_context(numContext, numQueries) + 7) / 8 * 8;
+}
+
+size_t pg_attention_scratch_bytes(const int64_t *numContext, int64_t numQueries) {
+    int64_t ld = score_stride(numContext, numQueries);
+    return (size_t)ld * sizeof(int64_t) + (size_t)(numQueries * ld) * sizeof(float);
+}
+
+void pg_attention(const float *const *queries, float *const *outs, const int64_t *numContext, int64_t numQueries,
+                  const float *keys, const float *values, int64_t kvStride, const int64_t *blockTable,
+                  int64_t blockSize, int64_t headDim, float scale, void *scratch) {
+    int64_t ld = score_stride(numContext, numQueries);
+    if (ld == 0) return;
+    int64_t *slots = (int64_t *)scratch;
+    float *scores = (float *)(slots + ld);
+    context_slots(blockTable, blockSize, max_context(numContext, numQueries), slots);
+    if (pg_has_avx2_fma() && headDim % 32 == 0) {
+        attention_avx2(queries, outs, numContext, numQueries, keys, values, kvStride, slots, headDim, scale, scores, ld);
+        return;
+    }
+    for (int64_t q = 0; q < numQueries; q++)
+        attention_portable(queries[q], keys, values, kvStride, slots, numContext[q], headDim, scale, scores, outs[q]);
 }
 
 static PG_AVX2 void silu_mul_avx2(float *gate, const float *up, int64_t count) {

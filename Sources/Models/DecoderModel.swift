@@ -102,13 +102,9 @@ public final class DecoderModel: CausalLM, @unchecked Sendable {
             precondition(token >= 0 && token < c.vocabSize, "token id out of range")
             embedTokens.copyRow(token, to: x.pointer + row * c.hiddenSize)
         }
-        var rowSequence = [Int](repeating: 0, count: rows)
-        for (s, sequence) in batch.sequences.enumerated() {
-            for r in sequence.firstRow..<sequence.firstRow + sequence.numRows { rowSequence[r] = s }
-        }
         let scratch = LayerScratch(rows: rows, config: c)
         for (index, layer) in layers.enumerated() {
-            runLayer(layer, index: index, x: x, batch: batch, rowSequence: rowSequence, cache: cache, s: scratch)
+            runLayer(layer, index: index, x: x, batch: batch, cache: cache, s: scratch)
         }
         return logits(x: x, rows: batch.logitRows)
     }
@@ -127,8 +123,7 @@ public final class DecoderModel: CausalLM, @unchecked Sendable {
     }
 
     private func runLayer(
-        _ layer: DecoderLayer, index: Int, x: FloatBuffer, batch: ForwardBatch, rowSequence: [Int],
-        cache: PagedKVCache, s: LayerScratch
+        _ layer: DecoderLayer, index: Int, x: FloatBuffer, batch: ForwardBatch, cache: PagedKVCache, s: LayerScratch
     ) {
         let c = config
         let rows = batch.numRows
@@ -153,7 +148,7 @@ public final class DecoderModel: CausalLM, @unchecked Sendable {
             (values + slot * c.kvDim).update(from: s.v.pointer + r * c.kvDim, count: c.kvDim)
         }
         PagedAttention.run(
-            q: s.q.pointer, out: s.attention.pointer, batch: batch, rowSequence: rowSequence, keys: keys,
+            q: s.q.pointer, out: s.attention.pointer, batch: batch, keys: keys,
             values: values, blockSize: cache.blockSize, numHeads: c.numAttentionHeads,
             numKVHeads: c.numKeyValueHeads, headDim: c.headDim, pool: pool)
         MatMul.linear(

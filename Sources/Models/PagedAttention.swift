@@ -5,10 +5,15 @@ import Tensors
 ///
 /// Row r (at position p of its sequence) attends to positions 0...p of the
 /// same sequence; query head h reads KV head h / (numHeads / numKVHeads).
+/// One task is a tile of up to `maxTileRows` rows of one sequence against one
+/// KV head, with all of that head's query heads: the tile's K and V rows are
+/// read once from the cache for all its queries and stay in L2 between them.
 enum PagedAttention {
+    static let maxTileRows = 16
+
     // q [rows, numHeads·headDim], K/V cache [slots, numKVHeads·headDim] -> out [rows, numHeads·headDim]
     static func run(
-        q: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>, batch: ForwardBatch, rowSequence: [Int],
+        q: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>, batch: ForwardBatch,
         keys: UnsafePointer<Float>, values: UnsafePointer<Float>, blockSize: Int,
         numHeads: Int, numKVHeads: Int, headDim: Int, pool: KernelPool
     ) {
@@ -16,15 +21,30 @@ enum PagedAttention {
         let kvDim = numKVHeads * headDim
         let group = numHeads / numKVHeads
         let scale = 1 / Float(headDim).squareRoot()
-        pool.parallelFor(batch.numRows * numHeads) { task in
-            let row = task / numHeads
-            let head = task % numHeads
-            let kvOffset = (head / group) * headDim
-            let numContext = batch.positions[row] + 1
-            Attention.head(
-                q: q + row * qDim + head * headDim, keys: keys + kvOffset, values: values + kvOffset,
-                kvStride: kvDim, blockTable: batch.sequences[rowSequence[row]].blockTable, blockSize: blockSize,
-                numContext: numContext, headDim: headDim, scale: scale, out: out + row * qDim + head * headDim)
+        var tiles: [(sequence: Int, rows: Range<Int>)] = []
+        for (index, sequence) in batch.sequences.enumerated() {
+            let end = sequence.firstRow + sequence.numRows
+            for first in stride(from: sequence.firstRow, to: end, by: maxTileRows) {
+                tiles.append((index, first..<min(first + maxTileRows, end)))
+            }
+        }
+        pool.parallelFor(tiles.count * numKVHeads) { task in
+            let tile = tiles[task / numKVHeads]
+            let kvHead = task % numKVHeads
+            var queries: [UnsafePointer<Float>?] = []
+            var outs: [UnsafeMutablePointer<Float>?] = []
+            var numContext: [Int64] = []
+            for row in tile.rows {
+                for head in kvHead * group..<(kvHead + 1) * group {
+                    queries.append(q + row * qDim + head * headDim)
+                    outs.append(out + row * qDim + head * headDim)
+                    numContext.append(Int64(batch.positions[row] + 1))
+                }
+            }
+            Attention.run(
+                queries: queries, outs: outs, numContext: numContext, keys: keys + kvHead * headDim,
+                values: values + kvHead * headDim, kvStride: kvDim, blockTable: batch.sequences[tile.sequence].blockTable,
+                blockSize: blockSize, headDim: headDim, scale: scale)
         }
     }
 }

@@ -25,7 +25,7 @@ final class APIServerFixture: Sendable {
 
     init(
         numBlocks: Int = 256, maxNumWaitingRequests: Int = 64, maxBodyBytes: Int = 1 << 20,
-        chatTemplate: ChatTemplate? = nil, failFromStep: Int? = nil
+        chatTemplate: ChatTemplate? = nil, failFromStep: Int? = nil, stepDelay: Duration? = nil
     ) throws {
         let pool = KernelPool(numThreads: 1)
         let model = try ModelLoader.load(directory: Self.modelDirectory, pool: pool)
@@ -39,9 +39,9 @@ final class APIServerFixture: Sendable {
         let worker = CPUWorker(
             name: "cpu0", model: model, numBlocks: numBlocks, blockSize: Self.blockSize, numThreads: 1)
         let loop: EngineLoop
-        if let failFromStep {
-            let failing = FailingWorker(inner: worker, failFromStep: failFromStep)
-            loop = try EngineLoop(config: config, worker: failing, tokenizer: tokenizer)
+        if failFromStep != nil || stepDelay != nil {
+            let scripted = ScriptedWorker(inner: worker, failFromStep: failFromStep, stepDelay: stepDelay)
+            loop = try EngineLoop(config: config, worker: scripted, tokenizer: tokenizer)
         } else {
             loop = try EngineLoop(config: config, worker: worker, tokenizer: tokenizer)
         }
@@ -114,17 +114,20 @@ extension APIServerFixture {
 }
 
 /// A CPU worker whose compute steps fail from the `failFromStep`-th on (1-based), to exercise the API's
-/// handling of `.error` outputs.
-final class FailingWorker: Worker {
+/// handling of `.error` outputs, and/or take at least `stepDelay`, so a test can act while a request runs
+/// however fast the kernels are.
+final class ScriptedWorker: Worker {
     struct StepFailure: Error {}
 
     let inner: CPUWorker
-    let failFromStep: Int
+    let failFromStep: Int?
+    let stepDelay: Duration?
     private var numSteps = 0
 
-    init(inner: CPUWorker, failFromStep: Int) {
+    init(inner: CPUWorker, failFromStep: Int?, stepDelay: Duration?) {
         self.inner = inner
         self.failFromStep = failFromStep
+        self.stepDelay = stepDelay
     }
 
     var info: WorkerInfo { inner.info }
@@ -132,7 +135,8 @@ final class FailingWorker: Worker {
     func execute(_ schedulerOutput: SchedulerOutput) throws -> ModelRunnerOutput {
         if schedulerOutput.totalNumScheduledTokens > 0 {
             numSteps += 1
-            if numSteps >= failFromStep { throw StepFailure() }
+            if let failFromStep, numSteps >= failFromStep { throw StepFailure() }
+            if let stepDelay { Thread.sleep(forTimeInterval: Double(stepDelay.components.attoseconds) / 1e18) }
         }
         return try inner.execute(schedulerOutput)
     }

@@ -6,7 +6,8 @@ import Testing
 /// Runs `body` against a fresh server and stops it afterwards.
 func withFixture(
     numBlocks: Int = 256, maxNumWaitingRequests: Int = 64, maxBodyBytes: Int = 1 << 20,
-    chatTemplate: ChatTemplate? = nil, failFromStep: Int? = nil, _ body: (APIServerFixture) async throws -> Void
+    chatTemplate: ChatTemplate? = nil, failFromStep: Int? = nil, stepDelay: Duration? = nil,
+    _ body: (APIServerFixture) async throws -> Void
 ) async throws {
     // Loading the model and tokenizer takes a while in debug builds: do it on its own thread, never on the
     // cooperative pool, whose few threads every server handler in the test process (HTTPServerTests
@@ -14,7 +15,7 @@ func withFixture(
     let fixture = try await offPool {
         try APIServerFixture(
             numBlocks: numBlocks, maxNumWaitingRequests: maxNumWaitingRequests, maxBodyBytes: maxBodyBytes,
-            chatTemplate: chatTemplate, failFromStep: failFromStep)
+            chatTemplate: chatTemplate, failFromStep: failFromStep, stepDelay: stepDelay)
     }
     do {
         try await body(fixture)

@@ -83,7 +83,8 @@ struct OperatorEndpointTests {
 
     @Test("A client that disconnects mid-stream aborts its request and its blocks are freed")
     func disconnectAborts() async throws {
-        try await withFixture { fixture in
+        // 10 ms a step: the 480 tokens take seconds, so the disconnect lands mid-stream even on a loaded machine.
+        try await withFixture(stepDelay: .milliseconds(10)) { fixture in
             let port = fixture.port
             let body: [String: Any] = [
                 "model": "tiny-pangu", "prompt": "Tell me a long story", "max_tokens": 480, "ignore_eos": true,

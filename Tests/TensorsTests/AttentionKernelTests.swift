@@ -27,7 +27,7 @@ import Testing
     }
 
     @Test(
-        "one head's attention equals the plain loop over scattered blocks (SIMD and portable head sizes)",
+        "attention of several queries equals the plain loop per query over scattered blocks (SIMD and portable head sizes)",
         arguments: [24, 32, 64, 128, 96])
     func attentionMatchesReference(headDim: Int) {
         let blockSize = 4
@@ -36,23 +36,35 @@ import Testing
         let numSlots = table.count * blockSize
         let keys = Self.values(numSlots * kvStride, seed: headDim)
         let valuesCache = Self.values(numSlots * kvStride, seed: headDim + 1)
-        let q = Self.values(headDim, seed: 3)
-        for numContext in [1, 2, 7, 17, 100] {
-            let scale = 1 / Float(headDim).squareRoot()
-            let expected = Self.reference(
-                q: q, cache: keys, valueCache: valuesCache, kvStride: kvStride, offset: headDim, table: table,
-                blockSize: blockSize, numContext: numContext, headDim: headDim, scale: scale)
-            var out = [Float](repeating: .nan, count: headDim)
+        let scale = 1 / Float(headDim).squareRoot()
+        // Pairs with equal and unequal contexts, a lone last query, and a single query.
+        for contexts in [[1, 2, 7, 17, 100], [100, 100, 9, 9], [33], [5, 64, 64, 3, 3, 1]] {
+            let queries = contexts.indices.map { Self.values(headDim, seed: 3 + $0) }
+            let qBuffer = UnsafeMutablePointer<Float>.allocate(capacity: contexts.count * headDim)
+            let outBuffer = UnsafeMutablePointer<Float>.allocate(capacity: contexts.count * headDim)
+            defer {
+                qBuffer.deallocate()
+                outBuffer.deallocate()
+            }
+            for (i, query) in queries.enumerated() { (qBuffer + i * headDim).update(from: query, count: headDim) }
+            outBuffer.update(repeating: .nan, count: contexts.count * headDim)
             keys.withUnsafeBufferPointer { k in
                 valuesCache.withUnsafeBufferPointer { v in
-                    Attention.head(
-                        q: q, keys: k.baseAddress! + headDim, values: v.baseAddress! + headDim, kvStride: kvStride,
-                        blockTable: table, blockSize: blockSize, numContext: numContext, headDim: headDim,
-                        scale: scale, out: &out)
+                    Attention.run(
+                        queries: contexts.indices.map { UnsafePointer(qBuffer + $0 * headDim) },
+                        outs: contexts.indices.map { outBuffer + $0 * headDim }, numContext: contexts.map(Int64.init),
+                        keys: k.baseAddress! + headDim, values: v.baseAddress! + headDim, kvStride: kvStride,
+                        blockTable: table, blockSize: blockSize, headDim: headDim, scale: scale)
                 }
             }
-            let worst = zip(out, expected).map { abs($0 - $1) }.max() ?? .nan
-            #expect(worst < 1e-5, "headDim \(headDim), context \(numContext): error \(worst)")
+            for i in contexts.indices {
+                let out = UnsafeBufferPointer(start: outBuffer + i * headDim, count: headDim)
+                let expected = Self.reference(
+                    q: queries[i], cache: keys, valueCache: valuesCache, kvStride: kvStride, offset: headDim,
+                    table: table, blockSize: blockSize, numContext: contexts[i], headDim: headDim, scale: scale)
+                let worst = zip(out, expected).map { abs($0 - $1) }.max() ?? .nan
+                #expect(worst < 1e-5, "headDim \(headDim), contexts \(contexts), query \(i): error \(worst)")
+            }
         }
     }
 

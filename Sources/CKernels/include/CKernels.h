@@ -52,14 +52,19 @@ void pg_quantize_activations(const float *x, int64_t m, int64_t k, void *qx);
 void pg_linear_rows_quantized(const void *qx, int64_t m, int64_t k, const void *w, int dtype, int64_t r0, int64_t r1,
                               const float *bias, float *out, int64_t ldo);
 
-/// One query head's causal attention over a paged KV cache:
-///   out[0..<headDim] = sum_p softmax_p(scale * q . K[slot(p)]) V[slot(p)], p < numContext,
-/// where slot(p) = blockTable[p / blockSize] * blockSize + p % blockSize and row s
-/// of K (V) starts at keys + s * kvStride (values + s * kvStride). `scratch`
-/// holds at least 3 * numContext + 2 floats (`scratch` must be 8-byte aligned).
-void pg_attention_head(const float *q, const float *keys, const float *values, int64_t kvStride,
-                       const int64_t *blockTable, int64_t blockSize, int64_t numContext, int64_t headDim, float scale,
-                       float *scratch, float *out);
+/// Causal attention of `numQueries` query vectors over one KV head of a paged cache:
+///   outs[i][0..<headDim] = sum_p softmax_p(scale * queries[i] . K[slot(p)]) V[slot(p)], p < numContext[i],
+/// where slot(p) = blockTable[p / blockSize] * blockSize + p % blockSize and row s of
+/// K (V) starts at keys + s * kvStride (values + s * kvStride). Every query reads the
+/// same sequence's blocks (e.g. a GQA group's heads, or a run of prefill tokens), so
+/// each K and V row loaded serves several queries. Every numContext[i] >= 1.
+/// `scratch` holds `pg_attention_scratch_bytes` bytes, 8-byte aligned.
+void pg_attention(const float *const *queries, float *const *outs, const int64_t *numContext, int64_t numQueries,
+                  const float *keys, const float *values, int64_t kvStride, const int64_t *blockTable,
+                  int64_t blockSize, int64_t headDim, float scale, void *scratch);
+
+/// Scratch bytes `pg_attention` needs for these contexts.
+size_t pg_attention_scratch_bytes(const int64_t *numContext, int64_t numQueries);
 
 /// SwiGLU: gate[i] = silu(gate[i]) * up[i], silu(g) = g / (1 + e^-g).
 void pg_silu_mul(float *gate, const float *up, int64_t count);

@@ -1,24 +1,28 @@
 import CKernels
 
-/// One query head's attention over a paged KV cache (the inner loop of
-/// `PagedAttention`), vectorised in `CKernels`.
+/// Attention of several query vectors over one KV head of a paged cache (the
+/// inner loop of `PagedAttention`), vectorised in `CKernels`.
 public enum Attention {
-    /// out[0..<headDim] = Σ_p softmax_p(scale · q·K[slot(p)]) · V[slot(p)] over positions
-    /// p < numContext, slot(p) = blockTable[p / blockSize] · blockSize + p % blockSize;
-    /// `keys` and `values` point at this head's first column, rows `kvStride` apart.
+    /// outs[i][0..<headDim] = Σ_p softmax_p(scale · queries[i]·K[slot(p)]) · V[slot(p)] over positions
+    /// p < numContext[i], slot(p) = blockTable[p / blockSize] · blockSize + p % blockSize;
+    /// `keys` and `values` point at this KV head's first column, rows `kvStride` apart.
+    /// All queries read the same sequence, so each K and V row loaded serves several.
     @inlinable
-    public static func head(
-        q: UnsafePointer<Float>, keys: UnsafePointer<Float>, values: UnsafePointer<Float>, kvStride: Int,
-        blockTable: [Int], blockSize: Int, numContext: Int, headDim: Int, scale: Float,
-        out: UnsafeMutablePointer<Float>
+    public static func run(
+        queries: [UnsafePointer<Float>?], outs: [UnsafeMutablePointer<Float>?], numContext: [Int64],
+        keys: UnsafePointer<Float>, values: UnsafePointer<Float>, kvStride: Int,
+        blockTable: [Int], blockSize: Int, headDim: Int, scale: Float
     ) {
-        precondition(blockTable.count * blockSize >= numContext, "block table shorter than the context")
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: 3 * numContext + 2) { scratch in
+        precondition(queries.count == outs.count && queries.count == numContext.count, "one context per query")
+        precondition(numContext.allSatisfy { $0 >= 1 }, "every query sees at least its own position")
+        precondition(blockTable.count * blockSize >= Int(numContext.max() ?? 0), "block table shorter than the context")
+        let byteCount = pg_attention_scratch_bytes(numContext, Int64(numContext.count))
+        withUnsafeTemporaryAllocation(byteCount: byteCount, alignment: 64) { scratch in
             blockTable.withUnsafeBufferPointer { table in
                 table.withMemoryRebound(to: Int64.self) { table64 in
-                    pg_attention_head(
-                        q, keys, values, Int64(kvStride), table64.baseAddress, Int64(blockSize), Int64(numContext),
-                        Int64(headDim), scale, scratch.baseAddress, out)
+                    pg_attention(
+                        queries, outs, numContext, Int64(queries.count), keys, values, Int64(kvStride),
+                        table64.baseAddress, Int64(blockSize), Int64(headDim), scale, scratch.baseAddress)
                 }
             }
         }
