@@ -24,6 +24,9 @@
 #define PG_KC 256
 #define PG_MC 96
 #endif
+#ifndef PG_NC
+#define PG_NC 64
+#endif
 #ifndef PG_MIN_PACKED_ROWS
 #define PG_MIN_PACKED_ROWS 64
 #endif
@@ -235,8 +238,8 @@ PG_INLINE PG_AVX2 void panel_rows(const float *x, int64_t k, const float *panel,
 PG_INLINE PG_AVX2 void linear_rows_packed(const float *x, int64_t m, int64_t k, const void *w, int dtype,
                                           int64_t r0, int64_t r1, const float *bias, float *out, int64_t ldo,
                                           float *packed) {
-    for (int64_t rg = r0; rg < r1; rg += 4 * 16) {
-        int64_t rgEnd = rg + 64 < r1 ? rg + 64 : r1;
+    for (int64_t rg = r0; rg < r1; rg += PG_NC) {
+        int64_t rgEnd = rg + PG_NC < r1 ? rg + PG_NC : r1;
         // This group's output columns start at the bias here, just before the k-blocks
         // accumulate into them, so they are still in cache (one pass over all of `out`
         // up front made a whole-matrix task ~20 % slower).
@@ -264,7 +267,7 @@ PG_INLINE PG_AVX2 void linear_rows_packed(const float *x, int64_t m, int64_t k, 
 PG_INLINE PG_AVX2 void linear_rows_avx2(const float *x, int64_t m, int64_t k, const void *w, int dtype,
                                         int64_t r0, int64_t r1, const float *bias, float *out, int64_t ldo) {
     if (m >= PG_MIN_PACKED_ROWS) {
-        float *packed = (float *)aligned_alloc(64, sizeof(float) * 4 * 16 * PG_KC);
+        float *packed = (float *)aligned_alloc(64, sizeof(float) * PG_NC * PG_KC);
         if (packed) linear_rows_packed(x, m, k, w, dtype, r0, r1, bias, out, ldo, packed);
         else linear_rows_portable(x, m, k, w, dtype, r0, r1, bias, out, ldo);
         free(packed);

@@ -12,12 +12,24 @@
 
 #include <math.h>
 
-/// Layout of quantized activations: int8 q[m][k], then (64-byte aligned) f32 d[m][k / 32],
-/// then f32 s[m][k / 32] = d * (sum of the block's q) (for Q4_0's offset of 8).
+/// W rows per chunk of the batched path (see `batch_rows`).
+#ifndef PG_Q_CHUNK
+#define PG_Q_CHUNK 64
+#endif
+
+/// Layout of quantized activations: int8 q[m][k], then (64-byte aligned) f32 d and
+/// f32 s = d * (sum of the block's q) (for Q4_0's offset of 8), each laid out by tiles
+/// of 8 rows: [m / 8 (rounded up)][k / 32][8], rows past m zero. One block's scales
+/// for a tile are one vector, and a tile's scales are contiguous.
+static int64_t padded_rows(int64_t m) { return (m + 7) / 8 * 8; }
+
+/// Index of row i's scale of block b (see the layout above).
+static inline int64_t scale_index(int64_t i, int64_t b, int64_t numBlocks) { return (i / 8 * numBlocks + b) * 8 + i % 8; }
+
 static size_t scales_offset(int64_t m, int64_t k) { return ((size_t)(m * k) + 63) / 64 * 64; }
 
 size_t pg_quantized_activation_bytes(int64_t m, int64_t k) {
-    return scales_offset(m, k) + 2 * sizeof(float) * (size_t)(m * (k / PG_Q8_BLOCK));
+    return scales_offset(m, k) + 2 * sizeof(float) * (size_t)(padded_rows(m) * (k / PG_Q8_BLOCK));
 }
 
 static void quantize_block_portable(const float *x, int8_t *q, float *d, float *s) {
@@ -61,13 +73,17 @@ static PG_AVX2 void quantize_block_avx2(const float *x, int8_t *q, float *d, flo
 
 void pg_quantize_activations(const float *x, int64_t m, int64_t k, void *qx) {
     int8_t *q = (int8_t *)qx;
-    int64_t numBlocks = m * (k / PG_Q8_BLOCK);
-    float *d = (float *)((uint8_t *)qx + scales_offset(m, k));
-    float *s = d + numBlocks;
+    const int64_t numBlocks = k / PG_Q8_BLOCK, mp = padded_rows(m);
+    float *d = (float *)((uint8_t *)qx + scales_offset(m, k));  // mp * numBlocks each for d and s
+    float *s = d + numBlocks * mp;
+    memset(d, 0, 2 * sizeof(float) * (size_t)(numBlocks * mp));
     int avx2 = pg_has_avx2_fma();
-    for (int64_t b = 0; b < numBlocks; b++) {  // rows are whole blocks, so block b starts at x + 32 b
-        if (avx2) quantize_block_avx2(x + b * PG_Q8_BLOCK, q + b * PG_Q8_BLOCK, d + b, s + b);
-        else quantize_block_portable(x + b * PG_Q8_BLOCK, q + b * PG_Q8_BLOCK, d + b, s + b);
+    for (int64_t i = 0; i < m; i++) {
+        for (int64_t b = 0; b < numBlocks; b++) {
+            const int64_t at = i * k + b * PG_Q8_BLOCK, scale = scale_index(i, b, numBlocks);
+            if (avx2) quantize_block_avx2(x + at, q + at, d + scale, s + scale);
+            else quantize_block_portable(x + at, q + at, d + scale, s + scale);
+        }
     }
 }
 
@@ -93,7 +109,7 @@ static void quantized_rows_portable(const int8_t *q, const float *d, int64_t m, 
                 int dot = 0;
                 const int8_t *xq = q + (i * numBlocks + b) * PG_Q8_BLOCK;
                 for (int j = 0; j < PG_Q8_BLOCK; j++) dot += block_int(block, dtype, j) * xq[j];
-                sum += (float)dot * f16_to_float(scale) * d[i * numBlocks + b];
+                sum += (float)dot * f16_to_float(scale) * d[scale_index(i, b, numBlocks)];
             }
             out[i * ldo + r] = sum + (bias ? bias[r] : 0.0f);
         }
@@ -119,81 +135,127 @@ PG_INLINE PG_AVX2 __m256 block_dot(__m256i u, __m256i x) {
     return _mm256_cvtepi32_ps(_mm256_madd_epi16(_mm256_maddubs_epi16(u, x), _mm256_set1_epi16(1)));
 }
 
-/// out[(i+b)*ldo + r+a] = sum over blocks of d_w d_x (w . x), for a < RW, b < RX.
-/// Q8_0 multiplies |w| by sign(x, w); Q4_0 multiplies the nibbles u = w + 8 by
-/// x and subtracts 8 d_w (d_x sum x) per block, from the precomputed sums s.
-PG_INLINE PG_AVX2 void quantized_micro(const int8_t *q, const float *d, const float *s, int64_t numBlocks,
-                                       const void *w, int dtype, int64_t blockBytes, int64_t r, int64_t i,
-                                       float *out, int64_t ldo, const int RW, const int RX) {
-    __m256 acc[4][4];
-    float offset[4][4];
-    for (int a = 0; a < RW; a++)
-        for (int b = 0; b < RX; b++) {
-            acc[a][b] = _mm256_setzero_ps();
-            offset[a][b] = 0;
-        }
-    const uint8_t *rows[4];
-    for (int a = 0; a < RW; a++) rows[a] = (const uint8_t *)w + (r + a) * numBlocks * blockBytes;
-    // The RW rows are contiguous, and so is the next group: in the first pass over
-    // this group (x rows from 0), prefetch the next one at the rate this one is
-    // consumed, so DRAM latency overlaps the arithmetic. Without this the hardware
-    // prefetchers leave Q4_0 decode at ~40 % of its in-cache speed.
+/// Decode (one x row): out[r + a] += sum over blocks of d_w d_x (w . x) for 4 W rows.
+/// Q8_0 multiplies |w| by sign(x, w); Q4_0 multiplies the nibbles u = w + 8 by x
+/// and subtracts 8 d_w (d_x sum x) per block, from the precomputed sums s.
+PG_INLINE PG_AVX2 void decode_micro(const int8_t *q, const float *d, const float *s, int64_t numBlocks,
+                                    const void *w, int dtype, int64_t blockBytes, int64_t r, float *out) {
+    enum { RW = 4 };
+    __m256 acc[RW];
+    float offset[RW];
+    const uint8_t *rows[RW];
+    for (int a = 0; a < RW; a++) {
+        acc[a] = _mm256_setzero_ps();
+        offset[a] = 0;
+        rows[a] = (const uint8_t *)w + (r + a) * numBlocks * blockBytes;
+    }
+    // The next group of rows follows this one: prefetch it at the rate this one is
+    // consumed, so DRAM latency overlaps the arithmetic (without this the hardware
+    // prefetchers leave Q4_0 decode at ~40 % of its in-cache speed).
     const char *ahead = (const char *)w + (r + RW) * numBlocks * blockBytes;
     for (int64_t blk = 0; blk < numBlocks; blk++) {
-        __m256i wq[4], u[4];
-        float dw[4];
-        if (i == 0) {
-            _mm_prefetch(ahead + blk * RW * blockBytes, _MM_HINT_T0);
-            _mm_prefetch(ahead + blk * RW * blockBytes + 64, _MM_HINT_T0);
-        }
+        _mm_prefetch(ahead + blk * RW * blockBytes, _MM_HINT_T0);
+        _mm_prefetch(ahead + blk * RW * blockBytes + 64, _MM_HINT_T0);
+        const int64_t xb = blk * 8;  // row 0's scale of this block
+        const __m256i xq = _mm256_loadu_si256((const __m256i *)(q + blk * PG_Q8_BLOCK));
         for (int a = 0; a < RW; a++) {
-            wq[a] = load_block(rows[a] + blk * blockBytes, dtype, &dw[a]);
-            u[a] = dtype == PG_DTYPE_Q8_0 ? _mm256_sign_epi8(wq[a], wq[a]) : wq[a];
+            float dw;
+            __m256i wq = load_block(rows[a] + blk * blockBytes, dtype, &dw);
+            __m256i u = dtype == PG_DTYPE_Q8_0 ? _mm256_sign_epi8(wq, wq) : wq;
+            __m256i xs = dtype == PG_DTYPE_Q8_0 ? _mm256_sign_epi8(xq, wq) : xq;
+            acc[a] = _mm256_fmadd_ps(block_dot(u, xs), _mm256_set1_ps(dw * d[xb]), acc[a]);
+            if (dtype == PG_DTYPE_Q4_0) offset[a] += dw * s[xb];
         }
+    }
+    for (int a = 0; a < RW; a++) out[r + a] += hsum(acc[a]) - 8 * offset[a];
+}
+
+/// Batched: one W row r against x rows [i, i + RX), RX <= 8, x rows as memory
+/// operands (the caller keeps these RX rows in L1 across many W rows).
+/// `table` (8 floats per block) receives d_w d_x of each block and row first, so
+/// the main loop only broadcasts from it.
+PG_INLINE PG_AVX2 void batch_micro(const int8_t *q, const float *d, const float *s, int64_t k,
+                                   const void *w, int dtype, int64_t blockBytes, int64_t r, int64_t i, int prefetch,
+                                   float *table, float *out, int64_t ldo, const int RX) {
+    const int64_t numBlocks = k / PG_Q8_BLOCK;
+    const uint8_t *row = (const uint8_t *)w + r * numBlocks * blockBytes;
+    const float *dTile = d + i * numBlocks, *sTile = s + i * numBlocks;  // i is a multiple of 8
+    __m256 offset = _mm256_setzero_ps();
+    for (int64_t blk = 0; blk < numBlocks; blk++) {
+        float dw;
+        uint16_t bits;
+        memcpy(&bits, row + blk * blockBytes, 2);
+        dw = _cvtsh_ss(bits);
+        const __m256 dwv = _mm256_set1_ps(dw);
+        _mm256_store_ps(table + 8 * blk, _mm256_mul_ps(dwv, _mm256_loadu_ps(dTile + 8 * blk)));
+        if (dtype == PG_DTYPE_Q4_0) offset = _mm256_fmadd_ps(dwv, _mm256_loadu_ps(sTile + 8 * blk), offset);
+    }
+    if (prefetch)  // the next W row, while this one is in flight (first x tile only)
+        for (int64_t b = 0; b < numBlocks * blockBytes; b += 64) _mm_prefetch((const char *)row + numBlocks * blockBytes + b, _MM_HINT_T0);
+    __m256 acc[8];
+    for (int b = 0; b < RX; b++) acc[b] = _mm256_setzero_ps();
+    for (int64_t blk = 0; blk < numBlocks; blk++) {
+        float dw;
+        __m256i wq = load_block(row + blk * blockBytes, dtype, &dw);
+        __m256i u = dtype == PG_DTYPE_Q8_0 ? _mm256_sign_epi8(wq, wq) : wq;
         for (int b = 0; b < RX; b++) {
-            const int64_t xb = (i + b) * numBlocks + blk;
-            __m256i xq = _mm256_loadu_si256((const __m256i *)(q + xb * PG_Q8_BLOCK));
-            for (int a = 0; a < RW; a++) {
-                __m256i xs = dtype == PG_DTYPE_Q8_0 ? _mm256_sign_epi8(xq, wq[a]) : xq;
-                acc[a][b] = _mm256_fmadd_ps(block_dot(u[a], xs), _mm256_set1_ps(dw[a] * d[xb]), acc[a][b]);
-                if (dtype == PG_DTYPE_Q4_0) offset[a][b] += dw[a] * s[xb];
+            __m256i xq = _mm256_loadu_si256((const __m256i *)(q + (i + b) * k + blk * PG_Q8_BLOCK));
+            __m256i xs = dtype == PG_DTYPE_Q8_0 ? _mm256_sign_epi8(xq, wq) : xq;
+            acc[b] = _mm256_fmadd_ps(block_dot(u, xs), _mm256_broadcast_ss(table + 8 * blk + b), acc[b]);
+        }
+    }
+    float offsets[8];
+    _mm256_storeu_ps(offsets, offset);
+    for (int b = 0; b < RX; b++) out[(i + b) * ldo + r] += hsum(acc[b]) - (dtype == PG_DTYPE_Q4_0 ? 8 * offsets[b] : 0);
+}
+
+/// W rows [r0, r1) in chunks of 64 (54-68 KiB of Q4_0 / Q8_0 at k = 1536, kept in
+/// L2); within a chunk each tile of up to 8 x rows (in L1) meets every W row.
+PG_INLINE PG_AVX2 void batch_rows(const int8_t *q, const float *d, const float *s, int64_t m, int64_t k,
+                                  const void *w, int dtype, int64_t r0, int64_t r1, float *table, float *out,
+                                  int64_t ldo) {
+    const int64_t blockBytes = dtype == PG_DTYPE_Q8_0 ? PG_Q8_BYTES : PG_Q4_BYTES;
+    for (int64_t c0 = r0; c0 < r1; c0 += PG_Q_CHUNK) {
+        const int64_t c1 = c0 + PG_Q_CHUNK < r1 ? c0 + PG_Q_CHUNK : r1;
+        for (int64_t i = 0; i < m; i += 8) {
+            const int64_t rows = m - i < 8 ? m - i : 8;
+            for (int64_t r = c0; r < c1; r++) {
+                const int prefetch = i == 0 && r + 1 < r1;
+                switch (rows) {
+                case 8: batch_micro(q, d, s, k, w, dtype, blockBytes, r, i, prefetch, table, out, ldo, 8); break;
+                case 7: batch_micro(q, d, s, k, w, dtype, blockBytes, r, i, prefetch, table, out, ldo, 7); break;
+                case 6: batch_micro(q, d, s, k, w, dtype, blockBytes, r, i, prefetch, table, out, ldo, 6); break;
+                case 5: batch_micro(q, d, s, k, w, dtype, blockBytes, r, i, prefetch, table, out, ldo, 5); break;
+                case 4: batch_micro(q, d, s, k, w, dtype, blockBytes, r, i, prefetch, table, out, ldo, 4); break;
+                case 3: batch_micro(q, d, s, k, w, dtype, blockBytes, r, i, prefetch, table, out, ldo, 3); break;
+                case 2: batch_micro(q, d, s, k, w, dtype, blockBytes, r, i, prefetch, table, out, ldo, 2); break;
+                default: batch_micro(q, d, s, k, w, dtype, blockBytes, r, i, prefetch, table, out, ldo, 1); break;
+                }
             }
         }
     }
-    for (int a = 0; a < RW; a++)
-        for (int b = 0; b < RX; b++) out[(i + b) * ldo + r + a] += hsum(acc[a][b]) - 8 * offset[a][b];
 }
 
-/// W rows r..r+RW against every x row, RX at a time (decode: 4 W rows x 1; batched: 2 x 4).
-PG_INLINE PG_AVX2 void quantized_row_group(const int8_t *q, const float *d, const float *s, int64_t m,
-                                           int64_t numBlocks, const void *w, int dtype, int64_t blockBytes, int64_t r,
-                                           float *out, int64_t ldo, const int RW) {
-    int64_t i = 0;
-    for (; i + 4 <= m; i += 4) quantized_micro(q, d, s, numBlocks, w, dtype, blockBytes, r, i, out, ldo, RW, 4);
-    for (; i < m; i++) quantized_micro(q, d, s, numBlocks, w, dtype, blockBytes, r, i, out, ldo, RW, 1);
-}
-
+/// m = 1: 4 W rows at a time (memory-bound); otherwise tiles of 8 x rows.
 PG_INLINE PG_AVX2 void quantized_rows_avx2(const int8_t *q, const float *d, const float *s, int64_t m, int64_t k,
-                                           const void *w, int dtype, int64_t r0, int64_t r1, float *out, int64_t ldo) {
+                                           const void *w, int dtype, int64_t r0, int64_t r1, float *table,
+                                           float *out, int64_t ldo) {
     const int64_t numBlocks = k / PG_Q8_BLOCK;
     const int64_t blockBytes = dtype == PG_DTYPE_Q8_0 ? PG_Q8_BYTES : PG_Q4_BYTES;
     int64_t r = r0;
-    if (m == 1) {
-        for (; r + 4 <= r1; r += 4) quantized_row_group(q, d, s, m, numBlocks, w, dtype, blockBytes, r, out, ldo, 4);
-    } else {
-        for (; r + 2 <= r1; r += 2) quantized_row_group(q, d, s, m, numBlocks, w, dtype, blockBytes, r, out, ldo, 2);
-    }
-    for (; r < r1; r++) quantized_row_group(q, d, s, m, numBlocks, w, dtype, blockBytes, r, out, ldo, 1);
+    if (m == 1)
+        for (; r + 4 <= r1; r += 4) decode_micro(q, d, s, numBlocks, w, dtype, blockBytes, r, out);
+    if (r < r1) batch_rows(q, d, s, m, k, w, dtype, r, r1, table, out, ldo);
 }
 
 static PG_AVX2 void quantized_rows_q8_0(const int8_t *q, const float *d, const float *s, int64_t m, int64_t k,
-                                        const void *w, int64_t r0, int64_t r1, float *out, int64_t ldo) {
-    quantized_rows_avx2(q, d, s, m, k, w, PG_DTYPE_Q8_0, r0, r1, out, ldo);
+                                        const void *w, int64_t r0, int64_t r1, float *table, float *out, int64_t ldo) {
+    quantized_rows_avx2(q, d, s, m, k, w, PG_DTYPE_Q8_0, r0, r1, table, out, ldo);
 }
 
 static PG_AVX2 void quantized_rows_q4_0(const int8_t *q, const float *d, const float *s, int64_t m, int64_t k,
-                                        const void *w, int64_t r0, int64_t r1, float *out, int64_t ldo) {
-    quantized_rows_avx2(q, d, s, m, k, w, PG_DTYPE_Q4_0, r0, r1, out, ldo);
+                                        const void *w, int64_t r0, int64_t r1, float *table, float *out, int64_t ldo) {
+    quantized_rows_avx2(q, d, s, m, k, w, PG_DTYPE_Q4_0, r0, r1, table, out, ldo);
 }
 
 void pg_linear_rows_quantized(const void *qx, int64_t m, int64_t k, const void *w, int dtype, int64_t r0, int64_t r1,
@@ -201,13 +263,15 @@ void pg_linear_rows_quantized(const void *qx, int64_t m, int64_t k, const void *
     if (m <= 0 || r1 <= r0) return;
     const int8_t *q = (const int8_t *)qx;
     const float *d = (const float *)((const uint8_t *)qx + scales_offset(m, k));
-    const float *s = d + m * (k / PG_Q8_BLOCK);
-    if (!pg_has_avx2_fma()) {
+    const float *s = d + padded_rows(m) * (k / PG_Q8_BLOCK);
+    float *table = pg_has_avx2_fma() ? (float *)aligned_alloc(64, sizeof(float) * 8 * (size_t)(k / PG_Q8_BLOCK)) : NULL;
+    if (!table) {
         quantized_rows_portable(q, d, m, k, w, dtype, r0, r1, bias, out, ldo);
         return;
     }
     for (int64_t i = 0; i < m; i++)
         for (int64_t r = r0; r < r1; r++) out[i * ldo + r] = bias ? bias[r] : 0.0f;
-    if (dtype == PG_DTYPE_Q8_0) quantized_rows_q8_0(q, d, s, m, k, w, r0, r1, out, ldo);
-    else quantized_rows_q4_0(q, d, s, m, k, w, r0, r1, out, ldo);
+    if (dtype == PG_DTYPE_Q8_0) quantized_rows_q8_0(q, d, s, m, k, w, r0, r1, table, out, ldo);
+    else quantized_rows_q4_0(q, d, s, m, k, w, r0, r1, table, out, ldo);
+    free(table);
 }

@@ -58,10 +58,13 @@ import Testing
     }
 
     @Test(
-        "linear on block-quantized weights equals the plain loop (integer dot products below 64 rows, f32 panels above)",
+        "linear on block-quantized weights equals the plain loop over quantized activations (decode and 8-row tiles, tails)",
         arguments: DType.blockQuantizedCases)
     func linearMatchesReference(dtype: DType) {
-        for (m, n, k) in [(1, 37, 32), (1, 9, 96), (2, 21, 64), (5, 30, 288), (17, 13, 32), (67, 83, 288), (101, 20, 320)] {
+        for (m, n, k) in [
+            (1, 37, 32), (1, 9, 96), (1, 70, 64), (2, 21, 64), (5, 30, 288), (17, 13, 32), (13, 150, 64),
+            (67, 83, 288), (101, 20, 320),
+        ] {
             let w = WeightTensor.owning(Self.values(n * k, seed: n), shape: [n, k], dtype: dtype)
             let x = Self.values(m * k, seed: k &+ m)
             let bias = Self.values(n, seed: 5)

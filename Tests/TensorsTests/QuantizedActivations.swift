@@ -19,10 +19,9 @@ enum QuantizedActivations {
     }
 
     /// The plain-loop result the kernels must reproduce for `weight` (Q8_0 or
-    /// Q4_0): quantized activations below the packed-prefill threshold, f32 above.
+    /// Q4_0), which see the activations quantized.
     static func reference(x: [Float], m: Int, weight: WeightTensor, bias: [Float]?) -> [Float] {
-        let seen = m < MatMul.packedRowsThreshold ? roundTrip(x) : x
-        return MatMul.linearReference(x: seen, m: m, weight: weight, bias: bias)
+        MatMul.linearReference(x: roundTrip(x), m: m, weight: weight, bias: bias)
     }
 
     /// `pg_quantize_activations` on `x` (one row of k values), decoded back to f32.
@@ -32,7 +31,8 @@ enum QuantizedActivations {
         let buffer = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
         defer { buffer.deallocate() }
         x.withUnsafeBufferPointer { pg_quantize_activations($0.baseAddress!, 1, Int64(k), buffer) }
+        // Scales are block-major over rows padded to 8: block b of row 0 is at 8 b.
         let scales = (buffer + (k + 63) / 64 * 64).assumingMemoryBound(to: Float.self)
-        return (0..<k).map { j in Float(buffer.load(fromByteOffset: j, as: Int8.self)) * scales[j / 32] }
+        return (0..<k).map { j in Float(buffer.load(fromByteOffset: j, as: Int8.self)) * scales[j / 32 * 8] }
     }
 }

@@ -43,12 +43,16 @@ size_t pg_quantized_activation_bytes(int64_t m, int64_t k);
 
 /// Quantizes activations x [m, k] to 8-bit blocks of 32 for the integer
 /// kernels: per block d = max|x| / 127 (f32) and q = round-to-nearest-even(x * 127 / max|x|).
-/// `qx` receives int8 q [m, k], then f32 d [m, k / 32] at the next 64-byte boundary.
+/// `qx` receives int8 q [m, k], then at the next 64-byte boundary f32 d and f32 d * (sum of
+/// the block's q), each [ceil(m / 8)][k / 32][8]: tiles of 8 rows (rows past m zero), so
+/// one block's scales for a tile are one vector and a tile's scales are contiguous.
 void pg_quantize_activations(const float *x, int64_t m, int64_t k, void *qx);
 
 /// `pg_linear_rows` for Q8_0 / Q4_0 weights with activations made by
 /// `pg_quantize_activations`: each block's dot product in integer arithmetic,
-/// scaled by d_w * d_x in f32.
+/// scaled by d_w * d_x in f32. One x row: 4 W rows at a time, read once from
+/// memory; more rows: tiles of 8 x rows (kept in L1) against every W row of a
+/// 64-row chunk (kept in L2).
 void pg_linear_rows_quantized(const void *qx, int64_t m, int64_t k, const void *w, int dtype, int64_t r0, int64_t r1,
                               const float *bias, float *out, int64_t ldo);
 

@@ -6,12 +6,12 @@ import CKernels
 /// The arithmetic is in `CKernels` (AVX2 + FMA, chosen at run time; portable
 /// C otherwise); this type splits the output rows of W into tasks for the
 /// kernel pool. Accumulation is f32 for every weight dtype. Activations stay
-/// f32, except against Q8_0 / Q4_0 weights below `packedRowsThreshold` rows:
-/// there x is quantized once per call to 8-bit blocks of 32 and each block's
-/// dot product runs in integer arithmetic (as llama.cpp does).
+/// f32, except against Q8_0 / Q4_0 weights: there x is quantized once per call
+/// to 8-bit blocks of 32 and each block's dot product runs in integer
+/// arithmetic (as llama.cpp does), at every batch size.
 public enum MatMul {
-    /// Rows of x at or above which the C kernel packs W into panels of 64 rows
-    /// (the prefill path); tasks then cover whole panel groups.
+    /// Rows of x at or above which the C kernel packs f32 / f16 / bf16 W into
+    /// panels of 64 rows (the prefill path); tasks then cover whole panel groups.
     @usableFromInline static let packedRowsThreshold = 64
 
     /// x [m, k] · W [n, k]ᵀ (+ bias [n]) → out [m, n], f32 accumulation, W in any `DType`.
@@ -31,7 +31,7 @@ public enum MatMul {
         let numTasks = (n + rowsPerTask - 1) / rowsPerTask
         let code = dtypeCode(weight.dtype)
         let w = weight.data
-        if m < packedRowsThreshold && (code == PG_DTYPE_Q8_0 || code == PG_DTYPE_Q4_0) {
+        if weight.dtype.isBlockQuantized {
             // Integer dot products: x quantized to 8-bit blocks once, shared by every task.
             let byteCount = pg_quantized_activation_bytes(Int64(m), Int64(k))
             withUnsafeTemporaryAllocation(byteCount: byteCount, alignment: 64) { buffer in
