@@ -3,8 +3,9 @@ import Foundation
 import Tensors
 
 /// This machine's ceilings for a thread count, measured in the same run as the
-/// model: streaming-read bandwidth (decode's limit) and peak FMA rate
-/// (prefill's limit), each the best of several repetitions.
+/// model: streaming-read bandwidth (decode's limit) and the peak rate of the dot
+/// products the weights use (prefill's limit): f32 FMA, or for Q8_0 / Q4_0 the
+/// int8 block step. Each the best of several repetitions.
 struct MachineCeilings {
     let numThreads: Int
     /// Bytes per second of a large streaming read by all threads.
@@ -14,6 +15,9 @@ struct MachineCeilings {
     /// The same two ceilings from CPU time (see `Timing`): what idle cores would reach.
     let cpuBandwidth: Double
     let cpuPeakFLOPS: Double
+    /// Operations/s (2 per multiply-add) of the Q8_0 / Q4_0 kernels' int8 block step, wall and CPU.
+    let peakInt8OPS: Double
+    let cpuPeakInt8OPS: Double
 
     /// A buffer far larger than the last-level cache, shared by every measurement.
     static let streamBuffer = HeapStorage(byteCount: 1 << 30)
@@ -30,27 +34,36 @@ struct MachineCeilings {
                 }
             }
         }
-        // FMA throughput is per core (nothing shared), so the peak is the sum of each
-        // task's own rate: a task that starts late (or runs after the other on the
-        // same thread when a wake-up is slow) cannot understate it.
+        let fma = peak(pool: pool, repetitions: repetitions, loop: pg_fma_peak_loop)
+        let int8 = peak(pool: pool, repetitions: repetitions, loop: pg_int8_dot_peak_loop)
+        let bytes = Double(slice * threads)
+        return MachineCeilings(
+            numThreads: threads, bandwidth: bytes / read.wall, peakFLOPS: fma.wall, cpuBandwidth: bytes / read.cpu,
+            cpuPeakFLOPS: fma.cpu, peakInt8OPS: int8.wall, cpuPeakInt8OPS: int8.cpu)
+    }
+
+    /// Best rate of a register-only `loop` (which returns the operations it ran) over the threads.
+    /// Throughput is per core (nothing shared), so the peak is the sum of each task's own rate:
+    /// a task that starts late (or runs after the other on the same thread when a wake-up is
+    /// slow) cannot understate it.
+    private static func peak(
+        pool: KernelPool, repetitions: Int, loop: @convention(c) (Int64) -> Double
+    ) -> (wall: Double, cpu: Double) {
+        let threads = pool.numThreads
         let iterations: Int64 = 20_000_000
         let rates = UnsafeMutablePointer<(wall: Double, cpu: Double)>.allocate(capacity: threads)
         defer { rates.deallocate() }
-        var peakFLOPS = 0.0
-        var cpuPeakFLOPS = 0.0
+        var best = (wall: 0.0, cpu: 0.0)
         for _ in 0..<max(repetitions, 10) {
             pool.parallelFor(threads) { t in
                 let (wall0, cpu0) = (Clock.now(), Clock.threadCPU())
-                let flops = pg_fma_peak_loop(iterations)
-                rates[t] = (flops / (Clock.now() - wall0), flops / (Clock.threadCPU() - cpu0))
+                let operations = loop(iterations)
+                rates[t] = (operations / (Clock.now() - wall0), operations / (Clock.threadCPU() - cpu0))
             }
-            peakFLOPS = max(peakFLOPS, (0..<threads).reduce(0.0) { $0 + rates[$1].wall })
-            cpuPeakFLOPS = max(cpuPeakFLOPS, (0..<threads).reduce(0.0) { $0 + rates[$1].cpu })
+            best.wall = max(best.wall, (0..<threads).reduce(0.0) { $0 + rates[$1].wall })
+            best.cpu = max(best.cpu, (0..<threads).reduce(0.0) { $0 + rates[$1].cpu })
         }
-        let bytes = Double(slice * threads)
-        return MachineCeilings(
-            numThreads: threads, bandwidth: bytes / read.wall, peakFLOPS: peakFLOPS,
-            cpuBandwidth: bytes / read.cpu, cpuPeakFLOPS: cpuPeakFLOPS)
+        return best
     }
 }
 

@@ -1,5 +1,5 @@
 // ModelBench: prefill and decode throughput of a model (checkpoint directory or .gguf file) as fractions
-// of this machine's ceilings (memory bandwidth, peak FMA rate), measured in
+// of this machine's ceilings (memory bandwidth, peak FMA or int8 dot-product rate), measured in
 // the same run. Build and run in release:
 //
 //   swift build -c release --product ModelBench
@@ -66,9 +66,10 @@ for numThreads in options.threads {
     let ceilings = MachineCeilings.measure(pool: pool, repetitions: options.repetitions)
     print(
         String(
-            format: "== %d thread(s): bandwidth %.1f GB/s wall, %.1f GB/s cpu; peak FMA %.1f GFLOP/s wall, %.1f cpu",
+            format: "== %d thread(s): bandwidth %.1f GB/s wall, %.1f GB/s cpu; peak FMA %.1f GFLOP/s wall, %.1f cpu; "
+                + "peak int8 dot %.1f GOP/s wall, %.1f cpu",
             numThreads, ceilings.bandwidth / 1e9, ceilings.cpuBandwidth / 1e9, ceilings.peakFLOPS / 1e9,
-            ceilings.cpuPeakFLOPS / 1e9))
+            ceilings.cpuPeakFLOPS / 1e9, ceilings.peakInt8OPS / 1e9, ceilings.cpuPeakInt8OPS / 1e9))
     if options.kernels {
         KernelComparison(pool: pool).run(ceilings: ceilings, repetitions: max(options.repetitions, 3))
     }
@@ -82,6 +83,10 @@ for numThreads in options.threads {
         exit(1)
     }
     let runs = ModelRuns(model: model)
+    // The compute ceiling of the dot products these weights use.
+    let (peak, cpuPeak, peakName) =
+        runs.usesIntegerDots
+        ? (ceilings.peakInt8OPS, ceilings.cpuPeakInt8OPS, "int8-dot") : (ceilings.peakFLOPS, ceilings.cpuPeakFLOPS, "FMA")
     if !options.skipPrefill {
         let time = runs.prefillSeconds(
             length: options.promptLength, repetitions: max(1, options.repetitions - 1), numThreads: numThreads)
@@ -89,22 +94,24 @@ for numThreads in options.threads {
         let tokens = Double(options.promptLength)
         print(
             String(
-                format: "prefill %d: wall %.2f s %.1f tok/s %@ of peak | cpu %.2f s %.1f tok/s %.1f GFLOP/s %@ of peak",
-                options.promptLength, time.wall, tokens / time.wall, percent(flops / time.wall / ceilings.peakFLOPS),
-                time.cpu, tokens / time.cpu, flops / time.cpu / 1e9, percent(flops / time.cpu / ceilings.cpuPeakFLOPS)))
+                format: "prefill %d: wall %.2f s %.1f tok/s %@ of %@ peak | cpu %.2f s %.1f tok/s %.1f GFLOP/s %@ of peak",
+                options.promptLength, time.wall, tokens / time.wall, percent(flops / time.wall / peak), peakName,
+                time.cpu, tokens / time.cpu, flops / time.cpu / 1e9, percent(flops / time.cpu / cpuPeak)))
     }
     for numSequences in options.batches {
         let time = runs.decodeStepSeconds(
             numSequences: numSequences, context: options.context, steps: options.steps,
             repetitions: options.repetitions, numThreads: numThreads)
-        print(decodeLine(runs: runs, numSequences: numSequences, time: time, ceilings: ceilings))
+        print(decodeLine(runs: runs, numSequences: numSequences, time: time, ceilings: ceilings, peaks: (peak, cpuPeak)))
     }
     pool.shutdown()
 }
 
 /// Decode throughput against the step's ceiling: all weights read once
-/// (bandwidth), or the batch's FLOPs at the peak FMA rate, whichever is slower.
-func decodeLine(runs: ModelRuns, numSequences: Int, time: Timing, ceilings: MachineCeilings) -> String {
+/// (bandwidth), or the batch's FLOPs at the weights' dot-product peak (wall, cpu), whichever is slower.
+func decodeLine(
+    runs: ModelRuns, numSequences: Int, time: Timing, ceilings: MachineCeilings, peaks: (wall: Double, cpu: Double)
+) -> String {
     let bytes = Double(runs.model.numWeightBytes)
     let flops = (runs.linearFLOPsPerToken + runs.lmHeadFLOPs) * Double(numSequences)
     func fractions(_ seconds: Double, bandwidth: Double, peak: Double) -> String {
@@ -116,6 +123,6 @@ func decodeLine(runs: ModelRuns, numSequences: Int, time: Timing, ceilings: Mach
             memory >= compute ? "memory" : "compute")
     }
     return String(format: "decode batch %2d: wall ", numSequences)
-        + fractions(time.wall, bandwidth: ceilings.bandwidth, peak: ceilings.peakFLOPS) + " | cpu "
-        + fractions(time.cpu, bandwidth: ceilings.cpuBandwidth, peak: ceilings.cpuPeakFLOPS)
+        + fractions(time.wall, bandwidth: ceilings.bandwidth, peak: peaks.wall) + " | cpu "
+        + fractions(time.cpu, bandwidth: ceilings.cpuBandwidth, peak: peaks.cpu)
 }
