@@ -6,6 +6,16 @@
 
 #define PG_AVX2 __attribute__((target("avx2,fma,f16c")))
 
+/// Makes the loops' results observable, so their chains cannot be optimised away.
+static PG_AVX2 void keep(const __m256 *chains, int count) {
+    __m256 total = chains[0];
+    for (int c = 1; c < count; c++) total = _mm256_add_ps(total, chains[c]);
+    float lanes[8];
+    _mm256_storeu_ps(lanes, total);
+    volatile float sink = lanes[0];
+    (void)sink;
+}
+
 /// 12 independent 8-wide FMA chains: enough to cover FMA latency x throughput
 /// on current x86 cores (4 cycles x 2 pipes = 8 chains needed).
 static PG_AVX2 double fma_peak_avx2(int64_t iterations) {
@@ -20,12 +30,7 @@ static PG_AVX2 double fma_peak_avx2(int64_t iterations) {
                          : "+x"(a[0]), "+x"(a[1]), "+x"(a[2]), "+x"(a[3]), "+x"(a[4]), "+x"(a[5]),
                            "+x"(a[6]), "+x"(a[7]), "+x"(a[8]), "+x"(a[9]), "+x"(a[10]), "+x"(a[11]));
     }
-    __m256 total = a[0];
-    for (int c = 1; c < 12; c++) total = _mm256_add_ps(total, a[c]);
-    float lanes[8];
-    _mm256_storeu_ps(lanes, total);
-    volatile float sink = lanes[0];
-    (void)sink;
+    keep(a, 12);
     return (double)iterations * 12.0 * 8.0 * 2.0;
 }
 
@@ -54,12 +59,7 @@ static PG_AVX2 double int8_dot_peak_avx2(int64_t iterations) {
                 _mm256_cvtepi32_ps(_mm256_madd_epi16(_mm256_maddubs_epi16(u[c], x), ones)), scale, acc[c]);
         __asm__ volatile("" : "+x"(x));  // a new x each iteration: the products cannot be hoisted
     }
-    __m256 total = acc[0];
-    for (int c = 1; c < 8; c++) total = _mm256_add_ps(total, acc[c]);
-    float lanes[8];
-    _mm256_storeu_ps(lanes, total);
-    volatile float sink = lanes[0];
-    (void)sink;
+    keep(acc, 8);
     return (double)iterations * 8.0 * 32.0 * 2.0;
 }
 
