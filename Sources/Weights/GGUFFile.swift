@@ -68,9 +68,10 @@ public final class GGUFFile: Sendable {
             let rowLength = entry.shape.last ?? 1
             guard rowLength % entry.dtype.blockSize == 0 else {
                 let blockSize = entry.dtype.blockSize
+                let unit = blockSize == DType.kQuantBlockSize ? "super-blocks" : "blocks"
                 throw .corruptHeader(
                     file: path,
-                    detail: "\(name): \(entry.dtype.rawValue) rows of \(rowLength) are not whole blocks of \(blockSize)"
+                    detail: "\(name): \(entry.dtype.rawValue) rows of \(rowLength) are not whole \(unit) of \(blockSize)"
                 )
             }
             let end = dataStart + entry.offset + entry.dtype.byteCount(numElements: entry.shape.reduce(1, *))
