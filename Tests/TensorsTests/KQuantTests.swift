@@ -106,6 +106,29 @@ import Testing
         return tensor(dtype, rows: n, blocks)
     }
 
+    /// FNV-1a (64-bit) over the f32 bit patterns of every element, little-endian, in order.
+    static func fnv1a(_ w: WeightTensor) -> UInt64 {
+        var hash: UInt64 = 0xCBF2_9CE4_8422_2325
+        for i in 0..<w.numElements {
+            let bits = w.element(i).bitPattern
+            for shift in stride(from: 0, to: 32, by: 8) {
+                hash = (hash ^ UInt64((bits >> UInt32(shift)) & 0xFF)) &* 0x0000_0100_0000_01B3
+            }
+        }
+        return hash
+    }
+
+    /// Golden hashes of gguf-py 0.19.0's `gguf.quants.dequantize` (llama.cpp's reference
+    /// dequantizer in numpy) on the bytes of `randomWeight(dtype, n: 4, blocksPerRow: 2, seed:)`,
+    /// computed once outside the test with the same FNV-1a over its f32 output.
+    @Test("random super-blocks decode bit for bit as gguf-py's dequantize does (golden hashes)")
+    func matchesGGUFPyGolden() {
+        let q4 = Self.randomWeight(.q4_K, n: 4, blocksPerRow: 2, seed: 2024)
+        let q6 = Self.randomWeight(.q6_K, n: 4, blocksPerRow: 2, seed: 2025)
+        #expect(Self.fnv1a(q4) == 0x7192_F3BB_515C_057E)
+        #expect(Self.fnv1a(q6) == 0x268B_BE91_1AAB_8554)
+    }
+
     @Test("linear on Q4_K / Q6_K weights equals the plain loop (decode, batched and packed paths)",
           arguments: DType.kQuantCases)
     func linearMatchesReference(dtype: DType) {
