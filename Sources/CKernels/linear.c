@@ -1,9 +1,11 @@
 // Linear-layer kernels: x [m, k] f32 times W [n, k]^T (f32, f16, bf16, or
-// Q8_0 / Q4_0 widened to f32; quantized.c has their integer paths).
+// Q8_0 / Q4_0 / Q4_K / Q6_K widened to f32; quantized.c has the integer paths
+// of Q8_0 / Q4_0).
 //
 // Three AVX2 + FMA paths, all f32 accumulation (W widened in registers:
 // bf16 by zero-extend + shift, f16 by F16C, Q8_0 / Q4_0 by sign extension
-// times the block scale):
+// times the block scale, Q4_K / Q6_K by unpacking 8 quants of one sub-block
+// and applying its scale (and min)):
 //  - m = 1 (decode): 8 W rows per step, 8 independent FMA chains; limited by
 //    memory bandwidth.
 //  - m < PG_MIN_PACKED_ROWS (batched decode): dot products, 3 W rows x 4 x
@@ -13,6 +15,7 @@
 //    over L2-resident x blocks (MC rows x KC columns).
 #include "CKernels.h"
 #include "kernels_internal.h"
+#include "kquants.h"
 
 #include <immintrin.h>
 #include <stdlib.h>
@@ -46,6 +49,8 @@ PG_INLINE float load_w1(const void *w, int64_t index, int dtype) {
     case PG_DTYPE_F16: return f16_to_float(((const uint16_t *)w)[index]);
     case PG_DTYPE_Q8_0: return q8_0_element(w, index);
     case PG_DTYPE_Q4_0: return q4_0_element(w, index);
+    case PG_DTYPE_Q4_K: return q4_K_element(w, index);
+    case PG_DTYPE_Q6_K: return q6_K_element(w, index);
     default: return bf16_to_float(((const uint16_t *)w)[index]);
     }
 }
@@ -85,6 +90,8 @@ PG_INLINE PG_AVX2 __m256 load_w8(const void *w, int64_t index, int dtype) {
         q = _mm_sub_epi8(_mm_and_si128(q, _mm_set1_epi8(0x0F)), _mm_set1_epi8(8));
         return _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(q)), _mm256_set1_ps(_cvtsh_ss(scale)));
     }
+    case PG_DTYPE_Q4_K: return load_q4_K_8(w, index);
+    case PG_DTYPE_Q6_K: return load_q6_K_8(w, index);
     default: {
         __m128i half = _mm_loadu_si128((const __m128i *)((const uint16_t *)w + index));
         return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(half), 16));
@@ -103,7 +110,7 @@ PG_INLINE PG_AVX2 void micro(const float *x, int64_t k, const void *w, int dtype
     // latency overlaps the FMAs of batched decode.
     const int64_t elementBytes = dtype == PG_DTYPE_F32 ? 4 : 2;
     const char *ahead = (const char *)w + (r + RW) * k * elementBytes;
-    const int prefetch = i == 0 && dtype != PG_DTYPE_Q8_0 && dtype != PG_DTYPE_Q4_0;
+    const int prefetch = i == 0 && (dtype == PG_DTYPE_F32 || dtype == PG_DTYPE_F16 || dtype == PG_DTYPE_BF16);
     int64_t j = j0;
     for (; j + 8 <= j1; j += 8) {
         if (prefetch)
@@ -300,6 +307,8 @@ PG_LINEAR_ROWS_FOR(linear_rows_f16, PG_DTYPE_F16)
 PG_LINEAR_ROWS_FOR(linear_rows_bf16, PG_DTYPE_BF16)
 PG_LINEAR_ROWS_FOR(linear_rows_q8_0, PG_DTYPE_Q8_0)
 PG_LINEAR_ROWS_FOR(linear_rows_q4_0, PG_DTYPE_Q4_0)
+PG_LINEAR_ROWS_FOR(linear_rows_q4_K, PG_DTYPE_Q4_K)
+PG_LINEAR_ROWS_FOR(linear_rows_q6_K, PG_DTYPE_Q6_K)
 
 void pg_linear_rows(const float *x, int64_t m, int64_t k, const void *w, int dtype, int64_t r0, int64_t r1,
                     const float *bias, float *out, int64_t ldo) {
@@ -313,6 +322,8 @@ void pg_linear_rows(const float *x, int64_t m, int64_t k, const void *w, int dty
     case PG_DTYPE_F16: linear_rows_f16(x, m, k, w, r0, r1, bias, out, ldo); break;
     case PG_DTYPE_Q8_0: linear_rows_q8_0(x, m, k, w, r0, r1, bias, out, ldo); break;
     case PG_DTYPE_Q4_0: linear_rows_q4_0(x, m, k, w, r0, r1, bias, out, ldo); break;
+    case PG_DTYPE_Q4_K: linear_rows_q4_K(x, m, k, w, r0, r1, bias, out, ldo); break;
+    case PG_DTYPE_Q6_K: linear_rows_q6_K(x, m, k, w, r0, r1, bias, out, ldo); break;
     default: linear_rows_bf16(x, m, k, w, r0, r1, bias, out, ldo); break;
     }
 }

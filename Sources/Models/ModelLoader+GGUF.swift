@@ -59,9 +59,10 @@ extension ModelLoader {
         json["bias"] = file.contains("blk.0.attn_q.bias")
         json["bos_token_id"] = file.int("tokenizer.ggml.bos_token_id")
         json["eos_token_id"] = file.int("tokenizer.ggml.eos_token_id")
-        // Hugging Face names, as config.json has them (Q8_0 / Q4_0 files report the type of their float tensors: f32).
+        // Hugging Face names, as config.json has them (block-quantized files report the type of their float tensors: f32).
         let dtypeNames: [DType: String] = [
             .f32: "float32", .f16: "float16", .bf16: "bfloat16", .q8_0: "float32", .q4_0: "float32",
+            .q4_K: "float32", .q6_K: "float32",
         ]
         json["torch_dtype"] = file.tensor(named: "blk.0.attn_q.weight").flatMap { dtypeNames[$0.dtype] }
         var config = try ModelConfig(json: json.compactMapValues { $0 }, file: file.path)

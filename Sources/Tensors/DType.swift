@@ -1,24 +1,45 @@
 /// Element type of a tensor as stored in a checkpoint or a device buffer.
 ///
 /// Computation is in `Float` (f32); narrower types are widened on load into
-/// registers by the kernels. The block-quantized types are GGUF's (made at
-/// load time by `WeightTensor.quantized(to:)`, or read from a GGUF file; never
-/// from safetensors), and a row holds a multiple of 32 weights:
+/// registers by the kernels. The block-quantized types are GGUF's (never from
+/// safetensors), and a row holds a multiple of `blockSize` weights. Q8_0 and
+/// Q4_0 are made at load time by `WeightTensor.quantized(to:)` or read from a
+/// GGUF file; the k-quants Q4_K and Q6_K are only read from GGUF files
+/// (llama.cpp's `llama-quantize ... Q4_K_M`), never made here.
 /// - `q8_0`: blocks of 32 weights, each an f16 scale `d` then 32 int8 `q`; weight = d·q.
 /// - `q4_0`: blocks of 32 weights, each an f16 scale `d` then 16 bytes, byte j
 ///   holding weight j in its low nibble and weight j + 16 in its high nibble;
 ///   weight = d·(nibble − 8) (ggml's `block_q4_0`).
+/// - `q4_K`: super-blocks of 256 weights in 144 bytes (ggml's `block_q4_K`):
+///   f16 `d`, f16 `dmin`, 12 bytes of 6-bit sub-block scales `sc[s]` and mins
+///   `mn[s]` for 8 sub-blocks of 32, then 128 bytes of nibbles. For s < 4,
+///   sc[s] = low 6 bits of byte s and mn[s] = low 6 bits of byte s + 4; for
+///   s ≥ 4, sc[s] = (low nibble of byte s + 4) | (top 2 bits of byte s − 4) << 4
+///   and mn[s] = (high nibble of byte s + 4) | (top 2 bits of byte s) << 4.
+///   Weights 64c ..< 64c + 32 are the low nibbles of nibble bytes 32c ..< 32c + 32
+///   (sub-block 2c), weights 64c + 32 ..< 64c + 64 their high nibbles (sub-block
+///   2c + 1); weight = (d·sc[s])·q − dmin·mn[s].
+/// - `q6_K`: super-blocks of 256 weights in 210 bytes (ggml's `block_q6_K`):
+///   128 bytes `ql` (low 4 bits), 64 bytes `qh` (high 2 bits), 16 int8 scales,
+///   f16 `d`. Weight i = 128h + 32g + l (h < 2, g < 4, l < 32) takes its low
+///   bits from `ql[64h + 32(g & 1) + l]` (low nibble for g < 2, high nibble
+///   otherwise), its high bits from bits 2g, 2g + 1 of `qh[32h + l]`, and its
+///   scale from `scales[8h + 2g + l / 16]`; weight = (d·scale)·(q − 32), q < 64.
 public enum DType: String, Sendable, Hashable, CaseIterable {
     case f32 = "F32"
     case f16 = "F16"
     case bf16 = "BF16"
     case q8_0 = "Q8_0"
     case q4_0 = "Q4_0"
+    case q4_K = "Q4_K"
+    case q6_K = "Q6_K"
 
     /// The element types stored one value per element (every type but the block-quantized ones).
     public static let floatingPointCases: [DType] = [.f32, .f16, .bf16]
-    /// The block-quantized element types (GGUF blocks of 32 weights).
+    /// The block types a matrix can be quantized to at load (GGUF blocks of 32 weights).
     public static let blockQuantizedCases: [DType] = [.q8_0, .q4_0]
+    /// llama.cpp's k-quant types (super-blocks of 256 weights), read from GGUF files only.
+    public static let kQuantCases: [DType] = [.q4_K, .q6_K]
 
     /// Weights per Q8_0 block, and bytes per block (f16 scale + 32 int8).
     public static let q8BlockSize = 32
@@ -26,17 +47,27 @@ public enum DType: String, Sendable, Hashable, CaseIterable {
     /// Weights per Q4_0 block, and bytes per block (f16 scale + 16 bytes of nibble pairs).
     public static let q4BlockSize = 32
     public static let q4BlockBytes = 18
+    /// Weights per k-quant super-block (Q4_K and Q6_K), and bytes per super-block of each.
+    public static let kQuantBlockSize = 256
+    public static let q4KBlockBytes = 144
+    public static let q6KBlockBytes = 210
 
-    /// True for the block-quantized types (`q8_0`, `q4_0`).
+    /// True for the block-quantized types (`q8_0`, `q4_0`, `q4_K`, `q6_K`).
     public var isBlockQuantized: Bool { blockSize > 1 }
 
-    /// Weights per block: 32 for the block-quantized types, 1 for the others;
-    /// a row of this type holds a multiple of it.
+    /// True for the types whose matrix products run in integer arithmetic
+    /// against 8-bit activations (`q8_0`, `q4_0`); the others, k-quants
+    /// included, are widened to f32 in registers against f32 activations.
+    public var hasInt8Kernels: Bool { self == .q8_0 || self == .q4_0 }
+
+    /// Weights per block: 32 for Q8_0 / Q4_0, 256 for the k-quants, 1 for the
+    /// others; a row of this type holds a multiple of it.
     public var blockSize: Int {
         switch self {
         case .f32, .f16, .bf16: 1
         case .q8_0: Self.q8BlockSize
         case .q4_0: Self.q4BlockSize
+        case .q4_K, .q6_K: Self.kQuantBlockSize
         }
     }
 
@@ -47,21 +78,23 @@ public enum DType: String, Sendable, Hashable, CaseIterable {
         switch self {
         case .f32: 4
         case .f16, .bf16: 2
-        case .q8_0, .q4_0: 1
+        case .q8_0, .q4_0, .q4_K, .q6_K: 1
         }
     }
 
-    /// Bytes taken by `numElements` elements (for the block-quantized types, a multiple of 32).
+    /// Bytes taken by `numElements` elements (for the block-quantized types, a multiple of `blockSize`).
     public func byteCount(numElements: Int) -> Int {
         switch self {
         case .f32, .f16, .bf16: numElements * byteSize
         case .q8_0: numElements / Self.q8BlockSize * Self.q8BlockBytes
         case .q4_0: numElements / Self.q4BlockSize * Self.q4BlockBytes
+        case .q4_K: numElements / Self.kQuantBlockSize * Self.q4KBlockBytes
+        case .q6_K: numElements / Self.kQuantBlockSize * Self.q6KBlockBytes
         }
     }
 
-    /// Parses a safetensors dtype (`F32`, `F16`, `BF16`). `Q8_0` and `Q4_0` are
-    /// not safetensors types: a checkpoint claiming one is rejected, since its
+    /// Parses a safetensors dtype (`F32`, `F16`, `BF16`). `Q8_0`, `Q4_0`, `Q4_K`
+    /// and `Q6_K` are not safetensors types: a checkpoint claiming one is rejected, since its
     /// byte size check (`byteSize`) would not describe the block layout.
     public init?(rawValue: String) {
         switch rawValue {
@@ -109,10 +142,10 @@ public enum Precision {
     }
 
     /// Rounds an f32 to the nearest value representable in `dtype` (identity for
-    /// f32, and for q8_0 and q4_0, whose grids depend on the block's scale).
+    /// f32, and for the block-quantized types, whose grids depend on the block's scales).
     @inlinable public static func round(_ value: Float, to dtype: DType) -> Float {
         switch dtype {
-        case .f32, .q8_0, .q4_0: value
+        case .f32, .q8_0, .q4_0, .q4_K, .q6_K: value
         case .bf16: bf16ToFloat(floatToBF16(value))
         case .f16: Float(Float16(value))
         }

@@ -33,6 +33,8 @@ public struct WeightTensor: @unchecked Sendable {
         case .f16: Precision.f16ToFloat(data.load(fromByteOffset: i * 2, as: UInt16.self))
         case .q8_0: Quantize.q8_0Element(data, i)
         case .q4_0: Quantize.q4_0Element(data, i)
+        case .q4_K: KQuant.q4_KElement(data, i)
+        case .q6_K: KQuant.q6_KElement(data, i)
         }
     }
 
@@ -47,9 +49,11 @@ public struct WeightTensor: @unchecked Sendable {
     }
 
     /// A tensor made from f32 values on the heap (tests, tools, synthetic weights).
-    /// For `q8_0` and `q4_0` the rows (`shape.last`) must hold a multiple of 32 values.
+    /// For `q8_0` and `q4_0` the rows (`shape.last`) must hold a multiple of 32 values;
+    /// the k-quants (`q4_K`, `q6_K`) cannot be made here (build their blocks as bytes).
     public static func owning(_ values: [Float], shape: [Int], dtype: DType = .f32) -> WeightTensor {
         precondition(values.count == shape.reduce(1, *), "values do not match shape")
+        precondition(!DType.kQuantCases.contains(dtype), "\(dtype) is load-only: no quantizer")
         if dtype.isBlockQuantized {
             return WeightTensor.owning(values, shape: shape, dtype: .f32).quantized(to: dtype)
         }
@@ -60,7 +64,7 @@ public struct WeightTensor: @unchecked Sendable {
             case .f32: raw.storeBytes(of: v, toByteOffset: i * 4, as: Float.self)
             case .bf16: raw.storeBytes(of: Precision.floatToBF16(v), toByteOffset: i * 2, as: UInt16.self)
             case .f16: raw.storeBytes(of: Precision.floatToF16(v), toByteOffset: i * 2, as: UInt16.self)
-            case .q8_0, .q4_0: preconditionFailure("handled above")
+            case .q8_0, .q4_0, .q4_K, .q6_K: preconditionFailure("handled above")
             }
         }
         return WeightTensor(dtype: dtype, shape: shape, data: UnsafeRawPointer(raw), owner: storage)

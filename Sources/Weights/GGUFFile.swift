@@ -5,8 +5,9 @@ import Tensors
 /// memory-mapped: its scalar metadata, and tensors as views in llama.cpp's names
 /// (`blk.0.attn_q.weight`); the model loader maps them to checkpoint names.
 ///
-/// Tensor types F32, F16, BF16, Q8_0 and Q4_0 are supported (a block-quantized
-/// tensor's rows must hold whole blocks of 32); data starts at the first
+/// Tensor types F32, F16, BF16, Q8_0, Q4_0 and the k-quants Q4_K and Q6_K are
+/// supported (a block-quantized tensor's rows must hold whole blocks: 32
+/// weights, or super-blocks of 256 for the k-quants); data starts at the first
 /// multiple of `general.alignment` (default 32) after the tensor infos.
 /// GGUF lists dimensions innermost first; `shape` here is row-major (reversed).
 public final class GGUFFile: Sendable {
@@ -67,9 +68,10 @@ public final class GGUFFile: Sendable {
             let rowLength = entry.shape.last ?? 1
             guard rowLength % entry.dtype.blockSize == 0 else {
                 let blockSize = entry.dtype.blockSize
+                let unit = blockSize == DType.kQuantBlockSize ? "super-blocks" : "blocks"
                 throw .corruptHeader(
                     file: path,
-                    detail: "\(name): \(entry.dtype.rawValue) rows of \(rowLength) are not whole blocks of \(blockSize)"
+                    detail: "\(name): \(entry.dtype.rawValue) rows of \(rowLength) are not whole \(unit) of \(blockSize)"
                 )
             }
             let end = dataStart + entry.offset + entry.dtype.byteCount(numElements: entry.shape.reduce(1, *))
@@ -84,13 +86,15 @@ public final class GGUFFile: Sendable {
         self.dataStart = dataStart
     }
 
-    /// GGML type ids: F32 0, F16 1, Q4_0 2, Q8_0 8, BF16 30.
+    /// GGML type ids: F32 0, F16 1, Q4_0 2, Q8_0 8, Q4_K 12, Q6_K 14, BF16 30.
     static func dtype(ggmlType: UInt32) -> DType? {
         switch ggmlType {
         case 0: .f32
         case 1: .f16
         case 2: .q4_0
         case 8: .q8_0
+        case 12: .q4_K
+        case 14: .q6_K
         case 30: .bf16
         default: nil
         }

@@ -14,7 +14,7 @@ public enum WeightsError: Error, Equatable, Sendable, CustomStringConvertible {
         case .truncated(let file, let detail): "\(file) is truncated: \(detail)"
         case .corruptHeader(let file, let detail): "\(file) has a corrupt header: \(detail)"
         case .unsupportedDType(let file, let tensor, let dtype):
-            "\(file): tensor \(tensor) has unsupported dtype \(dtype) (supported: F32, F16, BF16; Q8_0, Q4_0 in GGUF)"
+            "\(file): tensor \(tensor) has unsupported dtype \(dtype) (supported: F32, F16, BF16; Q8_0, Q4_0, Q4_K, Q6_K in GGUF)"
         case .missingTensor(let tensor, let files):
             "tensor \(tensor) not found in \(files.joined(separator: ", "))"
         case .shapeMismatch(let file, let tensor, let expected, let actual):

@@ -21,6 +21,8 @@ struct GGUFTestWriter {
             case .f16: 1
             case .q8_0: 8
             case .q4_0: 2
+            case .q4_K: 12
+            case .q6_K: 14
             case .bf16: 30
             }
         let raw = bytes ?? Array(UnsafeRawBufferPointer(start: tensor.data, count: tensor.byteCount))

@@ -25,6 +25,16 @@ enum {
     /// weight j in its low nibble and weight j + 16 in its high nibble; w = d * (q - 8).
     /// Rows must hold a multiple of 32 weights.
     PG_DTYPE_Q4_0 = 4,
+    /// GGUF (llama.cpp) Q4_K super-blocks of 256 weights in 144 bytes: f16 d, f16 dmin,
+    /// 12 bytes of packed 6-bit scales and mins of 8 sub-blocks of 32, 128 bytes of
+    /// nibbles; w = d * scale * q - dmin * min (layout in Swift `DType.q4_K`).
+    /// Rows must hold a multiple of 256 weights. Load-only; f32 activations.
+    PG_DTYPE_Q4_K = 5,
+    /// GGUF Q6_K super-blocks of 256 weights in 210 bytes: 128 bytes of low 4 bits,
+    /// 64 bytes of high 2 bits, 16 int8 scales of sub-blocks of 16, f16 d;
+    /// w = d * scale * (q - 32) (layout in Swift `DType.q6_K`). Rows must hold a
+    /// multiple of 256 weights. Load-only; f32 activations.
+    PG_DTYPE_Q6_K = 6,
 };
 
 /// 1 when the AVX2 + FMA + F16C kernels run on this CPU, else 0.

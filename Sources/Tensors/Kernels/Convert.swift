@@ -1,8 +1,8 @@
 /// Vectorised widening of 16-bit weights to f32, the inner step of every
 /// kernel that reads bf16/f16 checkpoints.
 public enum Convert {
-    /// src (dtype, `count` elements) → dst f32. For `q8_0` and `q4_0`, `src`
-    /// starts a block and `count` is a multiple of 32.
+    /// src (dtype, `count` elements) → dst f32. For the block-quantized types,
+    /// `src` starts a block and `count` is a multiple of `dtype.blockSize`.
     @inlinable
     public static func widen(_ src: UnsafeRawPointer, dtype: DType, count: Int, into dst: UnsafeMutablePointer<Float>) {
         switch dtype {
@@ -40,6 +40,12 @@ public enum Convert {
         case .q4_0:
             precondition(count % DType.q4BlockSize == 0, "q4_0 rows hold whole blocks")
             for i in 0..<count { dst[i] = Quantize.q4_0Element(src, i) }
+        case .q4_K:
+            precondition(count % DType.kQuantBlockSize == 0, "q4_K rows hold whole super-blocks")
+            for i in 0..<count { dst[i] = KQuant.q4_KElement(src, i) }
+        case .q6_K:
+            precondition(count % DType.kQuantBlockSize == 0, "q6_K rows hold whole super-blocks")
+            for i in 0..<count { dst[i] = KQuant.q6_KElement(src, i) }
         }
     }
 }

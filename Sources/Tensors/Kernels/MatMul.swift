@@ -8,7 +8,8 @@ import CKernels
 /// kernel pool. Accumulation is f32 for every weight dtype. Activations stay
 /// f32, except against Q8_0 / Q4_0 weights: there x is quantized once per call
 /// to 8-bit blocks of 32 and each block's dot product runs in integer
-/// arithmetic (as llama.cpp does), at every batch size.
+/// arithmetic (as llama.cpp does), at every batch size. Q4_K / Q6_K weights
+/// are widened to f32 in registers like the float types.
 public enum MatMul {
     /// Rows of x at or above which the C kernel packs f32 / f16 / bf16 W into
     /// panels of 64 rows (the prefill path); tasks then cover whole panel groups.
@@ -31,7 +32,7 @@ public enum MatMul {
         let numTasks = (n + rowsPerTask - 1) / rowsPerTask
         let code = dtypeCode(weight.dtype)
         let w = weight.data
-        if weight.dtype.isBlockQuantized {
+        if weight.dtype.hasInt8Kernels {
             // Integer dot products: x quantized to 8-bit blocks once, shared by every task.
             let byteCount = pg_quantized_activation_bytes(Int64(m), Int64(k))
             withUnsafeTemporaryAllocation(byteCount: byteCount, alignment: 64) { buffer in
@@ -73,6 +74,8 @@ public enum MatMul {
         case .bf16: Int32(PG_DTYPE_BF16)
         case .q8_0: Int32(PG_DTYPE_Q8_0)
         case .q4_0: Int32(PG_DTYPE_Q4_0)
+        case .q4_K: Int32(PG_DTYPE_Q4_K)
+        case .q6_K: Int32(PG_DTYPE_Q6_K)
         }
     }
 

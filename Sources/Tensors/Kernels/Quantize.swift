@@ -10,7 +10,7 @@ public enum Quantize {
         switch dtype {
         case .q8_0: q8_0(src, count: count, into: dst)
         case .q4_0: q4_0(src, count: count, into: dst)
-        case .f32, .f16, .bf16: preconditionFailure("\(dtype) is not a block-quantized type")
+        case .f32, .f16, .bf16, .q4_K, .q6_K: preconditionFailure("no quantizer to \(dtype) (Q8_0 / Q4_0 only)")
         }
     }
 
@@ -94,7 +94,7 @@ extension WeightTensor {
     /// values. Returns `self` when it already has that type; otherwise the
     /// result owns its bytes.
     public func quantized(to target: DType) -> WeightTensor {
-        precondition(target.isBlockQuantized, "\(target) is not a block-quantized type")
+        precondition(target.hasInt8Kernels, "\(target) is not a type to quantize to (Q8_0 / Q4_0)")
         if dtype == target { return self }
         precondition(cols % target.blockSize == 0, "\(target) rows hold whole blocks of \(target.blockSize)")
         let rowBytes = target.byteCount(numElements: cols)
