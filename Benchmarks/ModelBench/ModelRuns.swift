@@ -19,9 +19,8 @@ struct ModelRuns {
 
     var lmHeadFLOPs: Double { 2 * Double(model.config.vocabSize * model.config.hiddenSize) }
 
-    /// Whether the weights are Q8_0 / Q4_0 (about 1.06 / 0.56 bytes per parameter, against
-    /// 2 for bf16), whose kernels run int8 dot products rather than f32 FMAs.
-    var usesIntegerDots: Bool { Double(model.numWeightBytes) < 1.5 * Double(model.numParameters) }
+    /// Whether the projections are Q8_0 / Q4_0, whose kernels run int8 dot products rather than f32 FMAs.
+    var usesIntegerDots: Bool { model.projectionDType.hasInt8Kernels }
 
     /// FLOPs of a `length`-token prefill (causal attention scores and sums included, one LM-head row).
     func prefillFLOPs(length: Int) -> Double {

@@ -13,6 +13,9 @@ public protocol CausalLM: AnyObject, Sendable {
     var numWeightBytes: Int { get }
     /// Number of parameters.
     var numParameters: Int { get }
+    /// Element type of the layers' projection matrices (the first layer's query
+    /// projection): which kernels most of a forward pass runs.
+    var projectionDType: DType { get }
     func forward(_ batch: ForwardBatch, cache: PagedKVCache) -> [Float]
 }
 

@@ -87,6 +87,8 @@ public final class DecoderModel: CausalLM, @unchecked Sendable {
         return embedTokens.numElements + head + norm.count + layers.reduce(0) { $0 + $1.numParameters }
     }
 
+    public var projectionDType: DType { layers.first?.qProj.dtype ?? embedTokens.dtype }
+
     public var numWeightBytes: Int {
         let head = lmHead.data == embedTokens.data ? 0 : lmHead.byteCount
         return embedTokens.byteCount + head + layers.reduce(0) { $0 + $1.numBytes }
