@@ -9,6 +9,7 @@
 // weights for Q8_0, 18 for Q4_0 (bf16: 64).
 #include "CKernels.h"
 #include "kernels_internal.h"
+#include "kquants.h"
 
 #include <math.h>
 
@@ -103,6 +104,14 @@ static void quantized_rows_portable(const int8_t *q, const float *d, int64_t m, 
         for (int64_t r = r0; r < r1; r++) {
             float sum = 0;
             for (int64_t b = 0; b < numBlocks; b++) {
+                if (dtype == PG_DTYPE_Q4_K || dtype == PG_DTYPE_Q6_K) {  // weights decoded one by one
+                    float dot = 0;
+                    for (int64_t j = b * PG_Q8_BLOCK; j < (b + 1) * PG_Q8_BLOCK; j++)
+                        dot += (dtype == PG_DTYPE_Q4_K ? q4_K_element(w, r * k + j) : q6_K_element(w, r * k + j)) *
+                               (float)q[i * k + j];
+                    sum += dot * d[scale_index(i, b, numBlocks)];
+                    continue;
+                }
                 const uint8_t *block = (const uint8_t *)w + (r * numBlocks + b) * blockBytes;
                 uint16_t scale;
                 memcpy(&scale, block, 2);
@@ -236,6 +245,94 @@ PG_INLINE PG_AVX2 void batch_rows(const int8_t *q, const float *d, const float *
     }
 }
 
+/// One k-quant super-block of a W row as 8 vectors of 32 byte quants (one per
+/// sub-block of 32, matching one activation block each) and per-sub-block factors:
+/// Q4_K: unsigned nibbles, `scale[s]` = d sc_s for both halves, `offset[s]` = dmin mn_s
+/// (weight = scale q - offset); Q6_K: signed q - 32, `scale[s]` / `scaleHigh[s]` = d sc
+/// of the sub-block's first / second 16 weights, no offset.
+PG_INLINE PG_AVX2 void kquant_unpack(const uint8_t *block, int dtype, __m256i quants[8], float scale[8],
+                                     float scaleHigh[8], float offset[8]) {
+    if (dtype == PG_DTYPE_Q4_K) {
+        uint16_t bits[2];
+        memcpy(bits, block, 4);
+        const float d = _cvtsh_ss(bits[0]), dmin = _cvtsh_ss(bits[1]);
+        const __m256i mask = _mm256_set1_epi8(0x0F);
+        for (int c = 0; c < 4; c++) {
+            __m256i v = _mm256_loadu_si256((const __m256i *)(block + 16 + 32 * c));
+            quants[2 * c] = _mm256_and_si256(v, mask);
+            quants[2 * c + 1] = _mm256_and_si256(_mm256_srli_epi16(v, 4), mask);
+        }
+        for (int sub = 0; sub < 8; sub++) {
+            int sc, mn;
+            q4_K_scale_min(block + 4, sub, &sc, &mn);
+            scale[sub] = scaleHigh[sub] = d * (float)sc;
+            offset[sub] = dmin * (float)mn;
+        }
+        return;
+    }
+    uint16_t bits;
+    memcpy(&bits, block + 208, 2);
+    const float d = _cvtsh_ss(bits);
+    const __m256i mask4 = _mm256_set1_epi8(0x0F), mask2 = _mm256_set1_epi8(3), centre = _mm256_set1_epi8(32);
+    for (int h = 0; h < 2; h++) {
+        const __m256i ql[2] = {_mm256_loadu_si256((const __m256i *)(block + 64 * h)),
+                               _mm256_loadu_si256((const __m256i *)(block + 64 * h + 32))};
+        const __m256i qh = _mm256_loadu_si256((const __m256i *)(block + 128 + 32 * h));
+        for (int g = 0; g < 4; g++) {
+            __m256i low = _mm256_and_si256(g >= 2 ? _mm256_srli_epi16(ql[g & 1], 4) : ql[g & 1], mask4);
+            __m256i high = _mm256_and_si256(_mm256_srl_epi16(qh, _mm_cvtsi32_si128(2 * g)), mask2);
+            const int sub = 4 * h + g;
+            quants[sub] = _mm256_sub_epi8(_mm256_or_si256(low, _mm256_slli_epi16(high, 4)), centre);
+            const int8_t *scales = (const int8_t *)(block + 192 + 8 * h + 2 * g);
+            scale[sub] = d * (float)scales[0];
+            scaleHigh[sub] = d * (float)scales[1];
+            offset[sub] = 0;
+        }
+    }
+}
+
+/// Q4_K / Q6_K rows [r0, r1) against x rows [0, m) in integer arithmetic: each
+/// super-block is unpacked once and meets every x row; per sub-block of 32, the same
+/// `vpmaddubsw` / `vpmaddwd` step as Q4_0 (Q4_K's nibbles are unsigned; Q6_K's signed
+/// quants use |w| x sign(x, w) like Q8_0), scaled by d_x times the sub-block's scale
+/// (Q6_K: one per 16 weights, i.e. per half of the eight int32 lanes), minus Q4_K's
+/// min times d_x sum(x).
+PG_INLINE PG_AVX2 void kquant_rows(const int8_t *q, const float *d, const float *s, int64_t m, int64_t k,
+                                   const void *w, int dtype, int64_t r0, int64_t r1, float *out, int64_t ldo) {
+    const int64_t numBlocks = k / PG_QK_BLOCK;
+    const int64_t blockBytes = dtype == PG_DTYPE_Q4_K ? PG_Q4K_BYTES : PG_Q6K_BYTES;
+    const int64_t numXBlocks = k / PG_Q8_BLOCK;
+    for (int64_t r = r0; r < r1; r++) {
+        const uint8_t *row = (const uint8_t *)w + r * numBlocks * blockBytes;
+        for (int64_t b = 0; b < numBlocks; b++) {
+            for (int64_t p = 0; p < blockBytes; p += 64)  // the next row's block, while this one computes
+                _mm_prefetch((const char *)row + numBlocks * blockBytes + b * blockBytes + p, _MM_HINT_T0);
+            __m256i quants[8];
+            float scale[8], scaleHigh[8], offset[8];
+            kquant_unpack(row + b * blockBytes, dtype, quants, scale, scaleHigh, offset);
+            for (int64_t i = 0; i < m; i++) {
+                __m256 acc = _mm256_setzero_ps();
+                float minTerm = 0;
+                for (int sub = 0; sub < 8; sub++) {
+                    const int64_t xb = 8 * b + sub, at = scale_index(i, xb, numXBlocks);
+                    const __m256i xq = _mm256_loadu_si256((const __m256i *)(q + i * k + xb * PG_Q8_BLOCK));
+                    __m256 dot;
+                    if (dtype == PG_DTYPE_Q4_K) {
+                        dot = _mm256_mul_ps(block_dot(quants[sub], xq), _mm256_set1_ps(scale[sub]));
+                        minTerm += offset[sub] * s[at];
+                    } else {
+                        __m256i u = _mm256_sign_epi8(quants[sub], quants[sub]);
+                        __m256 factors = _mm256_set_m128(_mm_set1_ps(scaleHigh[sub]), _mm_set1_ps(scale[sub]));
+                        dot = _mm256_mul_ps(block_dot(u, _mm256_sign_epi8(xq, quants[sub])), factors);
+                    }
+                    acc = _mm256_fmadd_ps(dot, _mm256_set1_ps(d[at]), acc);
+                }
+                out[i * ldo + r] += hsum(acc) - minTerm;
+            }
+        }
+    }
+}
+
 /// m = 1: 4 W rows at a time (memory-bound); otherwise tiles of 8 x rows.
 PG_INLINE PG_AVX2 void quantized_rows_avx2(const int8_t *q, const float *d, const float *s, int64_t m, int64_t k,
                                            const void *w, int dtype, int64_t r0, int64_t r1, float *table,
@@ -246,6 +343,12 @@ PG_INLINE PG_AVX2 void quantized_rows_avx2(const int8_t *q, const float *d, cons
     if (m == 1)
         for (; r + 4 <= r1; r += 4) decode_micro(q, d, s, numBlocks, w, dtype, blockBytes, r, out);
     if (r < r1) batch_rows(q, d, s, m, k, w, dtype, r, r1, table, out, ldo);
+}
+
+static PG_AVX2 void kquant_rows_int8(const int8_t *q, const float *d, const float *s, int64_t m, int64_t k,
+                                     const void *w, int dtype, int64_t r0, int64_t r1, float *out, int64_t ldo) {
+    if (dtype == PG_DTYPE_Q4_K) kquant_rows(q, d, s, m, k, w, PG_DTYPE_Q4_K, r0, r1, out, ldo);
+    else kquant_rows(q, d, s, m, k, w, PG_DTYPE_Q6_K, r0, r1, out, ldo);
 }
 
 static PG_AVX2 void quantized_rows_q8_0(const int8_t *q, const float *d, const float *s, int64_t m, int64_t k,
@@ -272,6 +375,7 @@ void pg_linear_rows_quantized(const void *qx, int64_t m, int64_t k, const void *
     for (int64_t i = 0; i < m; i++)
         for (int64_t r = r0; r < r1; r++) out[i * ldo + r] = bias ? bias[r] : 0.0f;
     if (dtype == PG_DTYPE_Q8_0) quantized_rows_q8_0(q, d, s, m, k, w, r0, r1, table, out, ldo);
-    else quantized_rows_q4_0(q, d, s, m, k, w, r0, r1, table, out, ldo);
+    else if (dtype == PG_DTYPE_Q4_0) quantized_rows_q4_0(q, d, s, m, k, w, r0, r1, table, out, ldo);
+    else kquant_rows_int8(q, d, s, m, k, w, dtype, r0, r1, out, ldo);
     free(table);
 }

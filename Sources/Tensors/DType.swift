@@ -60,6 +60,9 @@ public enum DType: String, Sendable, Hashable, CaseIterable {
     /// included, are widened to f32 in registers against f32 activations.
     public var hasInt8Kernels: Bool { self == .q8_0 || self == .q4_0 }
 
+    /// True for llama.cpp's k-quants (`q4_K`, `q6_K`).
+    public var isKQuant: Bool { self == .q4_K || self == .q6_K }
+
     /// Weights per block: 32 for Q8_0 / Q4_0, 256 for the k-quants, 1 for the
     /// others; a row of this type holds a multiple of it.
     public var blockSize: Int {

@@ -58,9 +58,10 @@ size_t pg_quantized_activation_bytes(int64_t m, int64_t k);
 /// one block's scales for a tile are one vector and a tile's scales are contiguous.
 void pg_quantize_activations(const float *x, int64_t m, int64_t k, void *qx);
 
-/// `pg_linear_rows` for Q8_0 / Q4_0 weights with activations made by
+/// `pg_linear_rows` for Q8_0 / Q4_0 / Q4_K / Q6_K weights with activations made by
 /// `pg_quantize_activations`: each block's dot product in integer arithmetic,
-/// scaled by d_w * d_x in f32. One x row: 4 W rows at a time, read once from
+/// scaled by d_w * d_x in f32 (k-quants: each super-block unpacked once per W row
+/// and dotted with every x row; their sub-blocks of 32 match the activation blocks). One x row: 4 W rows at a time, read once from
 /// memory; more rows: tiles of 8 x rows (kept in L1) against every W row of a
 /// 64-row chunk (kept in L2).
 void pg_linear_rows_quantized(const void *qx, int64_t m, int64_t k, const void *w, int dtype, int64_t r0, int64_t r1,

@@ -6,9 +6,10 @@ import CKernels
 /// The arithmetic is in `CKernels` (AVX2 + FMA, chosen at run time; portable
 /// C otherwise); this type splits the output rows of W into tasks for the
 /// kernel pool. Accumulation is f32 for every weight dtype. Activations stay
-/// f32, except against Q8_0 / Q4_0 weights: there x is quantized once per call
-/// to 8-bit blocks of 32 and each block's dot product runs in integer
-/// arithmetic (as llama.cpp does), at every batch size. Q4_K / Q6_K weights
+/// f32, except against Q8_0 / Q4_0 weights (at every batch size) and Q4_K /
+/// Q6_K weights (below `packedRowsThreshold` rows): there x is quantized once
+/// per call to 8-bit blocks of 32 and each block's dot product runs in integer
+/// arithmetic (as llama.cpp does). Q4_K / Q6_K weights
 /// are widened to f32 in registers like the float types.
 public enum MatMul {
     /// Rows of x at or above which the C kernel packs f32 / f16 / bf16 W into
@@ -32,8 +33,9 @@ public enum MatMul {
         let numTasks = (n + rowsPerTask - 1) / rowsPerTask
         let code = dtypeCode(weight.dtype)
         let w = weight.data
-        if weight.dtype.hasInt8Kernels {
-            // Integer dot products: x quantized to 8-bit blocks once, shared by every task.
+        if weight.dtype.hasInt8Kernels || (weight.dtype.isKQuant && m < packedRowsThreshold) {
+            // Integer dot products: x quantized to 8-bit blocks once, shared by every task. (k-quant
+            // prefill instead dequantizes into the f32 panels: as fast as llama.cpp's there.)
             let byteCount = pg_quantized_activation_bytes(Int64(m), Int64(k))
             withUnsafeTemporaryAllocation(byteCount: byteCount, alignment: 64) { buffer in
                 guard let qx = buffer.baseAddress else { return }
