@@ -297,39 +297,57 @@ PG_INLINE PG_AVX2 void kquant_unpack(const uint8_t *block, int dtype, __m256i qu
 /// quants use |w| x sign(x, w) like Q8_0), scaled by d_x times the sub-block's scale
 /// (Q6_K: one per 16 weights, i.e. per half of the eight int32 lanes), minus Q4_K's
 /// min times d_x sum(x).
-PG_INLINE PG_AVX2 void kquant_rows(const int8_t *q, const float *d, const float *s, int64_t m, int64_t k,
-                                   const void *w, int dtype, int64_t r0, int64_t r1, float *out, int64_t ldo) {
-    const int64_t numBlocks = k / PG_QK_BLOCK;
+enum { PG_KQ_GROUP = 32 };  // x rows whose accumulators stay live across a W row's super-blocks
+
+/// One W row against x rows [i0, i0 + rows), rows <= PG_KQ_GROUP (inlined with rows = 1
+/// for decode, so the accumulator stays in a register).
+PG_INLINE PG_AVX2 void kquant_group(const int8_t *q, const float *d, const float *s, int64_t k, const uint8_t *row,
+                                    int dtype, int64_t i0, int64_t rows, float *out, int64_t ldo) {
     const int64_t blockBytes = dtype == PG_DTYPE_Q4_K ? PG_Q4K_BYTES : PG_Q6K_BYTES;
-    const int64_t numXBlocks = k / PG_Q8_BLOCK;
-    for (int64_t r = r0; r < r1; r++) {
-        const uint8_t *row = (const uint8_t *)w + r * numBlocks * blockBytes;
-        for (int64_t b = 0; b < numBlocks; b++) {
-            for (int64_t p = 0; p < blockBytes; p += 64)  // the next row's block, while this one computes
-                _mm_prefetch((const char *)row + numBlocks * blockBytes + b * blockBytes + p, _MM_HINT_T0);
-            __m256i quants[8];
-            float scale[8], scaleHigh[8], offset[8];
-            kquant_unpack(row + b * blockBytes, dtype, quants, scale, scaleHigh, offset);
-            for (int64_t i = 0; i < m; i++) {
-                __m256 acc = _mm256_setzero_ps();
-                float minTerm = 0;
-                for (int sub = 0; sub < 8; sub++) {
-                    const int64_t xb = 8 * b + sub, at = scale_index(i, xb, numXBlocks);
-                    const __m256i xq = _mm256_loadu_si256((const __m256i *)(q + i * k + xb * PG_Q8_BLOCK));
-                    __m256 dot;
-                    if (dtype == PG_DTYPE_Q4_K) {
-                        dot = _mm256_mul_ps(block_dot(quants[sub], xq), _mm256_set1_ps(scale[sub]));
-                        minTerm += offset[sub] * s[at];
-                    } else {
-                        __m256i u = _mm256_sign_epi8(quants[sub], quants[sub]);
-                        __m256 factors = _mm256_set_m128(_mm_set1_ps(scaleHigh[sub]), _mm_set1_ps(scale[sub]));
-                        dot = _mm256_mul_ps(block_dot(u, _mm256_sign_epi8(xq, quants[sub])), factors);
-                    }
-                    acc = _mm256_fmadd_ps(dot, _mm256_set1_ps(d[at]), acc);
+    const int64_t numBlocks = k / PG_QK_BLOCK, numXBlocks = k / PG_Q8_BLOCK;
+    __m256 acc[PG_KQ_GROUP];
+    float minTerm[PG_KQ_GROUP];
+    for (int64_t i = 0; i < rows; i++) {
+        acc[i] = _mm256_setzero_ps();
+        minTerm[i] = 0;
+    }
+    for (int64_t b = 0; b < numBlocks; b++) {
+        if (i0 == 0)  // the next row's block, while this one computes
+            for (int64_t p = 0; p < blockBytes; p += 64)
+                _mm_prefetch((const char *)row + (numBlocks + b) * blockBytes + p, _MM_HINT_T0);
+        __m256i quants[8];
+        float scale[8], scaleHigh[8], offset[8];
+        kquant_unpack(row + b * blockBytes, dtype, quants, scale, scaleHigh, offset);
+        for (int64_t i = 0; i < rows; i++) {
+            for (int sub = 0; sub < 8; sub++) {
+                const int64_t xb = 8 * b + sub, at = scale_index(i0 + i, xb, numXBlocks);
+                const __m256i xq = _mm256_loadu_si256((const __m256i *)(q + (i0 + i) * k + xb * PG_Q8_BLOCK));
+                const float dx = d[at];
+                if (dtype == PG_DTYPE_Q4_K) {
+                    acc[i] = _mm256_fmadd_ps(block_dot(quants[sub], xq), _mm256_set1_ps(scale[sub] * dx), acc[i]);
+                    minTerm[i] += offset[sub] * s[at];
+                } else {
+                    __m256i u = _mm256_sign_epi8(quants[sub], quants[sub]);
+                    __m256 factors = _mm256_set_m128(_mm_set1_ps(scaleHigh[sub] * dx), _mm_set1_ps(scale[sub] * dx));
+                    acc[i] = _mm256_fmadd_ps(block_dot(u, _mm256_sign_epi8(xq, quants[sub])), factors, acc[i]);
                 }
-                out[i * ldo + r] += hsum(acc) - minTerm;
             }
         }
+    }
+    for (int64_t i = 0; i < rows; i++) out[(i0 + i) * ldo] += hsum(acc[i]) - minTerm[i];
+}
+
+PG_INLINE PG_AVX2 void kquant_rows(const int8_t *q, const float *d, const float *s, int64_t m, int64_t k,
+                                   const void *w, int dtype, int64_t r0, int64_t r1, float *out, int64_t ldo) {
+    const int64_t rowBytes = k / PG_QK_BLOCK * (dtype == PG_DTYPE_Q4_K ? PG_Q4K_BYTES : PG_Q6K_BYTES);
+    for (int64_t r = r0; r < r1; r++) {
+        const uint8_t *row = (const uint8_t *)w + r * rowBytes;
+        if (m == 1) {
+            kquant_group(q, d, s, k, row, dtype, 0, 1, out + r, ldo);
+            continue;
+        }
+        for (int64_t i0 = 0; i0 < m; i0 += PG_KQ_GROUP)
+            kquant_group(q, d, s, k, row, dtype, i0, m - i0 < PG_KQ_GROUP ? m - i0 : PG_KQ_GROUP, out + r, ldo);
     }
 }
 
