@@ -88,6 +88,39 @@ void pg_quantize_activations(const float *x, int64_t m, int64_t k, void *qx) {
     }
 }
 
+void pg_quantize_activations_k(const float *x, int64_t m, int64_t k, void *qx) {
+    int8_t *q = (int8_t *)qx;
+    const int64_t numBlocks = k / PG_Q8_BLOCK, mp = padded_rows(m);
+    float *d = (float *)((uint8_t *)qx + scales_offset(m, k));
+    float *s = d + numBlocks * mp;
+    memset(d, 0, 2 * sizeof(float) * (size_t)(numBlocks * mp));
+    for (int64_t i = 0; i < m; i++) {
+        for (int64_t g = 0; g < k / PG_QK_BLOCK; g++) {
+            const float *xg = x + i * k + g * PG_QK_BLOCK;
+            int8_t *qg = q + i * k + g * PG_QK_BLOCK;
+            float max = 0, maxAbs = 0;  // the signed value of largest magnitude (first one wins)
+            for (int j = 0; j < PG_QK_BLOCK; j++)
+                if (fabsf(xg[j]) > maxAbs) {
+                    maxAbs = fabsf(xg[j]);
+                    max = xg[j];
+                }
+            const float inverse = maxAbs > 0 ? -127.0f / max : 0.0f;
+            for (int j = 0; j < PG_QK_BLOCK; j++) {
+                float v = nearbyintf(inverse * xg[j]);
+                qg[j] = (int8_t)(v > 127 ? 127 : v);
+            }
+            const float scale = maxAbs > 0 ? 1.0f / inverse : 0.0f;
+            for (int b = 0; b < PG_QK_BLOCK / PG_Q8_BLOCK; b++) {
+                int sum = 0;
+                for (int j = 0; j < PG_Q8_BLOCK; j++) sum += qg[b * PG_Q8_BLOCK + j];
+                const int64_t at = scale_index(i, g * (PG_QK_BLOCK / PG_Q8_BLOCK) + b, numBlocks);
+                d[at] = scale;
+                s[at] = scale * (float)sum;
+            }
+        }
+    }
+}
+
 // ---- portable ------------------------------------------------------------
 
 /// Weight `j` of a Q8_0 or Q4_0 block as its integer (the block's scale not applied).

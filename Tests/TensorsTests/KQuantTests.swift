@@ -136,8 +136,8 @@ import Testing
             let w = Self.randomWeight(dtype, n: n, blocksPerRow: k / 256, seed: UInt64(m * 1000 + n + k))
             let x = KernelTests.values(m * k, seed: k + m)
             let bias = KernelTests.values(n, seed: 5)
-            // Below the prefill threshold the kernels see 8-bit-quantized activations.
-            let seen = m < MatMul.packedRowsThreshold ? QuantizedActivations.roundTrip(x) : x
+            // Below the prefill threshold the kernels see activations rounded as llama.cpp's Q8_K.
+            let seen = m < MatMul.packedRowsThreshold ? QuantizedActivations.roundTripK(x) : x
             let expected = MatMul.linearReference(x: seen, m: m, weight: w, bias: bias)
             var out = [Float](repeating: .nan, count: m * n)
             x.withUnsafeBufferPointer { xp in

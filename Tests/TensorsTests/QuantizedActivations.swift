@@ -18,6 +18,21 @@ enum QuantizedActivations {
         return out
     }
 
+    /// What the k-quant kernels see (llama.cpp's Q8_K rounding): per 256 values, d =
+    /// max / -127 with max the signed value of largest magnitude, q = min(127, round(x / d)).
+    static func roundTripK(_ x: [Float]) -> [Float] {
+        precondition(x.count % 256 == 0)
+        var out = x
+        for start in stride(from: 0, to: x.count, by: 256) {
+            var max: Float = 0
+            for j in start..<start + 256 where abs(x[j]) > abs(max) { max = x[j] }
+            let inverse: Float = max != 0 ? -127 / max : 0
+            let d: Float = max != 0 ? 1 / inverse : 0
+            for j in start..<start + 256 { out[j] = Swift.min(127, (inverse * x[j]).rounded(.toNearestOrEven)) * d }
+        }
+        return out
+    }
+
     /// The plain-loop result the kernels must reproduce for `weight` (Q8_0 or
     /// Q4_0), which see the activations quantized.
     static func reference(x: [Float], m: Int, weight: WeightTensor, bias: [Float]?) -> [Float] {

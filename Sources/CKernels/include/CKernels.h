@@ -58,6 +58,12 @@ size_t pg_quantized_activation_bytes(int64_t m, int64_t k);
 /// one block's scales for a tile are one vector and a tile's scales are contiguous.
 void pg_quantize_activations(const float *x, int64_t m, int64_t k, void *qx);
 
+/// `pg_quantize_activations` with llama.cpp's rounding for k-quant products (its Q8_K):
+/// one scale per 256 (k a multiple of 256), d = max / -127 where max is the signed
+/// value of largest magnitude, q = min(127, round-to-nearest-even(x / d)); stored in
+/// the same layout (each block of 32 carrying its group's d).
+void pg_quantize_activations_k(const float *x, int64_t m, int64_t k, void *qx);
+
 /// `pg_linear_rows` for Q8_0 / Q4_0 / Q4_K / Q6_K weights with activations made by
 /// `pg_quantize_activations`: each block's dot product in integer arithmetic,
 /// scaled by d_w * d_x in f32 (k-quants: each super-block unpacked once per W row

@@ -39,7 +39,11 @@ public enum MatMul {
             let byteCount = pg_quantized_activation_bytes(Int64(m), Int64(k))
             withUnsafeTemporaryAllocation(byteCount: byteCount, alignment: 64) { buffer in
                 guard let qx = buffer.baseAddress else { return }
-                pg_quantize_activations(x, Int64(m), Int64(k), qx)
+                if weight.dtype.isKQuant {
+                    pg_quantize_activations_k(x, Int64(m), Int64(k), qx)  // llama.cpp's Q8_K rounding
+                } else {
+                    pg_quantize_activations(x, Int64(m), Int64(k), qx)
+                }
                 let quantized = UnsafeRawPointer(qx)
                 pool.parallelFor(numTasks) { task in
                     let r0 = task * rowsPerTask
