@@ -282,10 +282,6 @@ PG_INLINE PG_AVX2 void linear_rows_avx2(const float *x, int64_t m, int64_t k, co
     }
     for (int64_t i = 0; i < m; i++)
         for (int64_t r = r0; r < r1; r++) out[i * ldo + r] = bias ? bias[r] : 0.0f;
-    if (dtype == PG_DTYPE_Q4_K || dtype == PG_DTYPE_Q6_K) {
-        kquant_rows_avx2(x, m, k, w, dtype, r0, r1, out, ldo);
-        return;
-    }
     if (m == 1) {  // decode: memory-bound, 8 independent W rows per step
         int64_t r = r0;
         for (; r + 8 <= r1; r += 8) micro(x, k, w, dtype, r, 0, 0, k, out, ldo, 8, 1);
