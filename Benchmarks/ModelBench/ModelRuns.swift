@@ -19,8 +19,12 @@ struct ModelRuns {
 
     var lmHeadFLOPs: Double { 2 * Double(model.config.vocabSize * model.config.hiddenSize) }
 
-    /// Whether the projections are Q8_0 / Q4_0, whose kernels run int8 dot products rather than f32 FMAs.
-    var usesIntegerDots: Bool { model.projectionDType.hasInt8Kernels }
+    /// Whether a forward pass of `numRows` rows runs int8 dot products rather than f32 FMAs:
+    /// Q8_0 / Q4_0 projections always, Q4_K / Q6_K below the prefill threshold (`MatMul`'s routing).
+    func usesIntegerDots(numRows: Int) -> Bool {
+        let dtype = model.projectionDType
+        return dtype.hasInt8Kernels || (dtype.isKQuant && numRows < MatMul.packedRowsThreshold)
+    }
 
     /// FLOPs of a `length`-token prefill (causal attention scores and sums included, one LM-head row).
     func prefillFLOPs(length: Int) -> Double {

@@ -83,26 +83,29 @@ for numThreads in options.threads {
         exit(1)
     }
     let runs = ModelRuns(model: model)
-    // The compute ceiling of the dot products these weights use.
-    let (peak, cpuPeak, peakName) =
-        runs.usesIntegerDots
-        ? (ceilings.peakInt8OPS, ceilings.cpuPeakInt8OPS, "int8-dot") : (ceilings.peakFLOPS, ceilings.cpuPeakFLOPS, "FMA")
+    // The compute ceiling of the dot products a pass of this many rows runs.
+    func peaks(numRows: Int) -> (wall: Double, cpu: Double, name: String) {
+        runs.usesIntegerDots(numRows: numRows)
+            ? (ceilings.peakInt8OPS, ceilings.cpuPeakInt8OPS, "int8-dot") : (ceilings.peakFLOPS, ceilings.cpuPeakFLOPS, "FMA")
+    }
     if !options.skipPrefill {
         let time = runs.prefillSeconds(
             length: options.promptLength, repetitions: max(1, options.repetitions - 1), numThreads: numThreads)
         let flops = runs.prefillFLOPs(length: options.promptLength)
         let tokens = Double(options.promptLength)
+        let peak = peaks(numRows: options.promptLength)
         print(
             String(
                 format: "prefill %d: wall %.2f s %.1f tok/s %@ of %@ peak | cpu %.2f s %.1f tok/s %.1f GFLOP/s %@ of peak",
-                options.promptLength, time.wall, tokens / time.wall, percent(flops / time.wall / peak), peakName,
-                time.cpu, tokens / time.cpu, flops / time.cpu / 1e9, percent(flops / time.cpu / cpuPeak)))
+                options.promptLength, time.wall, tokens / time.wall, percent(flops / time.wall / peak.wall), peak.name,
+                time.cpu, tokens / time.cpu, flops / time.cpu / 1e9, percent(flops / time.cpu / peak.cpu)))
     }
     for numSequences in options.batches {
         let time = runs.decodeStepSeconds(
             numSequences: numSequences, context: options.context, steps: options.steps,
             repetitions: options.repetitions, numThreads: numThreads)
-        print(decodeLine(runs: runs, numSequences: numSequences, time: time, ceilings: ceilings, peaks: (peak, cpuPeak)))
+        let peak = peaks(numRows: numSequences)
+        print(decodeLine(runs: runs, numSequences: numSequences, time: time, ceilings: ceilings, peaks: (peak.wall, peak.cpu)))
     }
     pool.shutdown()
 }

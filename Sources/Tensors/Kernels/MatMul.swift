@@ -14,7 +14,7 @@ import CKernels
 public enum MatMul {
     /// Rows of x at or above which the C kernel packs f32 / f16 / bf16 W into
     /// panels of 64 rows (the prefill path); tasks then cover whole panel groups.
-    @usableFromInline static let packedRowsThreshold = 64
+    public static let packedRowsThreshold = 64
 
     /// x [m, k] · W [n, k]ᵀ (+ bias [n]) → out [m, n], f32 accumulation, W in any `DType`.
     /// Parallel over ranges of W rows, so each W byte is read by one thread once.
