@@ -69,4 +69,26 @@ PG_INLINE PG_AVX2 float hsum(__m256 v) {
     return _mm_cvtss_f32(s);
 }
 
+// ---- quantized activations (quantized.c, kquant_dot.c) ----------------
+
+/// Layout of quantized activations: int8 q[m][k], then (64-byte aligned) f32 d and
+/// f32 s = d * (sum of the block's q) (for Q4_0's offset of 8), each laid out by tiles
+/// of 8 rows: [m / 8 (rounded up)][k / 32][8], rows past m zero. One block's scales
+/// for a tile are one vector, and a tile's scales are contiguous.
+static inline int64_t padded_rows(int64_t m) { return (m + 7) / 8 * 8; }
+
+/// Index of row i's scale of block b (see the layout above).
+static inline int64_t scale_index(int64_t i, int64_t b, int64_t numBlocks) { return (i / 8 * numBlocks + b) * 8 + i % 8; }
+
+static inline size_t scales_offset(int64_t m, int64_t k) { return ((size_t)(m * k) + 63) / 64 * 64; }
+
+/// Eight s32 partial sums of u . x over one block (u unsigned bytes), as f32.
+PG_INLINE PG_AVX2 __m256 block_dot(__m256i u, __m256i x) {
+    return _mm256_cvtepi32_ps(_mm256_madd_epi16(_mm256_maddubs_epi16(u, x), _mm256_set1_epi16(1)));
+}
+
+/// Q4_K / Q6_K rows [r0, r1) against activations in the layout above (kquant_dot.c).
+PG_AVX2 void pg_kquant_rows_int8(const int8_t *q, const float *d, const float *s, int64_t m, int64_t k, const void *w,
+                                 int dtype, int64_t r0, int64_t r1, float *out, int64_t ldo);
+
 #endif
