@@ -1,6 +1,6 @@
 // Linear-layer kernels: x [m, k] f32 times W [n, k]^T (f32, f16, bf16, or
-// Q8_0 / Q4_0 / Q4_K / Q6_K widened to f32; quantized.c has the integer paths
-// of Q8_0 / Q4_0).
+// Q8_0 / Q4_0 / Q4_K / Q6_K widened to f32; MatMul routes the block formats to
+// the integer paths in quantized.c and kquant_dot.c, except k-quant prefill).
 //
 // Three AVX2 + FMA paths, all f32 accumulation (W widened in registers:
 // bf16 by zero-extend + shift, f16 by F16C, Q8_0 / Q4_0 by sign extension

@@ -1,3 +1,5 @@
+import Tensors
+
 /// The per-request random number generator that makes sampling reproducible.
 ///
 /// Each `Sampler` owns one, seeded from `SamplingParams.seed` (or a fresh random
@@ -51,19 +53,5 @@ public struct SamplerRNG: RandomNumberGenerator, Sendable, Hashable {
 
     private func rotateLeft(_ x: UInt64, by k: UInt64) -> UInt64 {
         (x << k) | (x >> (64 - k))
-    }
-}
-
-/// SplitMix64 (Steele, Lea & Flood, "Fast splittable pseudorandom number
-/// generators", 2014): expands one 64-bit seed into well-mixed state words.
-struct SplitMix64 {
-    var state: UInt64
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

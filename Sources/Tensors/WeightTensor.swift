@@ -31,10 +31,7 @@ public struct WeightTensor: @unchecked Sendable {
         case .f32: data.load(fromByteOffset: i * 4, as: Float.self)
         case .bf16: Precision.bf16ToFloat(data.load(fromByteOffset: i * 2, as: UInt16.self))
         case .f16: Precision.f16ToFloat(data.load(fromByteOffset: i * 2, as: UInt16.self))
-        case .q8_0: Quantize.q8_0Element(data, i)
-        case .q4_0: Quantize.q4_0Element(data, i)
-        case .q4_K: KQuant.q4_KElement(data, i)
-        case .q6_K: KQuant.q6_KElement(data, i)
+        case .q8_0, .q4_0, .q4_K, .q6_K: Quantize.element(dtype, data, i)
         }
     }
 

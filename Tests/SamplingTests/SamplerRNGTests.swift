@@ -1,6 +1,7 @@
 import Testing
 
 @testable import Sampling
+import Tensors
 
 @Suite("SamplerRNG")
 struct SamplerRNGTests {

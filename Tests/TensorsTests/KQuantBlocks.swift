@@ -75,15 +75,9 @@ struct KQuantBlocks {
 
     /// A deterministic generator (SplitMix64) for random valid blocks.
     struct Generator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
+        var mixer: SplitMix64
+        init(state: UInt64) { mixer = SplitMix64(state: state) }
+        mutating func below(_ n: Int) -> Int { Int(mixer.next() % UInt64(n)) }
         /// f16 bits of a value of magnitude in [2^-10, 2^-5), either sign when `signed`.
         mutating func f16Scale(signed: Bool) -> UInt16 {
             let magnitude = Float(1 + below(1023)) / 1024 * Float(1 << below(5)) / 1024

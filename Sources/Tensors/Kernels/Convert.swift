@@ -34,18 +34,9 @@ public enum Convert {
                 dst[i] = Float(s[i])
                 i += 1
             }
-        case .q8_0:
-            precondition(count % DType.q8BlockSize == 0, "q8_0 rows hold whole blocks")
-            for i in 0..<count { dst[i] = Quantize.q8_0Element(src, i) }
-        case .q4_0:
-            precondition(count % DType.q4BlockSize == 0, "q4_0 rows hold whole blocks")
-            for i in 0..<count { dst[i] = Quantize.q4_0Element(src, i) }
-        case .q4_K:
-            precondition(count % DType.kQuantBlockSize == 0, "q4_K rows hold whole super-blocks")
-            for i in 0..<count { dst[i] = KQuant.q4_KElement(src, i) }
-        case .q6_K:
-            precondition(count % DType.kQuantBlockSize == 0, "q6_K rows hold whole super-blocks")
-            for i in 0..<count { dst[i] = KQuant.q6_KElement(src, i) }
+        case .q8_0, .q4_0, .q4_K, .q6_K:
+            precondition(count % dtype.blockSize == 0, "\(dtype) rows hold whole blocks")
+            for i in 0..<count { dst[i] = Quantize.element(dtype, src, i) }
         }
     }
 }

@@ -69,6 +69,17 @@ public enum Quantize {
         return shifted >= 1 ? UInt8(shifted) : 0
     }
 
+    /// Element `index` of block-quantized data at `data` (any `DType.isBlockQuantized`), as f32.
+    @inlinable public static func element(_ dtype: DType, _ data: UnsafeRawPointer, _ index: Int) -> Float {
+        switch dtype {
+        case .q8_0: q8_0Element(data, index)
+        case .q4_0: q4_0Element(data, index)
+        case .q4_K: KQuant.q4_KElement(data, index)
+        case .q6_K: KQuant.q6_KElement(data, index)
+        case .f32, .f16, .bf16: preconditionFailure("\(dtype) is not block-quantized")
+        }
+    }
+
     /// Element `index` of Q8_0 data at `data` (d · q of its block), as f32.
     @inlinable public static func q8_0Element(_ data: UnsafeRawPointer, _ index: Int) -> Float {
         let block = data + index / DType.q8BlockSize * DType.q8BlockBytes
