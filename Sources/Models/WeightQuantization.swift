@@ -9,7 +9,10 @@ import Tensors
 /// Only 2-D float matrices whose rows hold whole blocks of 32 are quantized
 /// (q/k/v/o, gate/up/down, experts, embeddings and LM head); norms, biases,
 /// the MoE router and router scales stay in float, and matrices that are
-/// already block-quantized (read from a GGUF file) stay as they are.
+/// already block-quantized (read from a GGUF file) keep their type. Q4_0
+/// matrices, made here or read from a file, are then repacked as Q4_0x8
+/// (groups of 8 rows, the layout of the fast integer kernels) when their row
+/// count is a multiple of 8.
 public enum WeightQuantization: String, Sendable, CaseIterable {
     case none
     case q8_0
@@ -26,6 +29,11 @@ public enum WeightQuantization: String, Sendable, CaseIterable {
 
     /// `tensor` as this mode stores it (unchanged when it does not qualify).
     public func apply(_ tensor: WeightTensor) -> WeightTensor {
+        tensor.shape.count == 2 ? quantize(tensor).interleaved() : tensor
+    }
+
+    /// `tensor` quantized as this mode says, in its file layout (what a GGUF file would hold).
+    public func quantize(_ tensor: WeightTensor) -> WeightTensor {
         guard let dtype, !tensor.dtype.isBlockQuantized, tensor.shape.count == 2,
             tensor.cols % dtype.blockSize == 0
         else { return tensor }

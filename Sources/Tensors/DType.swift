@@ -10,6 +10,11 @@
 /// - `q4_0`: blocks of 32 weights, each an f16 scale `d` then 16 bytes, byte j
 ///   holding weight j in its low nibble and weight j + 16 in its high nibble;
 ///   weight = d·(nibble − 8) (ggml's `block_q4_0`).
+/// - `q4_0x8`: Q4_0 repacked in groups of 8 rows for the integer kernels (made
+///   at load from `q4_0` when the row count is a multiple of 8; never in a file).
+///   Per group and block of 32 columns, 144 bytes: the 8 rows' f16 scales, then
+///   4 chunks of 32 bytes, chunk c holding nibble bytes 4c ..< 4c + 4 of each row
+///   in row order. A row is not contiguous: read elements through `WeightTensor`.
 /// - `q4_K`: super-blocks of 256 weights in 144 bytes (ggml's `block_q4_K`):
 ///   f16 `d`, f16 `dmin`, 12 bytes of 6-bit sub-block scales `sc[s]` and mins
 ///   `mn[s]` for 8 sub-blocks of 32, then 128 bytes of nibbles. For s < 4,
@@ -31,6 +36,7 @@ public enum DType: String, Sendable, Hashable, CaseIterable {
     case bf16 = "BF16"
     case q8_0 = "Q8_0"
     case q4_0 = "Q4_0"
+    case q4_0x8 = "Q4_0x8"
     case q4_K = "Q4_K"
     case q6_K = "Q6_K"
 
@@ -52,13 +58,14 @@ public enum DType: String, Sendable, Hashable, CaseIterable {
     public static let q4KBlockBytes = 144
     public static let q6KBlockBytes = 210
 
-    /// True for the block-quantized types (`q8_0`, `q4_0`, `q4_K`, `q6_K`).
+    /// True for the block-quantized types (`q8_0`, `q4_0`, `q4_0x8`, `q4_K`, `q6_K`).
     public var isBlockQuantized: Bool { blockSize > 1 }
 
     /// True for the types whose matrix products run in integer arithmetic
-    /// against 8-bit activations (`q8_0`, `q4_0`); the others, k-quants
-    /// included, are widened to f32 in registers against f32 activations.
-    public var hasInt8Kernels: Bool { self == .q8_0 || self == .q4_0 }
+    /// against 8-bit activations at every batch size (`q8_0`, `q4_0`, `q4_0x8`);
+    /// the others are widened to f32 against f32 activations (the k-quants
+    /// only in prefill: below `MatMul.packedRowsThreshold` rows they are integer too).
+    public var hasInt8Kernels: Bool { self == .q8_0 || self == .q4_0 || self == .q4_0x8 }
 
     /// True for llama.cpp's k-quants (`q4_K`, `q6_K`).
     public var isKQuant: Bool { self == .q4_K || self == .q6_K }
@@ -69,7 +76,7 @@ public enum DType: String, Sendable, Hashable, CaseIterable {
         switch self {
         case .f32, .f16, .bf16: 1
         case .q8_0: Self.q8BlockSize
-        case .q4_0: Self.q4BlockSize
+        case .q4_0, .q4_0x8: Self.q4BlockSize
         case .q4_K, .q6_K: Self.kQuantBlockSize
         }
     }
@@ -81,7 +88,7 @@ public enum DType: String, Sendable, Hashable, CaseIterable {
         switch self {
         case .f32: 4
         case .f16, .bf16: 2
-        case .q8_0, .q4_0, .q4_K, .q6_K: 1
+        case .q8_0, .q4_0, .q4_0x8, .q4_K, .q6_K: 1
         }
     }
 
@@ -90,7 +97,7 @@ public enum DType: String, Sendable, Hashable, CaseIterable {
         switch self {
         case .f32, .f16, .bf16: numElements * byteSize
         case .q8_0: numElements / Self.q8BlockSize * Self.q8BlockBytes
-        case .q4_0: numElements / Self.q4BlockSize * Self.q4BlockBytes
+        case .q4_0, .q4_0x8: numElements / Self.q4BlockSize * Self.q4BlockBytes
         case .q4_K: numElements / Self.kQuantBlockSize * Self.q4KBlockBytes
         case .q6_K: numElements / Self.kQuantBlockSize * Self.q6KBlockBytes
         }
@@ -148,7 +155,7 @@ public enum Precision {
     /// f32, and for the block-quantized types, whose grids depend on the block's scales).
     @inlinable public static func round(_ value: Float, to dtype: DType) -> Float {
         switch dtype {
-        case .f32, .q8_0, .q4_0, .q4_K, .q6_K: value
+        case .f32, .q8_0, .q4_0, .q4_0x8, .q4_K, .q6_K: value
         case .bf16: bf16ToFloat(floatToBF16(value))
         case .f16: Float(Float16(value))
         }

@@ -97,9 +97,9 @@ struct GGUFModelTests {
             ("tokenizer.ggml.bos_token_id", .u32(1)), ("tokenizer.ggml.eos_token_id", .u32(2)),
         ]
         let q = quantization
-        w.add("token_embd.weight", q.apply(try checkpoint.tensor("model.embed_tokens.weight")))
+        w.add("token_embd.weight", q.quantize(try checkpoint.tensor("model.embed_tokens.weight")))
         w.add("output_norm.weight", try checkpoint.tensor("model.norm.weight"))
-        w.add("output.weight", q.apply(try checkpoint.tensor("lm_head.weight")))
+        w.add("output.weight", q.quantize(try checkpoint.tensor("lm_head.weight")))
         let names = [
             "attn_norm.weight": "input_layernorm.weight", "ffn_norm.weight": "post_attention_layernorm.weight",
             "attn_q.weight": "self_attn.q_proj.weight", "attn_q.bias": "self_attn.q_proj.bias",
@@ -111,7 +111,7 @@ struct GGUFModelTests {
         ]
         for layer in 0..<c.numHiddenLayers {
             for (gguf, hf) in names.sorted(by: { $0.key < $1.key }) {
-                let tensor = q.apply(try checkpoint.tensor("model.layers.\(layer).\(hf)"))
+                let tensor = q.quantize(try checkpoint.tensor("model.layers.\(layer).\(hf)"))
                 var bytes: [UInt8]? = nil
                 if arch == "llama", gguf.hasPrefix("attn_q.") || gguf.hasPrefix("attn_k.") {
                     bytes = permuted(

@@ -1,0 +1,136 @@
+// Q4_0 repacked in groups of 8 rows ("Q4_0x8", PG_DTYPE_Q4_0X8): the integer
+// kernels' layout for Q4_0 weights, made once at load by `pg_repack_q4_0x8`.
+//
+// For each group of 8 W rows and each block of 32 columns, 144 bytes: the 8
+// rows' f16 scales, then 4 chunks of 32 bytes; chunk c holds bytes 4c ..< 4c + 4
+// of each row's 16 nibble bytes, row after row. One chunk's low nibbles are then
+// weights 4c ..< 4c + 4 of all 8 rows, its high nibbles weights 16 + 4c ..< 20 + 4c,
+// so a 32-bit lane of a register is one row: `vpmaddubsw` against the matching 4
+// activation bytes (broadcast) leaves each row's products in its own lane. The 8
+// products of a block add up in 16 bits (|sum| <= 8 * 2 * 15 * 127 < 2^15), and
+// one `vpmaddwd`, one convert and one FMA with the 8 rows' scales finish the block
+// for 8 rows at once: no horizontal sums and no scalar scale arithmetic, which
+// left the row-by-row Q4_0 kernels compute-bound (`quantized.c`).
+#include "CKernels.h"
+#include "kernels_internal.h"
+
+enum { GROUP_BYTES = 8 * PG_Q4_BYTES };
+
+/// Target bytes of W per chunk of the batched path (kept in L2 while every x tile meets it).
+#ifndef PG_Q4X8_CHUNK_BYTES
+#define PG_Q4X8_CHUNK_BYTES (256 * 1024)
+#endif
+
+void pg_repack_q4_0x8(const void *src, int64_t n, int64_t k, void *dst) {
+    const int64_t numBlocks = k / PG_Q8_BLOCK;
+    for (int64_t g = 0; g < n / 8; g++) {
+        for (int64_t b = 0; b < numBlocks; b++) {
+            uint8_t *out = (uint8_t *)dst + (g * numBlocks + b) * GROUP_BYTES;
+            for (int r = 0; r < 8; r++) {
+                const uint8_t *block = (const uint8_t *)src + ((g * 8 + r) * numBlocks + b) * PG_Q4_BYTES;
+                memcpy(out + 2 * r, block, 2);
+                for (int c = 0; c < 4; c++) memcpy(out + 16 + 32 * c + 4 * r, block + 2 + 4 * c, 4);
+            }
+        }
+    }
+}
+
+float pg_q4_0x8_element(const void *w, int64_t k, int64_t row, int64_t col) {
+    const int64_t numBlocks = k / PG_Q8_BLOCK;
+    const uint8_t *group = (const uint8_t *)w + ((row / 8) * numBlocks + col / PG_Q8_BLOCK) * GROUP_BYTES;
+    const int r = (int)(row % 8), j = (int)(col % PG_Q8_BLOCK), byte = j % 16;
+    uint16_t scale;
+    memcpy(&scale, group + 2 * r, 2);
+    const uint8_t packed = group[16 + 32 * (byte / 4) + 4 * r + byte % 4];
+    return f16_to_float(scale) * (float)((j < 16 ? packed & 0x0F : packed >> 4) - 8);
+}
+
+static void q4_0x8_rows_portable(const int8_t *q, const float *d, int64_t m, int64_t k, const void *w, int64_t r0,
+                                 int64_t r1, float *out, int64_t ldo) {
+    const int64_t numBlocks = k / PG_Q8_BLOCK;
+    for (int64_t i = 0; i < m; i++) {
+        for (int64_t r = r0; r < r1; r++) {
+            float sum = 0;
+            for (int64_t b = 0; b < numBlocks; b++) {
+                float dot = 0;  // d_w (q_w - 8) q_x: exact in f32 for one block
+                for (int64_t j = b * PG_Q8_BLOCK; j < (b + 1) * PG_Q8_BLOCK; j++)
+                    dot += pg_q4_0x8_element(w, k, r, j) * (float)q[i * k + j];
+                sum += dot * d[scale_index(i, b, numBlocks)];
+            }
+            out[i * ldo + r] += sum;
+        }
+    }
+}
+
+PG_INLINE PG_AVX2 __m256i broadcast4(const int8_t *p) {
+    int32_t v;
+    memcpy(&v, p, 4);
+    return _mm256_set1_epi32(v);
+}
+
+/// One group of 8 W rows (`group`, all its blocks) against x rows [i, i + RX):
+/// out[(i + a) * ldo + r .. r + 8] += the 8 rows' dot products with x row i + a.
+PG_INLINE PG_AVX2 void group_tile(const int8_t *q, const float *d, const float *s, int64_t k, const uint8_t *group,
+                                  int64_t i, float *out, int64_t ldo, const int RX) {
+    const int64_t numBlocks = k / PG_Q8_BLOCK;
+    const __m256i low = _mm256_set1_epi8(0x0F), ones = _mm256_set1_epi16(1);
+    const __m256 eight = _mm256_set1_ps(8.0f);
+    __m256 acc[4];
+    for (int a = 0; a < RX; a++) acc[a] = _mm256_setzero_ps();
+    const uint8_t *p = group;
+    for (int64_t b = 0; b < numBlocks; b++, p += GROUP_BYTES) {
+        if (RX == 1) {  // decode streams W from memory: keep the next blocks in flight
+            _mm_prefetch((const char *)p + 4 * GROUP_BYTES, _MM_HINT_T0);
+            _mm_prefetch((const char *)p + 4 * GROUP_BYTES + 64, _MM_HINT_T0);
+            _mm_prefetch((const char *)p + 4 * GROUP_BYTES + 128, _MM_HINT_T0);
+        }
+        __m256i sums[4];
+        for (int a = 0; a < RX; a++) sums[a] = _mm256_setzero_si256();
+        for (int c = 0; c < 4; c++) {
+            const __m256i packed = _mm256_loadu_si256((const __m256i *)(p + 16 + 32 * c));
+            const __m256i lo = _mm256_and_si256(packed, low);
+            const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(packed, 4), low);
+            for (int a = 0; a < RX; a++) {
+                const int8_t *x = q + (i + a) * k + b * PG_Q8_BLOCK;
+                sums[a] = _mm256_add_epi16(sums[a], _mm256_maddubs_epi16(lo, broadcast4(x + 4 * c)));
+                sums[a] = _mm256_add_epi16(sums[a], _mm256_maddubs_epi16(hi, broadcast4(x + 16 + 4 * c)));
+            }
+        }
+        // Per row: d_w (d_x sum(u q_x) - 8 d_x sum(q_x)), u = q_w + 8 the stored nibble.
+        const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)p));
+        for (int a = 0; a < RX; a++) {
+            const int64_t at = scale_index(i + a, b, numBlocks);
+            const __m256 dot = _mm256_cvtepi32_ps(_mm256_madd_epi16(sums[a], ones));
+            const __m256 x = _mm256_fmsub_ps(dot, _mm256_set1_ps(d[at]), _mm256_mul_ps(eight, _mm256_set1_ps(s[at])));
+            acc[a] = _mm256_fmadd_ps(x, dw, acc[a]);
+        }
+    }
+    for (int a = 0; a < RX; a++) {
+        float *o = out + (i + a) * ldo;
+        _mm256_storeu_ps(o, _mm256_add_ps(_mm256_loadu_ps(o), acc[a]));
+    }
+}
+
+/// Groups [g0, g1) in chunks of about PG_Q4X8_CHUNK_BYTES (kept in L2); within a chunk
+/// each tile of 4 x rows (in L1) meets every group.
+static PG_AVX2 void q4_0x8_rows_avx2(const int8_t *q, const float *d, const float *s, int64_t m, int64_t k,
+                                     const void *w, int64_t g0, int64_t g1, float *out, int64_t ldo) {
+    const int64_t groupStride = k / PG_Q8_BLOCK * GROUP_BYTES;
+    const int64_t chunk = PG_Q4X8_CHUNK_BYTES / groupStride > 0 ? PG_Q4X8_CHUNK_BYTES / groupStride : 1;
+    for (int64_t c0 = g0; c0 < g1; c0 += chunk) {
+        const int64_t c1 = c0 + chunk < g1 ? c0 + chunk : g1;
+        int64_t i = 0;
+        for (; i + 4 <= m; i += 4)
+            for (int64_t g = c0; g < c1; g++)
+                group_tile(q, d, s, k, (const uint8_t *)w + g * groupStride, i, out + g * 8, ldo, 4);
+        for (; i < m; i++)
+            for (int64_t g = c0; g < c1; g++)
+                group_tile(q, d, s, k, (const uint8_t *)w + g * groupStride, i, out + g * 8, ldo, 1);
+    }
+}
+
+void pg_q4_0x8_rows(const int8_t *q, const float *d, const float *s, int64_t m, int64_t k, const void *w, int64_t r0,
+                    int64_t r1, float *out, int64_t ldo) {
+    if (pg_has_avx2_fma()) q4_0x8_rows_avx2(q, d, s, m, k, w, r0 / 8, r1 / 8, out, ldo);
+    else q4_0x8_rows_portable(q, d, m, k, w, r0, r1, out, ldo);
+}
