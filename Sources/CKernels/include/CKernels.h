@@ -105,10 +105,10 @@ void pg_silu_mul(float *gate, const float *up, int64_t count);
 /// (2 per lane per FMA). Time it to get the peak FMA rate of one core.
 double pg_fma_peak_loop(int64_t iterations);
 
-/// Runs register-only chains of the integer kernels' step for one block of 32
-/// (u8 x s8 products summed to s32, converted, scaled into an f32 accumulator) and
-/// returns the operations performed (2 per multiply-add): the int8 dot-product
-/// ceiling of Q8_0 / Q4_0 kernels on this core (no VNNI: AVX2 `vpmaddubsw`).
+/// Runs register-only chains of AVX2's fastest int8 multiply-accumulate (`vpmaddubsw`
+/// u8 x s8 products into 16-bit accumulators with `vpaddw`; no VNNI here) and returns
+/// the operations performed (2 per multiply-add): the int8 dot-product ceiling of
+/// one core for the Q8_0 / Q4_0 kernels.
 double pg_int8_dot_peak_loop(int64_t iterations);
 
 /// Reads `bytes` bytes at `p` with wide loads and returns a value depending on
