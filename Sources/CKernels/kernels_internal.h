@@ -91,8 +91,11 @@ PG_INLINE PG_AVX2 __m256 block_dot(__m256i u, __m256i x) {
 PG_AVX2 void pg_kquant_rows_int8(const int8_t *q, const float *d, const float *s, int64_t m, int64_t k, const void *w,
                                  int dtype, int64_t r0, int64_t r1, float *out, int64_t ldo);
 
-/// Q4_0x8 rows [r0, r1) (multiples of 8) added into out, same activations (q4_0x8.c).
+/// Q4_0x8 / Q4_Kx8 rows [r0, r1) (multiples of 8) added into out, same activations
+/// (q4_0x8.c, q4_Kx8.c).
 void pg_q4_0x8_rows(const int8_t *q, const float *d, const float *s, int64_t m, int64_t k, const void *w, int64_t r0,
+                    int64_t r1, float *out, int64_t ldo);
+void pg_q4_Kx8_rows(const int8_t *q, const float *d, const float *s, int64_t m, int64_t k, const void *w, int64_t r0,
                     int64_t r1, float *out, int64_t ldo);
 
 #endif

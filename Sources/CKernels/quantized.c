@@ -257,10 +257,11 @@ void pg_linear_rows_quantized(const void *qx, int64_t m, int64_t k, const void *
     const int8_t *q = (const int8_t *)qx;
     const float *d = (const float *)((const uint8_t *)qx + scales_offset(m, k));
     const float *s = d + padded_rows(m) * (k / PG_Q8_BLOCK);
-    if (dtype == PG_DTYPE_Q4_0X8) {
+    if (dtype == PG_DTYPE_Q4_0X8 || dtype == PG_DTYPE_Q4_KX8) {
         for (int64_t i = 0; i < m; i++)
             for (int64_t r = r0; r < r1; r++) out[i * ldo + r] = bias ? bias[r] : 0.0f;
-        pg_q4_0x8_rows(q, d, s, m, k, w, r0, r1, out, ldo);
+        if (dtype == PG_DTYPE_Q4_0X8) pg_q4_0x8_rows(q, d, s, m, k, w, r0, r1, out, ldo);
+        else pg_q4_Kx8_rows(q, d, s, m, k, w, r0, r1, out, ldo);
         return;
     }
     float *table = pg_has_avx2_fma() ? (float *)aligned_alloc(64, sizeof(float) * 8 * (size_t)(k / PG_Q8_BLOCK)) : NULL;

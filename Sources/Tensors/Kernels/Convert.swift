@@ -34,8 +34,8 @@ public enum Convert {
                 dst[i] = Float(s[i])
                 i += 1
             }
-        case .q4_0x8:
-            preconditionFailure("q4_0x8 rows are interleaved: widen them through WeightTensor.copyRow")
+        case .q4_0x8, .q4_Kx8:
+            preconditionFailure("\(dtype) rows are interleaved: widen them through WeightTensor.copyRow")
         case .q8_0, .q4_0, .q4_K, .q6_K:
             precondition(count % dtype.blockSize == 0, "\(dtype) rows hold whole blocks")
             for i in 0..<count { dst[i] = Quantize.element(dtype, src, i) }

@@ -12,7 +12,7 @@ public enum Quantize {
         switch dtype {
         case .q8_0: q8_0(src, count: count, into: dst)
         case .q4_0: q4_0(src, count: count, into: dst)
-        case .f32, .f16, .bf16, .q4_0x8, .q4_K, .q6_K:
+        case .f32, .f16, .bf16, .q4_0x8, .q4_K, .q4_Kx8, .q6_K:
             preconditionFailure("no block quantizer to \(dtype) (Q8_0 / Q4_0; Q4_0x8 is a repacked matrix)")
         }
     }
@@ -73,29 +73,29 @@ public enum Quantize {
     }
 
     /// Element `index` of block-quantized data at `data` (any `DType.isBlockQuantized` type
-    /// whose rows are contiguous; `q4_0x8` needs its row length: `q4_0x8Element`), as f32.
+    /// whose rows are contiguous; the interleaved ones need their row length:
+    /// `interleavedElement`), as f32.
     @inlinable public static func element(_ dtype: DType, _ data: UnsafeRawPointer, _ index: Int) -> Float {
         switch dtype {
         case .q8_0: q8_0Element(data, index)
         case .q4_0: q4_0Element(data, index)
         case .q4_K: KQuant.q4_KElement(data, index)
         case .q6_K: KQuant.q6_KElement(data, index)
-        case .q4_0x8: preconditionFailure("q4_0x8 rows are interleaved: use q4_0x8Element")
+        case .q4_0x8, .q4_Kx8: preconditionFailure("\(dtype) rows are interleaved: use interleavedElement")
         case .f32, .f16, .bf16: preconditionFailure("\(dtype) is not block-quantized")
         }
     }
 
-    /// Weight (`row`, `col`) of a Q4_0x8 matrix with rows of `cols` weights (layout in `DType.q4_0x8`).
-    @inlinable public static func q4_0x8Element(_ data: UnsafeRawPointer, cols: Int, row: Int, col: Int) -> Float {
-        let numBlocks = cols / DType.q4BlockSize
-        let groupBytes = 8 * DType.q4BlockBytes
-        let group = data + (row / 8 * numBlocks + col / DType.q4BlockSize) * groupBytes
-        let r = row % 8
-        let j = col % DType.q4BlockSize
-        let byte = j % 16
-        let scale = Precision.f16ToFloat(group.loadUnaligned(fromByteOffset: 2 * r, as: UInt16.self))
-        let packed = group.load(fromByteOffset: 16 + 32 * (byte / 4) + 4 * r + byte % 4, as: UInt8.self)
-        return scale * Float(Int(j < 16 ? packed & 0x0F : packed >> 4) - 8)
+    /// Weight (`row`, `col`) of a matrix of an interleaved type (`DType.isInterleaved`)
+    /// with rows of `cols` weights, as f32.
+    @inlinable public static func interleavedElement(
+        _ dtype: DType, _ data: UnsafeRawPointer, cols: Int, row: Int, col: Int
+    ) -> Float {
+        switch dtype {
+        case .q4_0x8: pg_q4_0x8_element(data, Int64(cols), Int64(row), Int64(col))
+        case .q4_Kx8: pg_q4_Kx8_element(data, Int64(cols), Int64(row), Int64(col))
+        default: preconditionFailure("\(dtype) is not an interleaved type")
+        }
     }
 
     /// Element `index` of Q8_0 data at `data` (d · q of its block), as f32.
@@ -124,7 +124,7 @@ extension WeightTensor {
     /// values. Returns `self` when it already has that type; otherwise the
     /// result owns its bytes.
     public func quantized(to target: DType) -> WeightTensor {
-        precondition(target.hasInt8Kernels, "\(target) is not a type to quantize to (Q8_0 / Q4_0 / Q4_0x8)")
+        precondition([.q8_0, .q4_0, .q4_0x8].contains(target), "\(target) is not a type to quantize to (Q8_0 / Q4_0 / Q4_0x8)")
         if dtype == target { return self }
         if target == .q4_0x8 {
             precondition(rows % 8 == 0, "q4_0x8 groups rows by 8")
@@ -143,13 +143,19 @@ extension WeightTensor {
         return WeightTensor(dtype: target, shape: shape, data: UnsafeRawPointer(storage.pointer), owner: storage)
     }
 
-    /// This Q4_0 matrix repacked as Q4_0x8 (the integer kernels' layout, `DType.q4_0x8`)
-    /// when its row count is a multiple of 8; otherwise (or for another type) `self`.
+    /// This Q4_0 (Q4_K) matrix repacked as Q4_0x8 (Q4_Kx8), the integer kernels' layout
+    /// in groups of 8 rows, when its row count is a multiple of 8; otherwise (or for
+    /// another type) `self`.
     public func interleaved() -> WeightTensor {
-        guard dtype == .q4_0, rows % 8 == 0, rows > 0 else { return self }
-        let storage = HeapStorage(byteCount: byteCount)
-        pg_repack_q4_0x8(data, Int64(rows), Int64(cols), storage.pointer)
-        return WeightTensor(dtype: .q4_0x8, shape: shape, data: UnsafeRawPointer(storage.pointer), owner: storage)
+        guard rows % 8 == 0, rows > 0, dtype == .q4_0 || dtype == .q4_K else { return self }
+        let target: DType = dtype == .q4_0 ? .q4_0x8 : .q4_Kx8
+        let storage = HeapStorage(byteCount: target.byteCount(numElements: numElements))
+        if dtype == .q4_0 {
+            pg_repack_q4_0x8(data, Int64(rows), Int64(cols), storage.pointer)
+        } else {
+            pg_repack_q4_Kx8(data, Int64(rows), Int64(cols), storage.pointer)
+        }
+        return WeightTensor(dtype: target, shape: shape, data: UnsafeRawPointer(storage.pointer), owner: storage)
     }
 
     /// This matrix quantized to Q8_0 (`quantized(to: .q8_0)`).

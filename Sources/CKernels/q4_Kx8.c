@@ -1,0 +1,157 @@
+// Q4_K repacked in groups of 8 rows ("Q4_Kx8", PG_DTYPE_Q4_KX8), made once at
+// load by `pg_repack_q4_Kx8`: the Q4_0x8 idea (q4_0x8.c) for llama.cpp's Q4_K.
+//
+// Per group of 8 W rows and super-block of 256 columns, 1184 bytes (8 x 148,
+// 3 % more than Q4_K's 8 x 144): the rows' f16 d [0, 16) and dmin [16, 32); the
+// 6-bit sub-block scales unpacked to bytes, sc[s][r] at 32 + 8s + r, and mins
+// mn[s][r] at 96 + 8s + r; then the nibbles in 32 chunks of 32 bytes: chunk
+// (c, t) at 160 + 32 (8c + t) holds Q4_K nibble bytes 32c + 4t ..< 32c + 4t + 4
+// of each row in row order. Its low nibbles are weights 64c + 4t ..< + 4 of the
+// 8 rows (sub-block 2c), its high nibbles weights 64c + 32 + 4t ..< + 4
+// (sub-block 2c + 1). A sub-block's 8 `vpmaddubsw` results add up in 16 bits
+// (|sum| <= 8 * 2 * 15 * 127 < 2^15); one `vpmaddwd` against the rows' scales
+// (sc, sc in each 32-bit lane) takes them to 32 bits (|sum| <= 8 * 63 * 30480 <
+// 2^31), and a super-block ends with one convert and one FMA by d_w d_x for 8
+// rows, minus dmin_w sum_s mn_s s_x (s_x = d_x sum of the sub-block's q_x).
+#include "CKernels.h"
+#include "kernels_internal.h"
+#include "kquants.h"
+
+enum { KX8_BYTES = 8 * 148, KX8_SCALES = 32, KX8_MINS = 96, KX8_QS = 160 };
+
+#ifndef PG_KX8_CHUNK_BYTES
+#define PG_KX8_CHUNK_BYTES (256 * 1024)
+#endif
+
+void pg_repack_q4_Kx8(const void *src, int64_t n, int64_t k, void *dst) {
+    const int64_t numBlocks = k / PG_QK_BLOCK;
+    for (int64_t g = 0; g < n / 8; g++) {
+        for (int64_t b = 0; b < numBlocks; b++) {
+            uint8_t *out = (uint8_t *)dst + (g * numBlocks + b) * KX8_BYTES;
+            for (int r = 0; r < 8; r++) {
+                const uint8_t *block = (const uint8_t *)src + ((g * 8 + r) * numBlocks + b) * PG_Q4K_BYTES;
+                memcpy(out + 2 * r, block, 2);
+                memcpy(out + 16 + 2 * r, block + 2, 2);
+                for (int s = 0; s < 8; s++) {
+                    int sc, mn;
+                    q4_K_scale_min(block + 4, s, &sc, &mn);
+                    out[KX8_SCALES + 8 * s + r] = (uint8_t)sc;
+                    out[KX8_MINS + 8 * s + r] = (uint8_t)mn;
+                }
+                for (int chunk = 0; chunk < 32; chunk++)
+                    memcpy(out + KX8_QS + 32 * chunk + 4 * r, block + 16 + 4 * chunk, 4);
+            }
+        }
+    }
+}
+
+float pg_q4_Kx8_element(const void *w, int64_t k, int64_t row, int64_t col) {
+    const uint8_t *group = (const uint8_t *)w + ((row / 8) * (k / PG_QK_BLOCK) + col / PG_QK_BLOCK) * KX8_BYTES;
+    const int r = (int)(row % 8), i = (int)(col % PG_QK_BLOCK), c = i / 64, high = i % 64 >= 32, byte = i % 32;
+    const int s = 2 * c + high;
+    uint16_t d, dmin;
+    memcpy(&d, group + 2 * r, 2);
+    memcpy(&dmin, group + 16 + 2 * r, 2);
+    const uint8_t packed = group[KX8_QS + 32 * (8 * c + byte / 4) + 4 * r + byte % 4];
+    return f16_to_float(d) * (float)group[KX8_SCALES + 8 * s + r] * (float)(high ? packed >> 4 : packed & 0x0F) -
+           f16_to_float(dmin) * (float)group[KX8_MINS + 8 * s + r];
+}
+
+static void q4_Kx8_rows_portable(const int8_t *q, const float *d, int64_t m, int64_t k, const void *w, int64_t r0,
+                                 int64_t r1, float *out, int64_t ldo) {
+    const int64_t numXBlocks = k / PG_Q8_BLOCK;
+    for (int64_t i = 0; i < m; i++)
+        for (int64_t r = r0; r < r1; r++) {
+            float sum = 0;
+            for (int64_t j = 0; j < k; j++)
+                sum += pg_q4_Kx8_element(w, k, r, j) * (float)q[i * k + j] *
+                       d[scale_index(i, j / PG_Q8_BLOCK, numXBlocks)];
+            out[i * ldo + r] += sum;
+        }
+}
+
+PG_INLINE PG_AVX2 __m256i broadcast4(const int8_t *p) {
+    int32_t v;
+    memcpy(&v, p, 4);
+    return _mm256_set1_epi32(v);
+}
+
+/// 8 bytes (one per row) widened to 32-bit lanes.
+PG_INLINE PG_AVX2 __m256i bytes_to_lanes(const uint8_t *p) {
+    return _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)p));
+}
+
+/// One group of 8 W rows (all its super-blocks) against x rows [i, i + RX):
+/// out[(i + a) * ldo .. + 8] += the 8 rows' dot products with x row i + a.
+PG_INLINE PG_AVX2 void group_tile(const int8_t *q, const float *d, const float *s, int64_t k, const uint8_t *group,
+                                  int64_t i, float *out, int64_t ldo, const int RX) {
+    const int64_t numBlocks = k / PG_QK_BLOCK, numXBlocks = k / PG_Q8_BLOCK;
+    const __m256i low = _mm256_set1_epi8(0x0F);
+    __m256 acc[4];
+    for (int a = 0; a < RX; a++) acc[a] = _mm256_setzero_ps();
+    const uint8_t *p = group;
+    for (int64_t b = 0; b < numBlocks; b++, p += KX8_BYTES) {
+        if (RX == 1)  // decode streams W from memory: the next super-block while this one computes
+            for (int line = 0; line < KX8_BYTES; line += 64) _mm_prefetch((const char *)p + KX8_BYTES + line, _MM_HINT_T0);
+        __m256i sums[4];
+        for (int a = 0; a < RX; a++) sums[a] = _mm256_setzero_si256();
+        for (int sub = 0; sub < 8; sub++) {
+            const int c = sub / 2, shift = 4 * (sub % 2);
+            __m256i sub16[4];
+            for (int a = 0; a < RX; a++) sub16[a] = _mm256_setzero_si256();
+            for (int t = 0; t < 8; t++) {
+                const __m256i packed = _mm256_loadu_si256((const __m256i *)(p + KX8_QS + 32 * (8 * c + t)));
+                const __m256i u = _mm256_and_si256(_mm256_srli_epi16(packed, shift), low);
+                for (int a = 0; a < RX; a++) {
+                    const int8_t *x = q + (i + a) * k + b * PG_QK_BLOCK + 32 * sub + 4 * t;
+                    sub16[a] = _mm256_add_epi16(sub16[a], _mm256_maddubs_epi16(u, broadcast4(x)));
+                }
+            }
+            const __m256i scale = bytes_to_lanes(p + KX8_SCALES + 8 * sub);
+            const __m256i pairs = _mm256_or_si256(scale, _mm256_slli_epi32(scale, 16));  // (sc, sc) per row
+            for (int a = 0; a < RX; a++) sums[a] = _mm256_add_epi32(sums[a], _mm256_madd_epi16(sub16[a], pairs));
+        }
+        const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)p));
+        const __m256 dmin = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(p + 16)));
+        for (int a = 0; a < RX; a++) {
+            const __m256 dx = _mm256_set1_ps(d[scale_index(i + a, 8 * b, numXBlocks)]);
+            acc[a] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sums[a]), _mm256_mul_ps(dw, dx), acc[a]);
+        }
+        __m256 mins[4];
+        for (int a = 0; a < RX; a++) mins[a] = _mm256_setzero_ps();
+        for (int sub = 0; sub < 8; sub++) {
+            const __m256 mn = _mm256_cvtepi32_ps(bytes_to_lanes(p + KX8_MINS + 8 * sub));
+            for (int a = 0; a < RX; a++)
+                mins[a] = _mm256_fmadd_ps(mn, _mm256_set1_ps(s[scale_index(i + a, 8 * b + sub, numXBlocks)]), mins[a]);
+        }
+        for (int a = 0; a < RX; a++) acc[a] = _mm256_fnmadd_ps(dmin, mins[a], acc[a]);
+    }
+    for (int a = 0; a < RX; a++) {
+        float *o = out + (i + a) * ldo;
+        _mm256_storeu_ps(o, _mm256_add_ps(_mm256_loadu_ps(o), acc[a]));
+    }
+}
+
+/// Groups [g0, g1) in chunks of about PG_KX8_CHUNK_BYTES (kept in L2); within a chunk
+/// each tile of 4 x rows (in L1) meets every group.
+static PG_AVX2 void q4_Kx8_rows_avx2(const int8_t *q, const float *d, const float *s, int64_t m, int64_t k,
+                                     const void *w, int64_t g0, int64_t g1, float *out, int64_t ldo) {
+    const int64_t groupStride = k / PG_QK_BLOCK * KX8_BYTES;
+    const int64_t chunk = PG_KX8_CHUNK_BYTES / groupStride > 0 ? PG_KX8_CHUNK_BYTES / groupStride : 1;
+    for (int64_t c0 = g0; c0 < g1; c0 += chunk) {
+        const int64_t c1 = c0 + chunk < g1 ? c0 + chunk : g1;
+        int64_t i = 0;
+        for (; i + 4 <= m; i += 4)
+            for (int64_t g = c0; g < c1; g++)
+                group_tile(q, d, s, k, (const uint8_t *)w + g * groupStride, i, out + g * 8, ldo, 4);
+        for (; i < m; i++)
+            for (int64_t g = c0; g < c1; g++)
+                group_tile(q, d, s, k, (const uint8_t *)w + g * groupStride, i, out + g * 8, ldo, 1);
+    }
+}
+
+void pg_q4_Kx8_rows(const int8_t *q, const float *d, const float *s, int64_t m, int64_t k, const void *w, int64_t r0,
+                    int64_t r1, float *out, int64_t ldo) {
+    if (pg_has_avx2_fma()) q4_Kx8_rows_avx2(q, d, s, m, k, w, r0 / 8, r1 / 8, out, ldo);
+    else q4_Kx8_rows_portable(q, d, m, k, w, r0, r1, out, ldo);
+}
