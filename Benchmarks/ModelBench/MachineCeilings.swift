@@ -4,8 +4,9 @@ import Tensors
 
 /// This machine's ceilings for a thread count, measured in the same run as the
 /// model: streaming-read bandwidth (decode's limit) and the peak rate of the dot
-/// products the weights use (prefill's limit): f32 FMA, or for Q8_0 / Q4_0 the
-/// int8 block step. Each the best of several repetitions.
+/// products the weights use (prefill's limit): f32 FMA, or for the types with
+/// integer kernels AVX2's int8 multiply-add (`vpmaddubsw` into 16-bit sums). Each
+/// the best of several repetitions.
 struct MachineCeilings {
     let numThreads: Int
     /// Bytes per second of a large streaming read by all threads.
@@ -15,7 +16,7 @@ struct MachineCeilings {
     /// The same two ceilings from CPU time (see `Timing`): what idle cores would reach.
     let cpuBandwidth: Double
     let cpuPeakFLOPS: Double
-    /// Operations/s (2 per multiply-add) of the Q8_0 / Q4_0 kernels' int8 block step, wall and CPU.
+    /// Operations/s (2 per multiply-add) of int8 multiply-adds (`pg_int8_dot_peak_loop`), wall and CPU.
     let peakInt8OPS: Double
     let cpuPeakInt8OPS: Double
 

@@ -91,6 +91,53 @@ PG_INLINE PG_AVX2 __m256 block_dot(__m256i u, __m256i x) {
 PG_AVX2 void pg_kquant_rows_int8(const int8_t *q, const float *d, const float *s, int64_t m, int64_t k, const void *w,
                                  int dtype, int64_t r0, int64_t r1, float *out, int64_t ldo);
 
+// ---- layouts repacked in groups of 8 rows (q4_0x8.c, q4_Kx8.c) ----------
+
+/// 4 activation bytes broadcast to every 32-bit lane (one lane per W row).
+PG_INLINE PG_AVX2 __m256i broadcast4(const int8_t *p) {
+    int32_t v;
+    memcpy(&v, p, 4);
+    return _mm256_set1_epi32(v);
+}
+
+/// Adds one group of 8 W rows' dot products with x rows [i, i + RX) into out[(i + a) * ldo .. + 8].
+typedef void (*pg_group_tile)(const int8_t *q, const float *d, const float *s, int64_t k, const uint8_t *group,
+                              int64_t i, float *out, int64_t ldo, int RX);
+
+/// Target bytes of W per chunk of the interleaved kernels (kept in L2 while every x tile meets it).
+#define PG_INTERLEAVED_CHUNK_BYTES (256 * 1024)
+
+/// Groups [g0, g1) of `groupStride` bytes in chunks of about PG_INTERLEAVED_CHUNK_BYTES; within
+/// a chunk each tile of 4 x rows (in L1) meets every group, then the rows left one at a time.
+/// Inlined with a constant `tile`, so each call below is the tile specialised for its RX.
+PG_INLINE PG_AVX2 void interleaved_rows(const int8_t *q, const float *d, const float *s, int64_t m, int64_t k,
+                                        const void *w, int64_t groupStride, int64_t g0, int64_t g1, float *out,
+                                        int64_t ldo, pg_group_tile tile) {
+    const int64_t chunk = PG_INTERLEAVED_CHUNK_BYTES / groupStride > 0 ? PG_INTERLEAVED_CHUNK_BYTES / groupStride : 1;
+    for (int64_t c0 = g0; c0 < g1; c0 += chunk) {
+        const int64_t c1 = c0 + chunk < g1 ? c0 + chunk : g1;
+        int64_t i = 0;
+        for (; i + 4 <= m; i += 4)
+            for (int64_t g = c0; g < c1; g++) tile(q, d, s, k, (const uint8_t *)w + g * groupStride, i, out + g * 8, ldo, 4);
+        for (; i < m; i++)
+            for (int64_t g = c0; g < c1; g++) tile(q, d, s, k, (const uint8_t *)w + g * groupStride, i, out + g * 8, ldo, 1);
+    }
+}
+
+/// The plain loop over a repacked matrix's weights, read through `element` (no AVX2).
+static inline void interleaved_rows_portable(const int8_t *q, const float *d, int64_t m, int64_t k, const void *w,
+                                             int64_t r0, int64_t r1, float *out, int64_t ldo,
+                                             float (*element)(const void *, int64_t, int64_t, int64_t)) {
+    const int64_t numBlocks = k / PG_Q8_BLOCK;
+    for (int64_t i = 0; i < m; i++)
+        for (int64_t r = r0; r < r1; r++) {
+            float sum = 0;
+            for (int64_t j = 0; j < k; j++)
+                sum += element(w, k, r, j) * (float)q[i * k + j] * d[scale_index(i, j / PG_Q8_BLOCK, numBlocks)];
+            out[i * ldo + r] += sum;
+        }
+}
+
 /// Q4_0x8 / Q4_Kx8 rows [r0, r1) (multiples of 8) added into out, same activations
 /// (q4_0x8.c, q4_Kx8.c).
 void pg_q4_0x8_rows(const int8_t *q, const float *d, const float *s, int64_t m, int64_t k, const void *w, int64_t r0,

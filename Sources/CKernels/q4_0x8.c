@@ -16,11 +16,6 @@
 
 enum { GROUP_BYTES = 8 * PG_Q4_BYTES };
 
-/// Target bytes of W per chunk of the batched path (kept in L2 while every x tile meets it).
-#ifndef PG_Q4X8_CHUNK_BYTES
-#define PG_Q4X8_CHUNK_BYTES (256 * 1024)
-#endif
-
 void pg_repack_q4_0x8(const void *src, int64_t n, int64_t k, void *dst) {
     const int64_t numBlocks = k / PG_Q8_BLOCK;
     for (int64_t g = 0; g < n / 8; g++) {
@@ -45,33 +40,10 @@ float pg_q4_0x8_element(const void *w, int64_t k, int64_t row, int64_t col) {
     return f16_to_float(scale) * (float)((j < 16 ? packed & 0x0F : packed >> 4) - 8);
 }
 
-static void q4_0x8_rows_portable(const int8_t *q, const float *d, int64_t m, int64_t k, const void *w, int64_t r0,
-                                 int64_t r1, float *out, int64_t ldo) {
-    const int64_t numBlocks = k / PG_Q8_BLOCK;
-    for (int64_t i = 0; i < m; i++) {
-        for (int64_t r = r0; r < r1; r++) {
-            float sum = 0;
-            for (int64_t b = 0; b < numBlocks; b++) {
-                float dot = 0;  // d_w (q_w - 8) q_x: exact in f32 for one block
-                for (int64_t j = b * PG_Q8_BLOCK; j < (b + 1) * PG_Q8_BLOCK; j++)
-                    dot += pg_q4_0x8_element(w, k, r, j) * (float)q[i * k + j];
-                sum += dot * d[scale_index(i, b, numBlocks)];
-            }
-            out[i * ldo + r] += sum;
-        }
-    }
-}
-
-PG_INLINE PG_AVX2 __m256i broadcast4(const int8_t *p) {
-    int32_t v;
-    memcpy(&v, p, 4);
-    return _mm256_set1_epi32(v);
-}
-
 /// One group of 8 W rows (`group`, all its blocks) against x rows [i, i + RX):
 /// out[(i + a) * ldo + r .. r + 8] += the 8 rows' dot products with x row i + a.
-PG_INLINE PG_AVX2 void group_tile(const int8_t *q, const float *d, const float *s, int64_t k, const uint8_t *group,
-                                  int64_t i, float *out, int64_t ldo, const int RX) {
+PG_INLINE PG_AVX2 void q4_0x8_tile(const int8_t *q, const float *d, const float *s, int64_t k, const uint8_t *group,
+                                   int64_t i, float *out, int64_t ldo, int RX) {
     const int64_t numBlocks = k / PG_Q8_BLOCK;
     const __m256i low = _mm256_set1_epi8(0x0F), ones = _mm256_set1_epi16(1);
     const __m256 eight = _mm256_set1_ps(8.0f);
@@ -111,26 +83,15 @@ PG_INLINE PG_AVX2 void group_tile(const int8_t *q, const float *d, const float *
     }
 }
 
-/// Groups [g0, g1) in chunks of about PG_Q4X8_CHUNK_BYTES (kept in L2); within a chunk
-/// each tile of 4 x rows (in L1) meets every group.
 static PG_AVX2 void q4_0x8_rows_avx2(const int8_t *q, const float *d, const float *s, int64_t m, int64_t k,
                                      const void *w, int64_t g0, int64_t g1, float *out, int64_t ldo) {
-    const int64_t groupStride = k / PG_Q8_BLOCK * GROUP_BYTES;
-    const int64_t chunk = PG_Q4X8_CHUNK_BYTES / groupStride > 0 ? PG_Q4X8_CHUNK_BYTES / groupStride : 1;
-    for (int64_t c0 = g0; c0 < g1; c0 += chunk) {
-        const int64_t c1 = c0 + chunk < g1 ? c0 + chunk : g1;
-        int64_t i = 0;
-        for (; i + 4 <= m; i += 4)
-            for (int64_t g = c0; g < c1; g++)
-                group_tile(q, d, s, k, (const uint8_t *)w + g * groupStride, i, out + g * 8, ldo, 4);
-        for (; i < m; i++)
-            for (int64_t g = c0; g < c1; g++)
-                group_tile(q, d, s, k, (const uint8_t *)w + g * groupStride, i, out + g * 8, ldo, 1);
-    }
+    interleaved_rows(q, d, s, m, k, w, k / PG_Q8_BLOCK * GROUP_BYTES, g0, g1, out, ldo, q4_0x8_tile);
 }
 
 void pg_q4_0x8_rows(const int8_t *q, const float *d, const float *s, int64_t m, int64_t k, const void *w, int64_t r0,
                     int64_t r1, float *out, int64_t ldo) {
-    if (pg_has_avx2_fma()) q4_0x8_rows_avx2(q, d, s, m, k, w, r0 / 8, r1 / 8, out, ldo);
-    else q4_0x8_rows_portable(q, d, m, k, w, r0, r1, out, ldo);
+    if (pg_has_avx2_fma())
+        q4_0x8_rows_avx2(q, d, s, m, k, w, r0 / 8, r1 / 8, out, ldo);
+    else
+        interleaved_rows_portable(q, d, m, k, w, r0, r1, out, ldo, pg_q4_0x8_element);
 }

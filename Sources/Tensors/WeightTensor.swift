@@ -86,3 +86,9 @@ public final class HeapStorage: @unchecked Sendable {
 
     deinit { pointer.deallocate() }
 }
+
+/// Storage whose pages a tensor copied elsewhere can hand back (a memory-mapped
+/// file: its pages leave the resident set, and touching them again re-reads the file).
+public protocol ReleasablePages: AnyObject {
+    func releasePages(_ start: UnsafeRawPointer, byteCount: Int)
+}

@@ -1,4 +1,5 @@
 import Foundation
+import Tensors
 
 #if canImport(Glibc)
     import Glibc
@@ -39,5 +40,19 @@ public final class MappedFile: @unchecked Sendable {
         } else {
             base.deallocate()
         }
+    }
+}
+
+extension MappedFile: ReleasablePages {
+    /// Drops this process's copies of the whole pages in [start, start + byteCount)
+    /// (`MADV_DONTNEED`; the mapping is private and read-only, so a later access
+    /// faults the file's bytes back in).
+    public func releasePages(_ start: UnsafeRawPointer, byteCount count: Int) {
+        guard byteCount > 0 else { return }
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let first = (Int(bitPattern: start) + page - 1) / page * page
+        let end = (Int(bitPattern: start) + count) / page * page
+        guard end > first, let pointer = UnsafeMutableRawPointer(bitPattern: first) else { return }
+        _ = madvise(pointer, end - first, MADV_DONTNEED)
     }
 }

@@ -6,11 +6,11 @@ import CKernels
 /// The arithmetic is in `CKernels` (AVX2 + FMA, chosen at run time; portable
 /// C otherwise); this type splits the output rows of W into tasks for the
 /// kernel pool. Accumulation is f32 for every weight dtype. Activations stay
-/// f32, except against Q8_0 / Q4_0 weights (at every batch size) and Q4_K /
-/// Q6_K weights (below `packedRowsThreshold` rows): there x is quantized once
-/// per call to 8-bit blocks of 32 and each block's dot product runs in integer
-/// arithmetic (as llama.cpp does). Q4_K / Q6_K weights
-/// are widened to f32 in registers like the float types.
+/// f32, except against Q8_0 / Q4_0 / Q4_0x8 / Q4_Kx8 weights (at every batch
+/// size) and Q4_K / Q6_K weights (below `packedRowsThreshold` rows): there x is
+/// quantized once per call to 8-bit blocks and each block's dot product runs in
+/// integer arithmetic (as llama.cpp does). In prefill, Q4_K / Q6_K weights are
+/// widened to f32 in registers like the float types.
 public enum MatMul {
     /// Rows of x at or above which the C kernel packs f32 / f16 / bf16 W into
     /// panels of 64 rows (the prefill path); tasks then cover whole panel groups.
@@ -30,12 +30,14 @@ public enum MatMul {
         if m <= 0 || n <= 0 { return }
         precondition(k % weight.dtype.blockSize == 0, "\(weight.dtype) rows hold whole blocks")
         let rowsPerTask = taskRows(m: m, n: n, k: k, numThreads: pool.numThreads)
+        assert(!weight.dtype.isInterleaved || rowsPerTask % 8 == 0, "tasks must cover whole groups of 8 rows")
         let numTasks = (n + rowsPerTask - 1) / rowsPerTask
         let code = dtypeCode(weight.dtype)
         let w = weight.data
         if weight.dtype.hasInt8Kernels || (weight.dtype.isKQuant && m < packedRowsThreshold) {
-            // Integer dot products: x quantized to 8-bit blocks once, shared by every task. (k-quant
-            // prefill instead dequantizes into the f32 panels: as fast as llama.cpp's there.)
+            // Integer dot products: x quantized to 8-bit blocks once, shared by every task. (Prefill
+            // on Q4_K / Q6_K as stored in the file dequantizes into the f32 panels; at load Q4_K is
+            // repacked as Q4_Kx8, which is integer at every size.)
             let byteCount = pg_quantized_activation_bytes(Int64(m), Int64(k))
             withUnsafeTemporaryAllocation(byteCount: byteCount, alignment: 64) { buffer in
                 guard let qx = buffer.baseAddress else { return }
@@ -62,7 +64,8 @@ public enum MatMul {
     }
 
     /// W rows per pool task: enough tasks (8 per thread) to balance a shared
-    /// machine, each a multiple of the kernel's row blocking and not so small
+    /// machine, each a multiple of the kernel's row blocking (and of the 8-row
+    /// groups of the interleaved types) and not so small
     /// that dispatch dominates.
     @usableFromInline static func taskRows(m: Int, n: Int, k: Int, numThreads: Int) -> Int {
         if numThreads <= 1 { return n }

@@ -155,6 +155,7 @@ extension WeightTensor {
         } else {
             pg_repack_q4_Kx8(data, Int64(rows), Int64(cols), storage.pointer)
         }
+        (owner as? ReleasablePages)?.releasePages(data, byteCount: byteCount)  // a file's pages: not needed again
         return WeightTensor(dtype: target, shape: shape, data: UnsafeRawPointer(storage.pointer), owner: storage)
     }
 
