@@ -124,25 +124,15 @@ PG_INLINE PG_AVX2 void interleaved_rows(const int8_t *q, const float *d, const f
     }
 }
 
-/// The plain loop over a repacked matrix's weights, read through `element` (no AVX2).
-static inline void interleaved_rows_portable(const int8_t *q, const float *d, int64_t m, int64_t k, const void *w,
-                                             int64_t r0, int64_t r1, float *out, int64_t ldo,
-                                             float (*element)(const void *, int64_t, int64_t, int64_t)) {
-    const int64_t numBlocks = k / PG_Q8_BLOCK;
-    for (int64_t i = 0; i < m; i++)
-        for (int64_t r = r0; r < r1; r++) {
-            float sum = 0;
-            for (int64_t j = 0; j < k; j++)
-                sum += element(w, k, r, j) * (float)q[i * k + j] * d[scale_index(i, j / PG_Q8_BLOCK, numBlocks)];
-            out[i * ldo + r] += sum;
-        }
+/// out[a * ldo .. + 8] += acc[a] for a < RX (a tile's 8 rows of results for each x row).
+PG_INLINE PG_AVX2 void add_tile(float *out, int64_t ldo, const __m256 *acc, int RX) {
+    for (int a = 0; a < RX; a++) _mm256_storeu_ps(out + a * ldo, _mm256_add_ps(_mm256_loadu_ps(out + a * ldo), acc[a]));
 }
 
-/// Q4_0x8 / Q4_Kx8 rows [r0, r1) (multiples of 8) added into out, same activations
-/// (q4_0x8.c, q4_Kx8.c).
-void pg_q4_0x8_rows(const int8_t *q, const float *d, const float *s, int64_t m, int64_t k, const void *w, int64_t r0,
-                    int64_t r1, float *out, int64_t ldo);
-void pg_q4_Kx8_rows(const int8_t *q, const float *d, const float *s, int64_t m, int64_t k, const void *w, int64_t r0,
-                    int64_t r1, float *out, int64_t ldo);
+/// Q4_0x8 / Q4_Kx8 groups [g0, g1) added into out (q4_0x8.c, q4_Kx8.c; AVX2 CPUs only).
+PG_AVX2 void pg_q4_0x8_rows_avx2(const int8_t *q, const float *d, const float *s, int64_t m, int64_t k, const void *w,
+                                 int64_t g0, int64_t g1, float *out, int64_t ldo);
+PG_AVX2 void pg_q4_Kx8_rows_avx2(const int8_t *q, const float *d, const float *s, int64_t m, int64_t k, const void *w,
+                                 int64_t g0, int64_t g1, float *out, int64_t ldo);
 
 #endif

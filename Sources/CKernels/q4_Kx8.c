@@ -103,21 +103,10 @@ PG_INLINE PG_AVX2 void q4_Kx8_tile(const int8_t *q, const float *d, const float 
         }
         for (int a = 0; a < RX; a++) acc[a] = _mm256_fnmadd_ps(dmin, mins[a], acc[a]);
     }
-    for (int a = 0; a < RX; a++) {
-        float *o = out + (i + a) * ldo;
-        _mm256_storeu_ps(o, _mm256_add_ps(_mm256_loadu_ps(o), acc[a]));
-    }
+    add_tile(out + i * ldo, ldo, acc, RX);
 }
 
-static PG_AVX2 void q4_Kx8_rows_avx2(const int8_t *q, const float *d, const float *s, int64_t m, int64_t k,
-                                     const void *w, int64_t g0, int64_t g1, float *out, int64_t ldo) {
+PG_AVX2 void pg_q4_Kx8_rows_avx2(const int8_t *q, const float *d, const float *s, int64_t m, int64_t k, const void *w,
+                                 int64_t g0, int64_t g1, float *out, int64_t ldo) {
     interleaved_rows(q, d, s, m, k, w, k / PG_QK_BLOCK * KX8_BYTES, g0, g1, out, ldo, q4_Kx8_tile);
-}
-
-void pg_q4_Kx8_rows(const int8_t *q, const float *d, const float *s, int64_t m, int64_t k, const void *w, int64_t r0,
-                    int64_t r1, float *out, int64_t ldo) {
-    if (pg_has_avx2_fma())
-        q4_Kx8_rows_avx2(q, d, s, m, k, w, r0 / 8, r1 / 8, out, ldo);
-    else
-        interleaved_rows_portable(q, d, m, k, w, r0, r1, out, ldo, pg_q4_Kx8_element);
 }

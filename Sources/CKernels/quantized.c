@@ -114,6 +114,20 @@ static void quantized_rows_portable(const int8_t *q, const float *d, int64_t m, 
     }
 }
 
+/// The plain loop over a matrix repacked in groups of 8 rows, read through `element`.
+static void interleaved_rows_portable(const int8_t *q, const float *d, int64_t m, int64_t k, const void *w, int64_t r0,
+                                      int64_t r1, float *out, int64_t ldo,
+                                      float (*element)(const void *, int64_t, int64_t, int64_t)) {
+    const int64_t numBlocks = k / PG_Q8_BLOCK;
+    for (int64_t i = 0; i < m; i++)
+        for (int64_t r = r0; r < r1; r++) {
+            float sum = 0;
+            for (int64_t j = 0; j < k; j++)
+                sum += element(w, k, r, j) * (float)q[i * k + j] * d[scale_index(i, j / PG_Q8_BLOCK, numBlocks)];
+            out[i * ldo + r] += sum;
+        }
+}
+
 // ---- AVX2 ----------------------------------------------------------------
 
 /// A block's 32 weights as bytes (Q8_0: signed; Q4_0: the unsigned nibbles
@@ -260,8 +274,11 @@ void pg_linear_rows_quantized(const void *qx, int64_t m, int64_t k, const void *
     if (dtype == PG_DTYPE_Q4_0X8 || dtype == PG_DTYPE_Q4_KX8) {
         for (int64_t i = 0; i < m; i++)
             for (int64_t r = r0; r < r1; r++) out[i * ldo + r] = bias ? bias[r] : 0.0f;
-        if (dtype == PG_DTYPE_Q4_0X8) pg_q4_0x8_rows(q, d, s, m, k, w, r0, r1, out, ldo);
-        else pg_q4_Kx8_rows(q, d, s, m, k, w, r0, r1, out, ldo);
+        if (!pg_has_avx2_fma())
+            interleaved_rows_portable(q, d, m, k, w, r0, r1, out, ldo,
+                                      dtype == PG_DTYPE_Q4_0X8 ? pg_q4_0x8_element : pg_q4_Kx8_element);
+        else if (dtype == PG_DTYPE_Q4_0X8) pg_q4_0x8_rows_avx2(q, d, s, m, k, w, r0 / 8, r1 / 8, out, ldo);
+        else pg_q4_Kx8_rows_avx2(q, d, s, m, k, w, r0 / 8, r1 / 8, out, ldo);
         return;
     }
     float *table = pg_has_avx2_fma() ? (float *)aligned_alloc(64, sizeof(float) * 8 * (size_t)(k / PG_Q8_BLOCK)) : NULL;
