@@ -71,6 +71,24 @@ PG_INLINE PG_AVX2 float hsum(__m256 v) {
 
 // ---- quantized activations (quantized.c, kquant_dot.c) ----------------
 
+/// 32 scaled activations (4 vectors, in order) rounded to nearest even and packed to int8.
+PG_INLINE PG_AVX2 __m256i pack_int8(const __m256 v[4]) {
+    __m256i i32[4];
+    for (int c = 0; c < 4; c++) i32[c] = _mm256_cvtps_epi32(v[c]);  // the MXCSR default: nearest even
+    // Pack 32-bit lanes to bytes; the packs interleave 128-bit halves, so restore the order after.
+    __m256i i8 = _mm256_packs_epi16(_mm256_packs_epi32(i32[0], i32[1]), _mm256_packs_epi32(i32[2], i32[3]));
+    return _mm256_permutevar8x32_epi32(i8, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+}
+
+/// The sum of 32 int8 values.
+PG_INLINE PG_AVX2 int sum_int8(__m256i i8) {
+    __m256i sums = _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_set1_epi8(1), i8), _mm256_set1_epi16(1));
+    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(sums), _mm256_extracti128_si256(sums, 1));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4E));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xB1));
+    return _mm_cvtsi128_si32(s);
+}
+
 /// Layout of quantized activations: int8 q[m][k], then (64-byte aligned) f32 d and
 /// f32 s = d * (sum of the block's q) (for Q4_0's offset of 8), each laid out by tiles
 /// of 8 rows: [m / 8 (rounded up)][k / 32][8], rows past m zero. One block's scales

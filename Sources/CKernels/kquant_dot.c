@@ -8,34 +8,71 @@
 
 #include <math.h>
 
+/// llama.cpp's Q8_K rounding of one group of 256 (see `pg_quantize_activations_k`); writes
+/// the quants, and the group's scale and each block of 32's sum of quants.
+static void quantize_group_k_portable(const float *x, int8_t *q, float *scale, int sums[8]) {
+    float max = 0, maxAbs = 0;  // the signed value of largest magnitude (first one wins)
+    for (int j = 0; j < PG_QK_BLOCK; j++)
+        if (fabsf(x[j]) > maxAbs) {
+            maxAbs = fabsf(x[j]);
+            max = x[j];
+        }
+    const float inverse = maxAbs > 0 ? -127.0f / max : 0.0f;
+    for (int j = 0; j < PG_QK_BLOCK; j++) {
+        float v = nearbyintf(inverse * x[j]);
+        q[j] = (int8_t)(v > 127 ? 127 : v);
+    }
+    *scale = maxAbs > 0 ? 1.0f / inverse : 0.0f;
+    for (int b = 0; b < PG_QK_BLOCK / PG_Q8_BLOCK; b++) {
+        sums[b] = 0;
+        for (int j = 0; j < PG_Q8_BLOCK; j++) sums[b] += q[b * PG_Q8_BLOCK + j];
+    }
+}
+
+static PG_AVX2 void quantize_group_k_avx2(const float *x, int8_t *q, float *scale, int sums[8]) {
+    const __m256 signBit = _mm256_set1_ps(-0.0f);
+    __m256 maxV = _mm256_setzero_ps();
+    for (int j = 0; j < PG_QK_BLOCK; j += 8)  // maxps returns its second operand for a NaN: NaNs are skipped
+        maxV = _mm256_max_ps(_mm256_andnot_ps(signBit, _mm256_loadu_ps(x + j)), maxV);
+    __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(maxV), _mm256_extractf128_ps(maxV, 1));
+    m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
+    const float maxAbs = _mm_cvtss_f32(_mm_max_ss(m4, _mm_movehdup_ps(m4)));
+    float max = 0;
+    for (int j = 0; j < PG_QK_BLOCK && maxAbs > 0; j++)  // the first value of that magnitude, with its sign
+        if (fabsf(x[j]) == maxAbs) {
+            max = x[j];
+            break;
+        }
+    const float inverse = maxAbs > 0 ? -127.0f / max : 0.0f;
+    const __m256 inv = _mm256_set1_ps(inverse), top = _mm256_set1_ps(127.0f);
+    for (int b = 0; b < PG_QK_BLOCK / PG_Q8_BLOCK; b++) {
+        __m256 v[4];  // min(127, .) before rounding equals after it: 127 is an integer
+        for (int c = 0; c < 4; c++) v[c] = _mm256_min_ps(_mm256_mul_ps(inv, _mm256_loadu_ps(x + 32 * b + 8 * c)), top);
+        const __m256i i8 = pack_int8(v);
+        _mm256_storeu_si256((__m256i *)(q + 32 * b), i8);
+        sums[b] = sum_int8(i8);
+    }
+    *scale = maxAbs > 0 ? 1.0f / inverse : 0.0f;
+}
+
 void pg_quantize_activations_k(const float *x, int64_t m, int64_t k, void *qx) {
     int8_t *q = (int8_t *)qx;
     const int64_t numBlocks = k / PG_Q8_BLOCK, mp = padded_rows(m);
     float *d = (float *)((uint8_t *)qx + scales_offset(m, k));
     float *s = d + numBlocks * mp;
     memset(d, 0, 2 * sizeof(float) * (size_t)(numBlocks * mp));
+    const int avx2 = pg_has_avx2_fma();
     for (int64_t i = 0; i < m; i++) {
         for (int64_t g = 0; g < k / PG_QK_BLOCK; g++) {
-            const float *xg = x + i * k + g * PG_QK_BLOCK;
-            int8_t *qg = q + i * k + g * PG_QK_BLOCK;
-            float max = 0, maxAbs = 0;  // the signed value of largest magnitude (first one wins)
-            for (int j = 0; j < PG_QK_BLOCK; j++)
-                if (fabsf(xg[j]) > maxAbs) {
-                    maxAbs = fabsf(xg[j]);
-                    max = xg[j];
-                }
-            const float inverse = maxAbs > 0 ? -127.0f / max : 0.0f;
-            for (int j = 0; j < PG_QK_BLOCK; j++) {
-                float v = nearbyintf(inverse * xg[j]);
-                qg[j] = (int8_t)(v > 127 ? 127 : v);
-            }
-            const float scale = maxAbs > 0 ? 1.0f / inverse : 0.0f;
+            const int64_t at = i * k + g * PG_QK_BLOCK;
+            float scale;
+            int sums[PG_QK_BLOCK / PG_Q8_BLOCK];
+            if (avx2) quantize_group_k_avx2(x + at, q + at, &scale, sums);
+            else quantize_group_k_portable(x + at, q + at, &scale, sums);
             for (int b = 0; b < PG_QK_BLOCK / PG_Q8_BLOCK; b++) {
-                int sum = 0;
-                for (int j = 0; j < PG_Q8_BLOCK; j++) sum += qg[b * PG_Q8_BLOCK + j];
-                const int64_t at = scale_index(i, g * (PG_QK_BLOCK / PG_Q8_BLOCK) + b, numBlocks);
-                d[at] = scale;
-                s[at] = scale * (float)sum;
+                const int64_t index = scale_index(i, g * (PG_QK_BLOCK / PG_Q8_BLOCK) + b, numBlocks);
+                d[index] = scale;
+                s[index] = scale * (float)sums[b];
             }
         }
     }

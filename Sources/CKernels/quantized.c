@@ -48,17 +48,11 @@ static PG_AVX2 void quantize_block_avx2(const float *x, int8_t *q, float *d, flo
     m4 = _mm_max_ss(m4, _mm_movehdup_ps(m4));
     float maxAbs = _mm_cvtss_f32(m4);
     const __m256 inverse = _mm256_set1_ps(maxAbs > 0 ? 127.0f / maxAbs : 0.0f);
-    __m256i i32[4];
-    for (int c = 0; c < 4; c++) i32[c] = _mm256_cvtps_epi32(_mm256_mul_ps(v[c], inverse));  // nearest even
-    // Pack 32-bit lanes to bytes; the packs interleave 128-bit halves, so restore the order after.
-    __m256i i16a = _mm256_packs_epi32(i32[0], i32[1]);
-    __m256i i16b = _mm256_packs_epi32(i32[2], i32[3]);
-    __m256i i8 = _mm256_packs_epi16(i16a, i16b);
-    i8 = _mm256_permutevar8x32_epi32(i8, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+    for (int c = 0; c < 4; c++) v[c] = _mm256_mul_ps(v[c], inverse);
+    const __m256i i8 = pack_int8(v);
     _mm256_storeu_si256((__m256i *)q, i8);
     *d = maxAbs / 127.0f;
-    __m256i sums = _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_set1_epi8(1), i8), _mm256_set1_epi16(1));
-    *s = *d * hsum(_mm256_cvtepi32_ps(sums));
+    *s = *d * (float)sum_int8(i8);
 }
 
 void pg_quantize_activations(const float *x, int64_t m, int64_t k, void *qx) {

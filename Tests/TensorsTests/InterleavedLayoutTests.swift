@@ -96,6 +96,18 @@ import Testing
         }
     }
 
+    @Test("activations for k-quants are rounded exactly as llama.cpp's Q8_K (signed extreme, ties, clamp, zeros)")
+    func q8KRounding() {
+        var x = QuantizeTests.values(1024, seed: 9).map { $0 * 3 }
+        x[7] = -4
+        x[100] = 4  // equal magnitude later: the first (negative) one sets the scale
+        for j in 256..<512 { x[j] = Float(j - 384) / 2 }  // with the scale below, x / d = -x: ties to even
+        x[256] = 127  // the group's extreme, positive: d = -1
+        for j in 512..<768 { x[j] = 0 }  // an all-zero group
+        x[800] = 1000  // one value far above the rest: the others round to 0, ±1
+        #expect(QuantizedActivations.kernelRoundTrip(x, kQuant: true) == QuantizedActivations.roundTripK(x))
+    }
+
     static func linear(x: [Float], m: Int, weight: WeightTensor, bias: [Float]) -> [Float] {
         var out = [Float](repeating: .nan, count: m * weight.rows)
         x.withUnsafeBufferPointer { xp in

@@ -39,13 +39,20 @@ enum QuantizedActivations {
         MatMul.linearReference(x: roundTrip(x), m: m, weight: weight, bias: bias)
     }
 
-    /// `pg_quantize_activations` on `x` (one row of k values), decoded back to f32.
-    static func kernelRoundTrip(_ x: [Float]) -> [Float] {
+    /// `pg_quantize_activations` (or, with `kQuant`, `pg_quantize_activations_k`) on `x`
+    /// (one row of k values), decoded back to f32.
+    static func kernelRoundTrip(_ x: [Float], kQuant: Bool = false) -> [Float] {
         let k = x.count
         let bytes = pg_quantized_activation_bytes(1, Int64(k))
         let buffer = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
         defer { buffer.deallocate() }
-        x.withUnsafeBufferPointer { pg_quantize_activations($0.baseAddress!, 1, Int64(k), buffer) }
+        x.withUnsafeBufferPointer {
+            if kQuant {
+                pg_quantize_activations_k($0.baseAddress!, 1, Int64(k), buffer)
+            } else {
+                pg_quantize_activations($0.baseAddress!, 1, Int64(k), buffer)
+            }
+        }
         // Scales are block-major over rows padded to 8: block b of row 0 is at 8 b.
         let scales = (buffer + (k + 63) / 64 * 64).assumingMemoryBound(to: Float.self)
         return (0..<k).map { j in Float(buffer.load(fromByteOffset: j, as: Int8.self)) * scales[j / 32 * 8] }
