@@ -122,6 +122,28 @@ static void interleaved_rows_portable(const int8_t *q, const float *d, int64_t m
         }
 }
 
+/// Rows [r0, r1) of the types repacked in groups of 8 rows (see `pg_linear_rows_quantized`).
+static void interleaved_linear_rows(const int8_t *q, const float *d, const float *s, int64_t m, int64_t k,
+                                    const void *w, int dtype, int64_t r0, int64_t r1, const float *bias, float *out,
+                                    int64_t ldo) {
+    for (int64_t i = 0; i < m; i++)
+        for (int64_t r = r0; r < r1; r++) out[i * ldo + r] = bias ? bias[r] : 0.0f;
+    int8_t *shifted = dtype == PG_DTYPE_Q6_KX8 && pg_has_avx2_fma() ? (int8_t *)malloc((size_t)(m * k)) : NULL;
+    if (!pg_has_avx2_fma() || (dtype == PG_DTYPE_Q6_KX8 && !shifted)) {
+        float (*element)(const void *, int64_t, int64_t, int64_t) =
+            dtype == PG_DTYPE_Q4_0X8 ? pg_q4_0x8_element : dtype == PG_DTYPE_Q4_KX8 ? pg_q4_Kx8_element : pg_q6_Kx8_element;
+        interleaved_rows_portable(q, d, m, k, w, r0, r1, out, ldo, element);
+    } else if (dtype == PG_DTYPE_Q4_0X8) {
+        pg_q4_0x8_rows_avx2(q, d, s, m, k, w, r0 / 8, r1 / 8, out, ldo);
+    } else if (dtype == PG_DTYPE_Q4_KX8) {
+        pg_q4_Kx8_rows_avx2(q, d, s, m, k, w, r0 / 8, r1 / 8, out, ldo);
+    } else {
+        for (int64_t j = 0; j < m * k; j++) shifted[j] = (int8_t)(q[j] ^ 0x80);  // x + 128 as unsigned bytes
+        pg_q6_Kx8_rows_avx2(shifted, d, s, m, k, w, r0 / 8, r1 / 8, out, ldo);
+    }
+    free(shifted);
+}
+
 // ---- AVX2 ----------------------------------------------------------------
 
 /// A block's 32 weights as bytes (Q8_0: signed; Q4_0: the unsigned nibbles
@@ -265,14 +287,8 @@ void pg_linear_rows_quantized(const void *qx, int64_t m, int64_t k, const void *
     const int8_t *q = (const int8_t *)qx;
     const float *d = (const float *)((const uint8_t *)qx + scales_offset(m, k));
     const float *s = d + padded_rows(m) * (k / PG_Q8_BLOCK);
-    if (dtype == PG_DTYPE_Q4_0X8 || dtype == PG_DTYPE_Q4_KX8) {
-        for (int64_t i = 0; i < m; i++)
-            for (int64_t r = r0; r < r1; r++) out[i * ldo + r] = bias ? bias[r] : 0.0f;
-        if (!pg_has_avx2_fma())
-            interleaved_rows_portable(q, d, m, k, w, r0, r1, out, ldo,
-                                      dtype == PG_DTYPE_Q4_0X8 ? pg_q4_0x8_element : pg_q4_Kx8_element);
-        else if (dtype == PG_DTYPE_Q4_0X8) pg_q4_0x8_rows_avx2(q, d, s, m, k, w, r0 / 8, r1 / 8, out, ldo);
-        else pg_q4_Kx8_rows_avx2(q, d, s, m, k, w, r0 / 8, r1 / 8, out, ldo);
+    if (dtype == PG_DTYPE_Q4_0X8 || dtype == PG_DTYPE_Q4_KX8 || dtype == PG_DTYPE_Q6_KX8) {
+        interleaved_linear_rows(q, d, s, m, k, w, dtype, r0, r1, bias, out, ldo);
         return;
     }
     float *table = pg_has_avx2_fma() ? (float *)aligned_alloc(64, sizeof(float) * 8 * (size_t)(k / PG_Q8_BLOCK)) : NULL;

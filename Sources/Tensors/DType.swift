@@ -20,6 +20,10 @@
 ///   sub-block scales and mins unpacked to one byte each (sub-block-major), then
 ///   32 chunks of 32 bytes, chunk (c, t) holding nibble bytes 32c + 4t ..< + 4 of
 ///   each row in row order (layout in `CKernels/q4_Kx8.c`).
+/// - `q6_Kx8`: `q6_K` repacked the same way (made at load; never in a file), 1712
+///   bytes per group of 8 rows and super-block: the rows' f16 `d`, their scales in
+///   pairs per sub-block, one int32 per row (Σ scale·(q − 32)), then `ql` and `qh`
+///   in chunks of 4 bytes per row (layout in `CKernels/q6_Kx8.c`).
 /// - `q4_K`: super-blocks of 256 weights in 144 bytes (ggml's `block_q4_K`):
 ///   f16 `d`, f16 `dmin`, 12 bytes of 6-bit sub-block scales `sc[s]` and mins
 ///   `mn[s]` for 8 sub-blocks of 32, then 128 bytes of nibbles. For s < 4,
@@ -45,6 +49,7 @@ public enum DType: String, Sendable, Hashable, CaseIterable {
     case q4_K = "Q4_K"
     case q4_Kx8 = "Q4_Kx8"
     case q6_K = "Q6_K"
+    case q6_Kx8 = "Q6_Kx8"
 
     /// The element types stored one value per element (every type but the block-quantized ones).
     public static let floatingPointCases: [DType] = [.f32, .f16, .bf16]
@@ -63,26 +68,27 @@ public enum DType: String, Sendable, Hashable, CaseIterable {
     public static let kQuantBlockSize = 256
     public static let q4KBlockBytes = 144
     public static let q6KBlockBytes = 210
-    /// Bytes per super-block row of `q4_Kx8` (a group of 8 rows takes 8 times this).
+    /// Bytes per super-block row of `q4_Kx8` and `q6_Kx8` (a group of 8 rows takes 8 times this).
     public static let q4Kx8BlockBytes = 148
+    public static let q6Kx8BlockBytes = 214
 
     /// True for the block-quantized types (all but `f32`, `f16`, `bf16`).
     public var isBlockQuantized: Bool { blockSize > 1 }
 
     /// True for the types whose matrix products run in integer arithmetic
     /// against 8-bit activations at every batch size (`q8_0`, `q4_0` and the
-    /// repacked `q4_0x8`, `q4_Kx8`); the others are widened to f32 against f32
+    /// repacked `q4_0x8`, `q4_Kx8`, `q6_Kx8`); the others are widened to f32 against f32
     /// activations (`q4_K`, `q6_K` only in prefill: below `MatMul.packedRowsThreshold`
     /// rows they are integer too).
     public var hasInt8Kernels: Bool { self == .q8_0 || self == .q4_0 || isInterleaved }
 
-    /// True for llama.cpp's k-quants (`q4_K`, `q6_K`, and the repacked `q4_Kx8`):
+    /// True for llama.cpp's k-quants (`q4_K`, `q6_K`, and the repacked `q4_Kx8`, `q6_Kx8`):
     /// their activations take llama.cpp's Q8_K rounding.
-    public var isKQuant: Bool { self == .q4_K || self == .q6_K || self == .q4_Kx8 }
+    public var isKQuant: Bool { self == .q4_K || self == .q6_K || self == .q4_Kx8 || self == .q6_Kx8 }
 
-    /// True for the layouts repacked at load in groups of 8 rows (`q4_0x8`, `q4_Kx8`),
-    /// whose rows are not contiguous.
-    public var isInterleaved: Bool { self == .q4_0x8 || self == .q4_Kx8 }
+    /// True for the layouts repacked at load in groups of 8 rows (`q4_0x8`, `q4_Kx8`,
+    /// `q6_Kx8`), whose rows are not contiguous.
+    public var isInterleaved: Bool { self == .q4_0x8 || self == .q4_Kx8 || self == .q6_Kx8 }
 
     /// Weights per block: 32 for Q8_0 / Q4_0, 256 for the k-quants, 1 for the
     /// others; a row of this type holds a multiple of it.
@@ -91,7 +97,7 @@ public enum DType: String, Sendable, Hashable, CaseIterable {
         case .f32, .f16, .bf16: 1
         case .q8_0: Self.q8BlockSize
         case .q4_0, .q4_0x8: Self.q4BlockSize
-        case .q4_K, .q4_Kx8, .q6_K: Self.kQuantBlockSize
+        case .q4_K, .q4_Kx8, .q6_K, .q6_Kx8: Self.kQuantBlockSize
         }
     }
 
@@ -102,7 +108,7 @@ public enum DType: String, Sendable, Hashable, CaseIterable {
         switch self {
         case .f32: 4
         case .f16, .bf16: 2
-        case .q8_0, .q4_0, .q4_0x8, .q4_K, .q4_Kx8, .q6_K: 1
+        case .q8_0, .q4_0, .q4_0x8, .q4_K, .q4_Kx8, .q6_K, .q6_Kx8: 1
         }
     }
 
@@ -115,6 +121,7 @@ public enum DType: String, Sendable, Hashable, CaseIterable {
         case .q4_K: numElements / Self.kQuantBlockSize * Self.q4KBlockBytes
         case .q4_Kx8: numElements / Self.kQuantBlockSize * Self.q4Kx8BlockBytes
         case .q6_K: numElements / Self.kQuantBlockSize * Self.q6KBlockBytes
+        case .q6_Kx8: numElements / Self.kQuantBlockSize * Self.q6Kx8BlockBytes
         }
     }
 
@@ -170,7 +177,7 @@ public enum Precision {
     /// f32, and for the block-quantized types, whose grids depend on the block's scales).
     @inlinable public static func round(_ value: Float, to dtype: DType) -> Float {
         switch dtype {
-        case .f32, .q8_0, .q4_0, .q4_0x8, .q4_K, .q4_Kx8, .q6_K: value
+        case .f32, .q8_0, .q4_0, .q4_0x8, .q4_K, .q4_Kx8, .q6_K, .q6_Kx8: value
         case .bf16: bf16ToFloat(floatToBF16(value))
         case .f16: Float(Float16(value))
         }

@@ -2,10 +2,10 @@ import Testing
 
 @testable import Tensors
 
-/// Q4_0 and Q4_K repacked in groups of 8 rows (`DType.q4_0x8`, `DType.q4_Kx8`): the
+/// Q4_0, Q4_K and Q6_K repacked in groups of 8 rows (`DType.q4_0x8`, `q4_Kx8`, `q6_Kx8`): the
 /// repacking keeps every weight, and the kernels on them equal the plain loop and
 /// the row-by-row kernels.
-@Suite("Interleaved Q4_0x8 / Q4_Kx8 layouts") struct InterleavedLayoutTests {
+@Suite("Interleaved Q4_0x8 / Q4_Kx8 / Q6_Kx8 layouts") struct InterleavedLayoutTests {
     static let pool = KernelPool(numThreads: 2)
 
     @Test("repacking keeps every weight, element by element and row by row")
@@ -59,23 +59,26 @@ import Testing
         }
     }
 
-    @Test("Q4_K repacking keeps every weight (scales and mins unpacked per row and sub-block)")
-    func repackKeepsQ4KWeights() {
-        let q4K = KQuantTests.randomWeight(.q4_K, n: 16, blocksPerRow: 3, seed: 77)
+    @Test("k-quant repacking keeps every weight (Q4_K's scales and mins, Q6_K's scale pairs)", arguments: DType.kQuantCases)
+    func repackKeepsKQuantWeights(dtype: DType) {
+        let q4K = KQuantTests.randomWeight(dtype, n: 16, blocksPerRow: 3, seed: 77)
         let x8 = q4K.interleaved()
-        #expect(x8.dtype == .q4_Kx8 && x8.byteCount == q4K.byteCount / 144 * 148 && x8.shape == q4K.shape)
-        #expect(x8.toFloats() == q4K.toFloats())
+        let (target, bytes) = dtype == .q4_K ? (DType.q4_Kx8, 148) : (.q6_Kx8, 214)
+        #expect(x8.dtype == target && x8.byteCount == q4K.byteCount / (dtype == .q4_K ? 144 : 210) * bytes)
+        #expect(x8.shape == q4K.shape && x8.toFloats() == q4K.toFloats())
         var row = [Float](repeating: .nan, count: q4K.cols)
         row.withUnsafeMutableBufferPointer { x8.copyRow(13, to: $0.baseAddress!) }
         #expect(row == Array(q4K.toFloats()[13 * q4K.cols..<14 * q4K.cols]))
-        #expect(KQuantTests.randomWeight(.q4_K, n: 12, blocksPerRow: 1, seed: 1).interleaved().dtype == .q4_K)
+        #expect(KQuantTests.randomWeight(dtype, n: 12, blocksPerRow: 1, seed: 1).interleaved().dtype == dtype)
     }
 
-    @Test("linear on Q4_Kx8 equals the plain loop over Q8_K-rounded activations and the Q4_K kernel")
-    func linearQ4KMatchesReference() {
+    @Test(
+        "linear on Q4_Kx8 / Q6_Kx8 equals the plain loop over Q8_K-rounded activations and the row-by-row kernel",
+        arguments: DType.kQuantCases)
+    func linearKQuantMatchesReference(dtype: DType) {
         for (m, n, k) in [(1, 8, 256), (1, 40, 768), (3, 16, 256), (5, 24, 512), (17, 16, 768), (70, 8, 256), (6, 64, 8192)]
         {
-            let q4K = KQuantTests.randomWeight(.q4_K, n: n, blocksPerRow: k / 256, seed: UInt64(m * 1000 + n + k))
+            let q4K = KQuantTests.randomWeight(dtype, n: n, blocksPerRow: k / 256, seed: UInt64(m * 1000 + n + k))
             let x8 = q4K.interleaved()
             let x = QuantizeTests.values(m * k, seed: k + m)
             let bias = QuantizeTests.values(n, seed: 5)
@@ -90,7 +93,7 @@ import Testing
                     for j in 0..<k { magnitude += abs(seen[i * k + j] * weights[r * k + j]) }
                     let got = fast[i * n + r]
                     #expect(abs(got - expected[i * n + r]) <= 2e-5 * max(1, magnitude), "m \(m) n \(n) k \(k) [\(i), \(r)]")
-                    #expect(abs(got - rowByRow[i * n + r]) <= 2e-5 * max(1, magnitude), "against Q4_K [\(i), \(r)]")
+                    #expect(abs(got - rowByRow[i * n + r]) <= 2e-5 * max(1, magnitude), "against \(dtype) [\(i), \(r)]")
                 }
             }
         }

@@ -42,6 +42,9 @@ enum {
     /// Q4_K repacked in groups of 8 rows by `pg_repack_q4_Kx8` (148 bytes per 256
     /// weights; layout in q4_Kx8.c and Swift `DType.q4_Kx8`); rows as for Q4_0x8.
     PG_DTYPE_Q4_KX8 = 8,
+    /// Q6_K repacked in groups of 8 rows by `pg_repack_q6_Kx8` (214 bytes per 256
+    /// weights; layout in q6_Kx8.c and Swift `DType.q6_Kx8`); rows as for Q4_0x8.
+    PG_DTYPE_Q6_KX8 = 9,
 };
 
 /// Repacks Q4_0 rows [0, n) (n a multiple of 8, k of 32) from GGUF's layout into Q4_0x8.
@@ -55,6 +58,12 @@ void pg_repack_q4_Kx8(const void *src, int64_t n, int64_t k, void *dst);
 
 /// Weight (row, col) of a Q4_Kx8 matrix with rows of k weights, as f32.
 float pg_q4_Kx8_element(const void *w, int64_t k, int64_t row, int64_t col);
+
+/// Repacks Q6_K rows [0, n) (n a multiple of 8, k of 256) into Q6_Kx8.
+void pg_repack_q6_Kx8(const void *src, int64_t n, int64_t k, void *dst);
+
+/// Weight (row, col) of a Q6_Kx8 matrix with rows of k weights, as f32.
+float pg_q6_Kx8_element(const void *w, int64_t k, int64_t row, int64_t col);
 
 /// 1 when the AVX2 + FMA + F16C kernels run on this CPU, else 0.
 int pg_has_avx2_fma(void);
@@ -83,12 +92,13 @@ void pg_quantize_activations(const float *x, int64_t m, int64_t k, void *qx);
 /// the same layout (each block of 32 carrying its group's d).
 void pg_quantize_activations_k(const float *x, int64_t m, int64_t k, void *qx);
 
-/// `pg_linear_rows` for Q8_0 / Q4_0 / Q4_0x8 / Q4_K / Q4_Kx8 / Q6_K weights with activations made by
+/// `pg_linear_rows` for Q8_0 / Q4_0 / Q4_K / Q6_K weights and their repacked forms with activations made by
 /// `pg_quantize_activations`: each block's dot product in integer arithmetic, scaled by
 /// d_w * d_x in f32. Q8_0 / Q4_0: one x row against 4 W rows at a time, read once from
 /// memory; more rows: tiles of 8 x rows (kept in L1) against every W row of a 64-row
-/// chunk (kept in L2). Q4_0x8 / Q4_Kx8: 8 W rows per register, tiles of 4 x rows
-/// (q4_0x8.c, q4_Kx8.c; the k-quants take `pg_quantize_activations_k`'s rounding).
+/// chunk (kept in L2). Q4_0x8 / Q4_Kx8 / Q6_Kx8: 8 W rows per register, tiles of 4 x
+/// rows (q4_0x8.c, q4_Kx8.c, q6_Kx8.c; the k-quants take `pg_quantize_activations_k`'s
+/// rounding).
 /// k-quants: each super-block unpacked once per W row and dotted with every x row.
 void pg_linear_rows_quantized(const void *qx, int64_t m, int64_t k, const void *w, int dtype, int64_t r0, int64_t r1,
                               const float *bias, float *out, int64_t ldo);

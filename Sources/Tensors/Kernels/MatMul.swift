@@ -6,8 +6,8 @@ import CKernels
 /// The arithmetic is in `CKernels` (AVX2 + FMA, chosen at run time; portable
 /// C otherwise); this type splits the output rows of W into tasks for the
 /// kernel pool. Accumulation is f32 for every weight dtype. Activations stay
-/// f32, except against Q8_0 / Q4_0 / Q4_0x8 / Q4_Kx8 weights (at every batch
-/// size) and Q4_K / Q6_K weights (below `packedRowsThreshold` rows): there x is
+/// f32, except against Q8_0 / Q4_0 and the repacked Q4_0x8 / Q4_Kx8 / Q6_Kx8 weights
+/// (at every batch size) and Q4_K / Q6_K weights (below `packedRowsThreshold` rows): there x is
 /// quantized once per call to 8-bit blocks and each block's dot product runs in
 /// integer arithmetic (as llama.cpp does). In prefill, Q4_K / Q6_K weights are
 /// widened to f32 in registers like the float types.
@@ -36,8 +36,8 @@ public enum MatMul {
         let w = weight.data
         if weight.dtype.hasInt8Kernels || (weight.dtype.isKQuant && m < packedRowsThreshold) {
             // Integer dot products: x quantized to 8-bit blocks once, shared by every task. (Prefill
-            // on Q4_K / Q6_K as stored in the file dequantizes into the f32 panels; at load Q4_K is
-            // repacked as Q4_Kx8, which is integer at every size.)
+            // on Q4_K / Q6_K as stored in the file dequantizes into the f32 panels; at load they are
+            // repacked as Q4_Kx8 / Q6_Kx8, which are integer at every size.)
             let byteCount = pg_quantized_activation_bytes(Int64(m), Int64(k))
             withUnsafeTemporaryAllocation(byteCount: byteCount, alignment: 64) { buffer in
                 guard let qx = buffer.baseAddress else { return }
@@ -85,6 +85,7 @@ public enum MatMul {
         case .q4_0: Int32(PG_DTYPE_Q4_0)
         case .q4_0x8: Int32(PG_DTYPE_Q4_0X8)
         case .q4_Kx8: Int32(PG_DTYPE_Q4_KX8)
+        case .q6_Kx8: Int32(PG_DTYPE_Q6_KX8)
         case .q4_K: Int32(PG_DTYPE_Q4_K)
         case .q6_K: Int32(PG_DTYPE_Q6_K)
         }

@@ -1,0 +1,117 @@
+// Q6_K repacked in groups of 8 rows ("Q6_Kx8", PG_DTYPE_Q6_KX8), made once at
+// load by `pg_repack_q6_Kx8`: the layout of q4_0x8.c / q4_Kx8.c for llama.cpp's
+// Q6_K (6-bit quants q, w = d sc (q - 32), one int8 scale per 16 weights).
+//
+// Per group of 8 W rows and super-block of 256 columns, 1712 bytes (8 x 214,
+// 2 % more than Q6_K): the rows' f16 d [0, 16); scale pairs at 16 + 16 s + 2 r
+// (sub-block s's two scales, for its weights 0-15 and 16-31); at 144 one int32
+// per row, corr = sum_i sc(i) (q_i - 32); then `ql` in 32 chunks of 32 bytes,
+// chunk (u, t) at 176 + 32 (8u + t) holding ql bytes 32u + 4t ..< + 4 of each
+// row; then `qh` in 16 chunks, chunk (h, t) at 1200 + 32 (8h + t) holding qh
+// bytes 32h + 4t ..< + 4 of each row. Sub-block s = 4h + g (weights 128h + 32g
+// + l) takes its low 4 bits from ql chunk (2h + g % 2, l / 4) (high nibbles for
+// g >= 2) and its high 2 bits from bits 2g of qh chunk (h, l / 4).
+//
+// The kernel multiplies the signed w = q - 32 by x + 128 (unsigned; the caller
+// passes x ^ 0x80): two `vpmaddubsw` results add up in 16 bits (|sum| <= 2 * 2
+// * 255 * 32 < 2^15), one `vpmaddwd` against the rows' scale takes them to 32
+// bits, and per super-block 128 corr removes the + 128 again.
+#include "CKernels.h"
+#include "kernels_internal.h"
+#include "kquants.h"
+
+enum { KX6_BYTES = 8 * 214, KX6_SCALES = 16, KX6_CORR = 144, KX6_QL = 176, KX6_QH = 1200 };
+
+/// q of weight i of a Q6_K super-block (0-63).
+static int q6_K_quant(const uint8_t *block, int i) {
+    const int h = i / 128, g = i % 128 / 32, l = i % 32;
+    const uint8_t low = block[64 * h + 32 * (g & 1) + l];
+    return (g < 2 ? low & 0x0F : low >> 4) | ((block[128 + 32 * h + l] >> (2 * g)) & 3) << 4;
+}
+
+void pg_repack_q6_Kx8(const void *src, int64_t n, int64_t k, void *dst) {
+    const int64_t numBlocks = k / PG_QK_BLOCK;
+    for (int64_t grp = 0; grp < n / 8; grp++) {
+        for (int64_t b = 0; b < numBlocks; b++) {
+            uint8_t *out = (uint8_t *)dst + (grp * numBlocks + b) * KX6_BYTES;
+            for (int r = 0; r < 8; r++) {
+                const uint8_t *block = (const uint8_t *)src + ((grp * 8 + r) * numBlocks + b) * PG_Q6K_BYTES;
+                memcpy(out + 2 * r, block + 208, 2);
+                int32_t corr = 0;
+                for (int i = 0; i < PG_QK_BLOCK; i++) corr += (int8_t)block[192 + i / 16] * (q6_K_quant(block, i) - 32);
+                memcpy(out + KX6_CORR + 4 * r, &corr, 4);
+                for (int s = 0; s < 8; s++) memcpy(out + KX6_SCALES + 16 * s + 2 * r, block + 192 + 2 * s, 2);
+                for (int chunk = 0; chunk < 32; chunk++) memcpy(out + KX6_QL + 32 * chunk + 4 * r, block + 4 * chunk, 4);
+                for (int chunk = 0; chunk < 16; chunk++)
+                    memcpy(out + KX6_QH + 32 * chunk + 4 * r, block + 128 + 4 * chunk, 4);
+            }
+        }
+    }
+}
+
+float pg_q6_Kx8_element(const void *w, int64_t k, int64_t row, int64_t col) {
+    const uint8_t *group = (const uint8_t *)w + ((row / 8) * (k / PG_QK_BLOCK) + col / PG_QK_BLOCK) * KX6_BYTES;
+    const int r = (int)(row % 8), i = (int)(col % PG_QK_BLOCK), h = i / 128, g = i % 128 / 32, l = i % 32;
+    const int piece = 4 * r + l % 4;
+    const uint8_t low = group[KX6_QL + 32 * (8 * (2 * h + (g & 1)) + l / 4) + piece];
+    const uint8_t high = group[KX6_QH + 32 * (8 * h + l / 4) + piece];
+    const int q = (g < 2 ? low & 0x0F : low >> 4) | ((high >> (2 * g)) & 3) << 4;
+    const int8_t scale = (int8_t)group[KX6_SCALES + 16 * (4 * h + g) + 2 * r + l / 16];
+    uint16_t d;
+    memcpy(&d, group + 2 * r, 2);
+    return f16_to_float(d) * (float)scale * (float)(q - 32);
+}
+
+/// The 8 rows' signed quants w = q - 32 of piece t (weights 4t ..< 4t + 4) of sub-block s.
+PG_INLINE PG_AVX2 __m256i q6_piece(const uint8_t *p, int s, int t) {
+    const int h = s / 4, g = s % 4;
+    const __m256i ql = _mm256_loadu_si256((const __m256i *)(p + KX6_QL + 32 * (8 * (2 * h + (g & 1)) + t)));
+    const __m256i qh = _mm256_loadu_si256((const __m256i *)(p + KX6_QH + 32 * (8 * h + t)));
+    const __m256i low = _mm256_and_si256(g < 2 ? ql : _mm256_srli_epi16(ql, 4), _mm256_set1_epi8(0x0F));
+    const __m256i high = _mm256_and_si256(_mm256_slli_epi16(_mm256_srli_epi16(qh, 2 * g), 4), _mm256_set1_epi8(0x30));
+    return _mm256_sub_epi8(_mm256_or_si256(low, high), _mm256_set1_epi8(32));
+}
+
+/// One group of 8 W rows (all its super-blocks) against x rows [i, i + RX), `q` holding x + 128.
+PG_INLINE PG_AVX2 void q6_Kx8_tile(const int8_t *q, const float *d, const float *s, int64_t k, const uint8_t *group,
+                                   int64_t i, float *out, int64_t ldo, int RX) {
+    (void)s;
+    const int64_t numBlocks = k / PG_QK_BLOCK, numXBlocks = k / PG_Q8_BLOCK;
+    __m256 acc[4];
+    for (int a = 0; a < RX; a++) acc[a] = _mm256_setzero_ps();
+    const uint8_t *p = group;
+    for (int64_t b = 0; b < numBlocks; b++, p += KX6_BYTES) {
+        if (RX == 1)  // decode streams W from memory: the next super-block while this one computes
+            for (int line = 0; line < KX6_BYTES; line += 64) _mm_prefetch((const char *)p + KX6_BYTES + line, _MM_HINT_T0);
+        __m256i sums[4];
+        for (int a = 0; a < RX; a++) sums[a] = _mm256_setzero_si256();
+        for (int sub = 0; sub < 8; sub++) {
+            // (sc, sc) in each row's lane for the sub-block's two halves, from its (sc0, sc1) pairs.
+            const __m256i pairs = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(p + KX6_SCALES + 16 * sub)));
+            const __m256i halves[2] = {_mm256_shufflehi_epi16(_mm256_shufflelo_epi16(pairs, 0xA0), 0xA0),
+                                       _mm256_shufflehi_epi16(_mm256_shufflelo_epi16(pairs, 0xF5), 0xF5)};
+            for (int t = 0; t < 8; t += 2) {
+                const __m256i w0 = q6_piece(p, sub, t), w1 = q6_piece(p, sub, t + 1);
+                for (int a = 0; a < RX; a++) {
+                    const int8_t *x = q + (i + a) * k + b * PG_QK_BLOCK + 32 * sub + 4 * t;
+                    const __m256i pair16 = _mm256_add_epi16(_mm256_maddubs_epi16(broadcast4(x), w0),
+                                                            _mm256_maddubs_epi16(broadcast4(x + 4), w1));
+                    sums[a] = _mm256_add_epi32(sums[a], _mm256_madd_epi16(pair16, halves[t / 4]));
+                }
+            }
+        }
+        const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)p));
+        const __m256i corr = _mm256_slli_epi32(_mm256_loadu_si256((const __m256i *)(p + KX6_CORR)), 7);
+        for (int a = 0; a < RX; a++) {
+            const __m256 dx = _mm256_set1_ps(d[scale_index(i + a, 8 * b, numXBlocks)]);
+            const __m256i dot = _mm256_sub_epi32(sums[a], corr);
+            acc[a] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), _mm256_mul_ps(dw, dx), acc[a]);
+        }
+    }
+    add_tile(out + i * ldo, ldo, acc, RX);
+}
+
+PG_AVX2 void pg_q6_Kx8_rows_avx2(const int8_t *q, const float *d, const float *s, int64_t m, int64_t k, const void *w,
+                                 int64_t g0, int64_t g1, float *out, int64_t ldo) {
+    interleaved_rows(q, d, s, m, k, w, k / PG_QK_BLOCK * KX6_BYTES, g0, g1, out, ldo, q6_Kx8_tile);
+}
