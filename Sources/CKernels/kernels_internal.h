@@ -118,6 +118,11 @@ PG_INLINE PG_AVX2 __m256i broadcast4(const int8_t *p) {
     return _mm256_set1_epi32(v);
 }
 
+/// Prefetches `bytes` bytes from `p` (decode: the next blocks of W while these compute).
+PG_INLINE void prefetch_bytes(const uint8_t *p, int bytes) {
+    for (int line = 0; line < bytes; line += 64) _mm_prefetch((const char *)p + line, _MM_HINT_T0);
+}
+
 /// Adds one group of 8 W rows' dot products with x rows [i, i + RX) into out[(i + a) * ldo .. + 8].
 typedef void (*pg_group_tile)(const int8_t *q, const float *d, const float *s, int64_t k, const uint8_t *group,
                               int64_t i, float *out, int64_t ldo, int RX);

@@ -51,11 +51,7 @@ PG_INLINE PG_AVX2 void q4_0x8_tile(const int8_t *q, const float *d, const float 
     for (int a = 0; a < RX; a++) acc[a] = _mm256_setzero_ps();
     const uint8_t *p = group;
     for (int64_t b = 0; b < numBlocks; b++, p += GROUP_BYTES) {
-        if (RX == 1) {  // decode streams W from memory: keep the next blocks in flight
-            _mm_prefetch((const char *)p + 4 * GROUP_BYTES, _MM_HINT_T0);
-            _mm_prefetch((const char *)p + 4 * GROUP_BYTES + 64, _MM_HINT_T0);
-            _mm_prefetch((const char *)p + 4 * GROUP_BYTES + 128, _MM_HINT_T0);
-        }
+        if (RX == 1) prefetch_bytes(p + 4 * GROUP_BYTES, GROUP_BYTES);  // decode: 4 blocks ahead
         __m256i sums[4];
         for (int a = 0; a < RX; a++) sums[a] = _mm256_setzero_si256();
         for (int c = 0; c < 4; c++) {

@@ -68,8 +68,7 @@ PG_INLINE PG_AVX2 void q4_Kx8_tile(const int8_t *q, const float *d, const float 
     for (int a = 0; a < RX; a++) acc[a] = _mm256_setzero_ps();
     const uint8_t *p = group;
     for (int64_t b = 0; b < numBlocks; b++, p += KX8_BYTES) {
-        if (RX == 1)  // decode streams W from memory: the next super-block while this one computes
-            for (int line = 0; line < KX8_BYTES; line += 64) _mm_prefetch((const char *)p + KX8_BYTES + line, _MM_HINT_T0);
+        if (RX == 1) prefetch_bytes(p + KX8_BYTES, KX8_BYTES);  // decode: the next super-block
         __m256i sums[4];
         for (int a = 0; a < RX; a++) sums[a] = _mm256_setzero_si256();
         for (int sub = 0; sub < 8; sub++) {
