@@ -1,7 +1,9 @@
 // Integer dot products for llama.cpp's k-quants (Q4_K, Q6_K) at decode and
-// batched-decode sizes, and the activation rounding llama.cpp uses for them
-// (its Q8_K). The activations share quantized.c's layout; prefill instead
-// widens k-quants into linear.c's f32 panels.
+// batched-decode sizes, for matrices whose row count is not a multiple of 8
+// (the others are repacked at load: q4_Kx8.c, q6_Kx8.c), and the activation
+// rounding llama.cpp uses for them (its Q8_K). The activations share
+// quantized.c's layout; prefill on such matrices widens them into linear.c's
+// f32 panels.
 #include "CKernels.h"
 #include "kernels_internal.h"
 #include "kquants.h"

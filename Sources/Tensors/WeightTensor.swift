@@ -32,7 +32,8 @@ public struct WeightTensor: @unchecked Sendable {
         case .bf16: Precision.bf16ToFloat(data.load(fromByteOffset: i * 2, as: UInt16.self))
         case .f16: Precision.f16ToFloat(data.load(fromByteOffset: i * 2, as: UInt16.self))
         case .q8_0, .q4_0, .q4_K, .q6_K: Quantize.element(dtype, data, i)
-        case .q4_0x8, .q4_Kx8, .q6_Kx8: Quantize.interleavedElement(dtype, data, cols: cols, row: i / cols, col: i % cols)
+        case .q4_0x8, .q4_Kx8, .q6_Kx8:
+            Quantize.interleavedElement(dtype, data, cols: cols, row: i / cols, col: i % cols)
         }
     }
 

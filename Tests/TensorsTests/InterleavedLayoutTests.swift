@@ -59,7 +59,9 @@ import Testing
         }
     }
 
-    @Test("k-quant repacking keeps every weight (Q4_K's scales and mins, Q6_K's scale pairs)", arguments: DType.kQuantCases)
+    @Test(
+        "k-quant repacking keeps every weight (Q4_K's scales and mins, Q6_K's scale pairs)",
+        arguments: DType.kQuantCases)
     func repackKeepsKQuantWeights(dtype: DType) {
         let q4K = KQuantTests.randomWeight(dtype, n: 16, blocksPerRow: 3, seed: 77)
         let x8 = q4K.interleaved()
@@ -76,8 +78,9 @@ import Testing
         "linear on Q4_Kx8 / Q6_Kx8 equals the plain loop over Q8_K-rounded activations and the row-by-row kernel",
         arguments: DType.kQuantCases)
     func linearKQuantMatchesReference(dtype: DType) {
-        for (m, n, k) in [(1, 8, 256), (1, 40, 768), (3, 16, 256), (5, 24, 512), (17, 16, 768), (70, 8, 256), (6, 64, 8192)]
-        {
+        for (m, n, k) in [
+            (1, 8, 256), (1, 40, 768), (3, 16, 256), (5, 24, 512), (17, 16, 768), (70, 8, 256), (6, 64, 8192),
+        ] {
             let q4K = KQuantTests.randomWeight(dtype, n: n, blocksPerRow: k / 256, seed: UInt64(m * 1000 + n + k))
             let x8 = q4K.interleaved()
             let x = QuantizeTests.values(m * k, seed: k + m)
@@ -92,7 +95,8 @@ import Testing
                     var magnitude: Float = abs(bias[r])  // a dot product's natural error scale
                     for j in 0..<k { magnitude += abs(seen[i * k + j] * weights[r * k + j]) }
                     let got = fast[i * n + r]
-                    #expect(abs(got - expected[i * n + r]) <= 2e-5 * max(1, magnitude), "m \(m) n \(n) k \(k) [\(i), \(r)]")
+                    #expect(
+                        abs(got - expected[i * n + r]) <= 2e-5 * max(1, magnitude), "m \(m) n \(n) k \(k) [\(i), \(r)]")
                     #expect(abs(got - rowByRow[i * n + r]) <= 2e-5 * max(1, magnitude), "against \(dtype) [\(i), \(r)]")
                 }
             }

@@ -125,7 +125,8 @@ extension WeightTensor {
     /// values. Returns `self` when it already has that type; otherwise the
     /// result owns its bytes.
     public func quantized(to target: DType) -> WeightTensor {
-        precondition([.q8_0, .q4_0, .q4_0x8].contains(target), "\(target) is not a type to quantize to (Q8_0 / Q4_0 / Q4_0x8)")
+        precondition(
+            [.q8_0, .q4_0, .q4_0x8].contains(target), "\(target) is not a type to quantize to (Q8_0 / Q4_0 / Q4_0x8)")
         if dtype == target { return self }
         if target == .q4_0x8 {
             precondition(rows % 8 == 0, "q4_0x8 groups rows by 8")
