@@ -131,8 +131,13 @@ static void interleaved_linear_rows(const int8_t *q, const float *d, const float
     int8_t *shifted = dtype == PG_DTYPE_Q6_KX8 && pg_has_avx2_fma() ? (int8_t *)malloc((size_t)(m * k)) : NULL;
     if (!pg_has_avx2_fma() || (dtype == PG_DTYPE_Q6_KX8 && !shifted)) {
         float (*element)(const void *, int64_t, int64_t, int64_t) =
-            dtype == PG_DTYPE_Q4_0X8 ? pg_q4_0x8_element : dtype == PG_DTYPE_Q4_KX8 ? pg_q4_Kx8_element : pg_q6_Kx8_element;
+            dtype == PG_DTYPE_Q8_0X8   ? pg_q8_0x8_element
+            : dtype == PG_DTYPE_Q4_0X8 ? pg_q4_0x8_element
+            : dtype == PG_DTYPE_Q4_KX8 ? pg_q4_Kx8_element
+                                       : pg_q6_Kx8_element;
         interleaved_rows_portable(q, d, m, k, w, r0, r1, out, ldo, element);
+    } else if (dtype == PG_DTYPE_Q8_0X8) {
+        pg_q8_0x8_rows_avx2(q, d, s, m, k, w, r0 / 8, r1 / 8, out, ldo);
     } else if (dtype == PG_DTYPE_Q4_0X8) {
         pg_q4_0x8_rows_avx2(q, d, s, m, k, w, r0 / 8, r1 / 8, out, ldo);
     } else if (dtype == PG_DTYPE_Q4_KX8) {
@@ -287,7 +292,7 @@ void pg_linear_rows_quantized(const void *qx, int64_t m, int64_t k, const void *
     const int8_t *q = (const int8_t *)qx;
     const float *d = (const float *)((const uint8_t *)qx + scales_offset(m, k));
     const float *s = d + padded_rows(m) * (k / PG_Q8_BLOCK);
-    if (dtype == PG_DTYPE_Q4_0X8 || dtype == PG_DTYPE_Q4_KX8 || dtype == PG_DTYPE_Q6_KX8) {
+    if (dtype == PG_DTYPE_Q8_0X8 || dtype == PG_DTYPE_Q4_0X8 || dtype == PG_DTYPE_Q4_KX8 || dtype == PG_DTYPE_Q6_KX8) {
         interleaved_linear_rows(q, d, s, m, k, w, dtype, r0, r1, bias, out, ldo);
         return;
     }

@@ -10,6 +10,9 @@
 /// - `q4_0`: blocks of 32 weights, each an f16 scale `d` then 16 bytes, byte j
 ///   holding weight j in its low nibble and weight j + 16 in its high nibble;
 ///   weight = d·(nibble − 8) (ggml's `block_q4_0`).
+/// - `q8_0x8`: Q8_0 repacked in groups of 8 rows like `q4_0x8` (made at load; never
+///   in a file): per group and block, the 8 rows' f16 scales, then 8 chunks of 32
+///   bytes, chunk t holding quants 4t ..< 4t + 4 of each row in row order.
 /// - `q4_0x8`: Q4_0 repacked in groups of 8 rows for the integer kernels (made
 ///   at load from `q4_0` when the row count is a multiple of 8; never in a file).
 ///   Per group and block of 32 columns, 144 bytes: the 8 rows' f16 scales, then
@@ -44,6 +47,7 @@ public enum DType: String, Sendable, Hashable, CaseIterable {
     case f16 = "F16"
     case bf16 = "BF16"
     case q8_0 = "Q8_0"
+    case q8_0x8 = "Q8_0x8"
     case q4_0 = "Q4_0"
     case q4_0x8 = "Q4_0x8"
     case q4_K = "Q4_K"
@@ -77,7 +81,7 @@ public enum DType: String, Sendable, Hashable, CaseIterable {
 
     /// True for the types whose matrix products run in integer arithmetic
     /// against 8-bit activations at every batch size (`q8_0`, `q4_0` and the
-    /// repacked `q4_0x8`, `q4_Kx8`, `q6_Kx8`); the others are widened to f32 against f32
+    /// repacked `q8_0x8`, `q4_0x8`, `q4_Kx8`, `q6_Kx8`); the others are widened to f32 against f32
     /// activations (`q4_K`, `q6_K` only in prefill: below `MatMul.packedRowsThreshold`
     /// rows they are integer too).
     public var hasInt8Kernels: Bool { self == .q8_0 || self == .q4_0 || isInterleaved }
@@ -86,16 +90,16 @@ public enum DType: String, Sendable, Hashable, CaseIterable {
     /// their activations take llama.cpp's Q8_K rounding.
     public var isKQuant: Bool { self == .q4_K || self == .q6_K || self == .q4_Kx8 || self == .q6_Kx8 }
 
-    /// True for the layouts repacked at load in groups of 8 rows (`q4_0x8`, `q4_Kx8`,
-    /// `q6_Kx8`), whose rows are not contiguous.
-    public var isInterleaved: Bool { self == .q4_0x8 || self == .q4_Kx8 || self == .q6_Kx8 }
+    /// True for the layouts repacked at load in groups of 8 rows (`q8_0x8`, `q4_0x8`,
+    /// `q4_Kx8`, `q6_Kx8`), whose rows are not contiguous.
+    public var isInterleaved: Bool { self == .q8_0x8 || self == .q4_0x8 || self == .q4_Kx8 || self == .q6_Kx8 }
 
     /// Weights per block: 32 for Q8_0 / Q4_0, 256 for the k-quants, 1 for the
     /// others; a row of this type holds a multiple of it.
     public var blockSize: Int {
         switch self {
         case .f32, .f16, .bf16: 1
-        case .q8_0: Self.q8BlockSize
+        case .q8_0, .q8_0x8: Self.q8BlockSize
         case .q4_0, .q4_0x8: Self.q4BlockSize
         case .q4_K, .q4_Kx8, .q6_K, .q6_Kx8: Self.kQuantBlockSize
         }
@@ -108,7 +112,7 @@ public enum DType: String, Sendable, Hashable, CaseIterable {
         switch self {
         case .f32: 4
         case .f16, .bf16: 2
-        case .q8_0, .q4_0, .q4_0x8, .q4_K, .q4_Kx8, .q6_K, .q6_Kx8: 1
+        case .q8_0, .q8_0x8, .q4_0, .q4_0x8, .q4_K, .q4_Kx8, .q6_K, .q6_Kx8: 1
         }
     }
 
@@ -116,7 +120,7 @@ public enum DType: String, Sendable, Hashable, CaseIterable {
     public func byteCount(numElements: Int) -> Int {
         switch self {
         case .f32, .f16, .bf16: numElements * byteSize
-        case .q8_0: numElements / Self.q8BlockSize * Self.q8BlockBytes
+        case .q8_0, .q8_0x8: numElements / Self.q8BlockSize * Self.q8BlockBytes
         case .q4_0, .q4_0x8: numElements / Self.q4BlockSize * Self.q4BlockBytes
         case .q4_K: numElements / Self.kQuantBlockSize * Self.q4KBlockBytes
         case .q4_Kx8: numElements / Self.kQuantBlockSize * Self.q4Kx8BlockBytes
@@ -177,7 +181,7 @@ public enum Precision {
     /// f32, and for the block-quantized types, whose grids depend on the block's scales).
     @inlinable public static func round(_ value: Float, to dtype: DType) -> Float {
         switch dtype {
-        case .f32, .q8_0, .q4_0, .q4_0x8, .q4_K, .q4_Kx8, .q6_K, .q6_Kx8: value
+        case .f32, .q8_0, .q8_0x8, .q4_0, .q4_0x8, .q4_K, .q4_Kx8, .q6_K, .q6_Kx8: value
         case .bf16: bf16ToFloat(floatToBF16(value))
         case .f16: Float(Float16(value))
         }

@@ -2,18 +2,21 @@ import Testing
 
 @testable import Tensors
 
-/// Q4_0, Q4_K and Q6_K repacked in groups of 8 rows (`DType.q4_0x8`, `q4_Kx8`, `q6_Kx8`): the
-/// repacking keeps every weight, and the kernels on them equal the plain loop and
-/// the row-by-row kernels.
-@Suite("Interleaved Q4_0x8 / Q4_Kx8 / Q6_Kx8 layouts") struct InterleavedLayoutTests {
+/// Q8_0, Q4_0, Q4_K and Q6_K repacked in groups of 8 rows (`DType.q8_0x8`, `q4_0x8`,
+/// `q4_Kx8`, `q6_Kx8`): the repacking keeps every weight, and the kernels on them equal
+/// the plain loop and the row-by-row kernels.
+@Suite("Interleaved Q8_0x8 / Q4_0x8 / Q4_Kx8 / Q6_Kx8 layouts") struct InterleavedLayoutTests {
     static let pool = KernelPool(numThreads: 2)
 
-    @Test("repacking keeps every weight, element by element and row by row")
-    func repackKeepsWeights() {
+    /// The repacked type of each block type of 32.
+    static func repacked(_ dtype: DType) -> DType { dtype == .q8_0 ? .q8_0x8 : .q4_0x8 }
+
+    @Test("repacking keeps every weight, element by element and row by row", arguments: DType.blockQuantizedCases)
+    func repackKeepsWeights(dtype: DType) {
         for (n, k) in [(8, 32), (16, 96), (24, 1536)] {
-            let q4 = WeightTensor.owning(QuantizeTests.values(n * k, seed: n + k), shape: [n, k], dtype: .q4_0)
+            let q4 = WeightTensor.owning(QuantizeTests.values(n * k, seed: n + k), shape: [n, k], dtype: dtype)
             let x8 = q4.interleaved()
-            #expect(x8.dtype == .q4_0x8 && x8.byteCount == q4.byteCount && x8.shape == q4.shape)
+            #expect(x8.dtype == Self.repacked(dtype) && x8.byteCount == q4.byteCount && x8.shape == q4.shape)
             #expect(x8.toFloats() == q4.toFloats(), "n=\(n) k=\(k)")
             var row = [Float](repeating: .nan, count: k)
             for r in [0, 5, n - 1] {
@@ -23,26 +26,27 @@ import Testing
         }
     }
 
-    @Test("only Q4_0 matrices with a multiple of 8 rows are repacked")
+    @Test("only matrices with a multiple of 8 rows are repacked")
     func repackNeedsGroupsOfEight() {
         let odd = WeightTensor.owning(QuantizeTests.values(12 * 32, seed: 3), shape: [12, 32], dtype: .q4_0)
         #expect(odd.interleaved().dtype == .q4_0 && odd.interleaved().data == odd.data)
-        let q8 = WeightTensor.owning(QuantizeTests.values(16 * 32, seed: 3), shape: [16, 32], dtype: .q8_0)
-        #expect(q8.interleaved().data == q8.data)
+        let bf16 = WeightTensor.owning(QuantizeTests.values(16 * 32, seed: 3), shape: [16, 32], dtype: .bf16)
+        #expect(bf16.interleaved().data == bf16.data)
         let direct = WeightTensor.owning(QuantizeTests.values(16 * 64, seed: 4), shape: [16, 64], dtype: .q4_0x8)
         #expect(direct.dtype == .q4_0x8 && direct.toFloats() == direct.quantized(to: .q4_0).toFloats())
     }
 
     @Test(
-        "linear on Q4_0x8 equals the plain loop over quantized activations and the Q4_0 kernel (tiles of 4, tails, chunks)"
-    )
-    func linearMatchesReference() {
+        "linear on Q8_0x8 / Q4_0x8 equals the plain loop over quantized activations and the row-by-row kernel",
+        arguments: DType.blockQuantizedCases)
+    func linearMatchesReference(dtype: DType) {
         for (m, n, k) in [
             (1, 8, 32), (1, 64, 96), (2, 24, 64), (3, 40, 288), (4, 16, 32), (5, 48, 64), (7, 8, 1536),
             (13, 152, 64), (67, 88, 288), (101, 24, 320), (5, 72, 8192),
         ] {
-            let q4 = WeightTensor.owning(QuantizeTests.values(n * k, seed: n), shape: [n, k], dtype: .q4_0)
+            let q4 = WeightTensor.owning(QuantizeTests.values(n * k, seed: n), shape: [n, k], dtype: dtype)
             let x8 = q4.interleaved()
+            #expect(x8.dtype == Self.repacked(dtype))
             let x = QuantizeTests.values(m * k, seed: k &+ m)
             let bias = QuantizeTests.values(n, seed: 5)
             let expected = QuantizedActivations.reference(x: x, m: m, weight: q4, bias: bias)
@@ -55,7 +59,7 @@ import Testing
                 worstAgainstQ4 = max(worstAgainstQ4, abs(fast[i] - rowByRow[i]) / max(1, abs(rowByRow[i])))
             }
             #expect(worst <= 2e-5, "m=\(m) n=\(n) k=\(k): error \(worst)")
-            #expect(worstAgainstQ4 <= 2e-5, "m=\(m) n=\(n) k=\(k): against Q4_0 \(worstAgainstQ4)")
+            #expect(worstAgainstQ4 <= 2e-5, "m=\(m) n=\(n) k=\(k): against \(dtype) \(worstAgainstQ4)")
         }
     }
 

@@ -83,6 +83,7 @@ public enum MatMul {
         case .bf16: Int32(PG_DTYPE_BF16)
         case .q8_0: Int32(PG_DTYPE_Q8_0)
         case .q4_0: Int32(PG_DTYPE_Q4_0)
+        case .q8_0x8: Int32(PG_DTYPE_Q8_0X8)
         case .q4_0x8: Int32(PG_DTYPE_Q4_0X8)
         case .q4_Kx8: Int32(PG_DTYPE_Q4_KX8)
         case .q6_Kx8: Int32(PG_DTYPE_Q6_KX8)

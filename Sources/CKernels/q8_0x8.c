@@ -1,0 +1,70 @@
+// Q8_0 repacked in groups of 8 rows ("Q8_0x8", PG_DTYPE_Q8_0X8), made once at
+// load by `pg_repack_q8_0x8`: the layout of q4_0x8.c for Q8_0.
+//
+// Per group of 8 W rows and block of 32 columns, 272 bytes (8 x 34, as Q8_0):
+// the rows' f16 scales, then 8 chunks of 32 bytes, chunk t holding quants
+// 4t ..< 4t + 4 of each row in row order. The quants are signed, so each chunk
+// is multiplied as |w| x sign(x, w) (`vpsignb`); one `vpmaddubsw` result can
+// reach 2 * 128 * 127, so each goes to 32 bits at once (`vpmaddwd` against
+// ones), and one convert and one FMA by d_w d_x finish a block for 8 rows.
+#include "CKernels.h"
+#include "kernels_internal.h"
+
+enum { GROUP_BYTES = 8 * PG_Q8_BYTES };
+
+void pg_repack_q8_0x8(const void *src, int64_t n, int64_t k, void *dst) {
+    const int64_t numBlocks = k / PG_Q8_BLOCK;
+    for (int64_t g = 0; g < n / 8; g++) {
+        for (int64_t b = 0; b < numBlocks; b++) {
+            uint8_t *out = (uint8_t *)dst + (g * numBlocks + b) * GROUP_BYTES;
+            for (int r = 0; r < 8; r++) {
+                const uint8_t *block = (const uint8_t *)src + ((g * 8 + r) * numBlocks + b) * PG_Q8_BYTES;
+                memcpy(out + 2 * r, block, 2);
+                for (int t = 0; t < 8; t++) memcpy(out + 16 + 32 * t + 4 * r, block + 2 + 4 * t, 4);
+            }
+        }
+    }
+}
+
+float pg_q8_0x8_element(const void *w, int64_t k, int64_t row, int64_t col) {
+    const uint8_t *group = (const uint8_t *)w + ((row / 8) * (k / PG_Q8_BLOCK) + col / PG_Q8_BLOCK) * GROUP_BYTES;
+    const int r = (int)(row % 8), j = (int)(col % PG_Q8_BLOCK);
+    uint16_t scale;
+    memcpy(&scale, group + 2 * r, 2);
+    return f16_to_float(scale) * (float)(int8_t)group[16 + 32 * (j / 4) + 4 * r + j % 4];
+}
+
+/// One group of 8 W rows (all its blocks) against x rows [i, i + RX).
+PG_INLINE PG_AVX2 void q8_0x8_tile(const int8_t *q, const float *d, const float *s, int64_t k, const uint8_t *group,
+                                   int64_t i, float *out, int64_t ldo, int RX) {
+    (void)s;
+    const int64_t numBlocks = k / PG_Q8_BLOCK;
+    const __m256i ones = _mm256_set1_epi16(1);
+    __m256 acc[4];
+    for (int a = 0; a < RX; a++) acc[a] = _mm256_setzero_ps();
+    const uint8_t *p = group;
+    for (int64_t b = 0; b < numBlocks; b++, p += GROUP_BYTES) {
+        if (RX == 1) prefetch_bytes(p + 2 * GROUP_BYTES, GROUP_BYTES);  // decode: 2 blocks ahead
+        __m256i sums[4];
+        for (int a = 0; a < RX; a++) sums[a] = _mm256_setzero_si256();
+        for (int t = 0; t < 8; t++) {
+            const __m256i w = _mm256_loadu_si256((const __m256i *)(p + 16 + 32 * t));
+            const __m256i magnitude = _mm256_sign_epi8(w, w);
+            for (int a = 0; a < RX; a++) {
+                const __m256i x = _mm256_sign_epi8(broadcast4(q + (i + a) * k + b * PG_Q8_BLOCK + 4 * t), w);
+                sums[a] = _mm256_add_epi32(sums[a], _mm256_madd_epi16(_mm256_maddubs_epi16(magnitude, x), ones));
+            }
+        }
+        const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)p));
+        for (int a = 0; a < RX; a++) {
+            const __m256 dx = _mm256_set1_ps(d[scale_index(i + a, b, numBlocks)]);
+            acc[a] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sums[a]), _mm256_mul_ps(dw, dx), acc[a]);
+        }
+    }
+    add_tile(out + i * ldo, ldo, acc, RX);
+}
+
+PG_AVX2 void pg_q8_0x8_rows_avx2(const int8_t *q, const float *d, const float *s, int64_t m, int64_t k, const void *w,
+                                 int64_t g0, int64_t g1, float *out, int64_t ldo) {
+    interleaved_rows(q, d, s, m, k, w, k / PG_Q8_BLOCK * GROUP_BYTES, g0, g1, out, ldo, q8_0x8_tile);
+}
