@@ -79,11 +79,11 @@ public enum DType: String, Sendable, Hashable, CaseIterable {
     /// True for the block-quantized types (all but `f32`, `f16`, `bf16`).
     public var isBlockQuantized: Bool { blockSize > 1 }
 
-    /// True for the types whose matrix products run in integer arithmetic
-    /// against 8-bit activations at every batch size (`q8_0`, `q4_0` and the
-    /// repacked `q8_0x8`, `q4_0x8`, `q4_Kx8`, `q6_Kx8`); the others are widened to f32 against f32
-    /// activations (`q4_K`, `q6_K` only in prefill: below `MatMul.packedRowsThreshold`
-    /// rows they are integer too).
+    /// True for the types whose matrix products run in integer arithmetic against
+    /// 8-bit activations at every batch size (`q8_0`, `q4_0` and the repacked
+    /// types); the others are widened to f32 against f32 activations (`q4_K`,
+    /// `q6_K` only in prefill: below `MatMul.packedRowsThreshold` rows they are
+    /// integer too).
     public var hasInt8Kernels: Bool { self == .q8_0 || self == .q4_0 || isInterleaved }
 
     /// True for llama.cpp's k-quants (`q4_K`, `q6_K`, and the repacked `q4_Kx8`, `q6_Kx8`):

@@ -6,8 +6,8 @@ import CKernels
 /// The arithmetic is in `CKernels` (AVX2 + FMA, chosen at run time; portable
 /// C otherwise); this type splits the output rows of W into tasks for the
 /// kernel pool. Accumulation is f32 for every weight dtype. Activations stay
-/// f32, except against Q8_0 / Q4_0 and the repacked Q4_0x8 / Q4_Kx8 / Q6_Kx8 weights
-/// (at every batch size) and Q4_K / Q6_K weights (below `packedRowsThreshold` rows): there x is
+/// f32, except against Q8_0 / Q4_0 and the repacked Q8_0x8 / Q4_0x8 / Q4_Kx8 / Q6_Kx8
+/// weights (at every batch size) and Q4_K / Q6_K weights (below `packedRowsThreshold` rows): there x is
 /// quantized once per call to 8-bit blocks and each block's dot product runs in
 /// integer arithmetic (as llama.cpp does). In prefill, Q4_K / Q6_K weights are
 /// widened to f32 in registers like the float types.

@@ -147,8 +147,8 @@ extension WeightTensor {
         return WeightTensor(dtype: target, shape: shape, data: UnsafeRawPointer(storage.pointer), owner: storage)
     }
 
-    /// This Q8_0 / Q4_0 / Q4_K / Q6_K matrix repacked as Q8_0x8 / Q4_0x8 / Q4_Kx8 / Q6_Kx8, the integer
-    /// kernels' layout in groups of 8 rows, when its row count is a multiple of 8;
+    /// This Q8_0 / Q4_0 / Q4_K / Q6_K matrix repacked as Q8_0x8 / Q4_0x8 / Q4_Kx8 / Q6_Kx8,
+    /// the integer kernels' layout in groups of 8 rows, when its row count is a multiple of 8;
     /// otherwise (or for another type) `self`.
     public func interleaved() -> WeightTensor {
         let repack: [DType: (DType, (UnsafeRawPointer?, Int64, Int64, UnsafeMutableRawPointer?) -> Void)] = [
