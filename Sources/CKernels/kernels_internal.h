@@ -118,6 +118,23 @@ PG_INLINE PG_AVX2 __m256i broadcast4(const int8_t *p) {
     return _mm256_set1_epi32(v);
 }
 
+/// Repacks rows [0, n) of blocks of 32 made of an f16 scale and `pieces` 4-byte pieces
+/// (Q4_0: 4, Q8_0: 8) into groups of 8 rows: per group and block, the 8 scales, then
+/// piece t of every row in row order (32 bytes) for each t.
+static inline void repack_scaled_pieces(const void *src, int64_t n, int64_t k, void *dst, int pieces) {
+    const int64_t numBlocks = k / PG_Q8_BLOCK, blockBytes = 2 + 4 * pieces;
+    for (int64_t g = 0; g < n / 8; g++) {
+        for (int64_t b = 0; b < numBlocks; b++) {
+            uint8_t *out = (uint8_t *)dst + (g * numBlocks + b) * 8 * blockBytes;
+            for (int r = 0; r < 8; r++) {
+                const uint8_t *block = (const uint8_t *)src + ((g * 8 + r) * numBlocks + b) * blockBytes;
+                memcpy(out + 2 * r, block, 2);
+                for (int t = 0; t < pieces; t++) memcpy(out + 16 + 32 * t + 4 * r, block + 2 + 4 * t, 4);
+            }
+        }
+    }
+}
+
 /// Prefetches `bytes` bytes from `p` (decode: the next blocks of W while these compute).
 PG_INLINE void prefetch_bytes(const uint8_t *p, int bytes) {
     for (int line = 0; line < bytes; line += 64) _mm_prefetch((const char *)p + line, _MM_HINT_T0);

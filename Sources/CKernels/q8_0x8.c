@@ -13,17 +13,7 @@
 enum { GROUP_BYTES = 8 * PG_Q8_BYTES };
 
 void pg_repack_q8_0x8(const void *src, int64_t n, int64_t k, void *dst) {
-    const int64_t numBlocks = k / PG_Q8_BLOCK;
-    for (int64_t g = 0; g < n / 8; g++) {
-        for (int64_t b = 0; b < numBlocks; b++) {
-            uint8_t *out = (uint8_t *)dst + (g * numBlocks + b) * GROUP_BYTES;
-            for (int r = 0; r < 8; r++) {
-                const uint8_t *block = (const uint8_t *)src + ((g * 8 + r) * numBlocks + b) * PG_Q8_BYTES;
-                memcpy(out + 2 * r, block, 2);
-                for (int t = 0; t < 8; t++) memcpy(out + 16 + 32 * t + 4 * r, block + 2 + 4 * t, 4);
-            }
-        }
-    }
+    repack_scaled_pieces(src, n, k, dst, 8);
 }
 
 float pg_q8_0x8_element(const void *w, int64_t k, int64_t row, int64_t col) {
