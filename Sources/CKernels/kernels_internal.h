@@ -109,7 +109,7 @@ PG_INLINE PG_AVX2 __m256 block_dot(__m256i u, __m256i x) {
 PG_AVX2 void pg_kquant_rows_int8(const int8_t *q, const float *d, const float *s, int64_t m, int64_t k, const void *w,
                                  int dtype, int64_t r0, int64_t r1, float *out, int64_t ldo);
 
-// ---- layouts repacked in groups of 8 rows (q4_0x8.c, q4_Kx8.c) ----------
+// ---- layouts repacked in groups of 8 rows (q8_0x8.c, q4_0x8.c, q4_Kx8.c, q6_Kx8.c) ----
 
 /// 4 activation bytes broadcast to every 32-bit lane (one lane per W row).
 PG_INLINE PG_AVX2 __m256i broadcast4(const int8_t *p) {
