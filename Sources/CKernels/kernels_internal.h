@@ -170,7 +170,7 @@ PG_INLINE PG_AVX2 void add_tile(float *out, int64_t ldo, const __m256 *acc, int 
 }
 
 /// Q8_0x8 / Q4_0x8 / Q4_Kx8 / Q6_Kx8 groups [g0, g1) added into out (q8_0x8.c, q4_0x8.c,
-/// q4_Kx8.c, q6_Kx8.c; AVX2 CPUs only). The Q6_Kx8 kernel takes x + 128 (the quants XOR 0x80) as `q`.
+/// q4_Kx8.c, q6_Kx8.c; AVX2 CPUs only). The Q6_Kx8 kernel takes x + 128 (`pg_offset_activations`) as `q`.
 PG_AVX2 void pg_q8_0x8_rows_avx2(const int8_t *q, const float *d, const float *s, int64_t m, int64_t k, const void *w,
                                  int64_t g0, int64_t g1, float *out, int64_t ldo);
 PG_AVX2 void pg_q4_0x8_rows_avx2(const int8_t *q, const float *d, const float *s, int64_t m, int64_t k, const void *w,

@@ -108,16 +108,23 @@ static void quantized_rows_portable(const int8_t *q, const float *d, int64_t m, 
     }
 }
 
-/// The plain loop over a matrix repacked in groups of 8 rows, read through `element`.
+void pg_offset_activations(void *qx, int64_t m, int64_t k) {
+    uint8_t *q = (uint8_t *)qx;
+    for (int64_t j = 0; j < m * k; j++) q[j] ^= 0x80;
+}
+
+/// The plain loop over a matrix repacked in groups of 8 rows, read through `element`;
+/// `offset` 0x80 undoes `pg_offset_activations`.
 static void interleaved_rows_portable(const int8_t *q, const float *d, int64_t m, int64_t k, const void *w, int64_t r0,
                                       int64_t r1, float *out, int64_t ldo,
-                                      float (*element)(const void *, int64_t, int64_t, int64_t)) {
+                                      float (*element)(const void *, int64_t, int64_t, int64_t), int offset) {
     const int64_t numBlocks = k / PG_Q8_BLOCK;
     for (int64_t i = 0; i < m; i++)
         for (int64_t r = r0; r < r1; r++) {
             float sum = 0;
             for (int64_t j = 0; j < k; j++)
-                sum += element(w, k, r, j) * (float)q[i * k + j] * d[scale_index(i, j / PG_Q8_BLOCK, numBlocks)];
+                sum += element(w, k, r, j) * (float)(int8_t)(q[i * k + j] ^ offset) *
+                       d[scale_index(i, j / PG_Q8_BLOCK, numBlocks)];
             out[i * ldo + r] += sum;
         }
 }
@@ -128,14 +135,13 @@ static void interleaved_linear_rows(const int8_t *q, const float *d, const float
                                     int64_t ldo) {
     for (int64_t i = 0; i < m; i++)
         for (int64_t r = r0; r < r1; r++) out[i * ldo + r] = bias ? bias[r] : 0.0f;
-    int8_t *shifted = dtype == PG_DTYPE_Q6_KX8 && pg_has_avx2_fma() ? (int8_t *)malloc((size_t)(m * k)) : NULL;
-    if (!pg_has_avx2_fma() || (dtype == PG_DTYPE_Q6_KX8 && !shifted)) {
+    if (!pg_has_avx2_fma()) {
         float (*element)(const void *, int64_t, int64_t, int64_t) =
             dtype == PG_DTYPE_Q8_0X8   ? pg_q8_0x8_element
             : dtype == PG_DTYPE_Q4_0X8 ? pg_q4_0x8_element
             : dtype == PG_DTYPE_Q4_KX8 ? pg_q4_Kx8_element
                                        : pg_q6_Kx8_element;
-        interleaved_rows_portable(q, d, m, k, w, r0, r1, out, ldo, element);
+        interleaved_rows_portable(q, d, m, k, w, r0, r1, out, ldo, element, dtype == PG_DTYPE_Q6_KX8 ? 0x80 : 0);
     } else if (dtype == PG_DTYPE_Q8_0X8) {
         pg_q8_0x8_rows_avx2(q, d, s, m, k, w, r0 / 8, r1 / 8, out, ldo);
     } else if (dtype == PG_DTYPE_Q4_0X8) {
@@ -143,10 +149,8 @@ static void interleaved_linear_rows(const int8_t *q, const float *d, const float
     } else if (dtype == PG_DTYPE_Q4_KX8) {
         pg_q4_Kx8_rows_avx2(q, d, s, m, k, w, r0 / 8, r1 / 8, out, ldo);
     } else {
-        for (int64_t j = 0; j < m * k; j++) shifted[j] = (int8_t)(q[j] ^ 0x80);  // x + 128 as unsigned bytes
-        pg_q6_Kx8_rows_avx2(shifted, d, s, m, k, w, r0 / 8, r1 / 8, out, ldo);
+        pg_q6_Kx8_rows_avx2(q, d, s, m, k, w, r0 / 8, r1 / 8, out, ldo);  // q holds x + 128 (unsigned)
     }
-    free(shifted);
 }
 
 // ---- AVX2 ----------------------------------------------------------------

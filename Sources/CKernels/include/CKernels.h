@@ -101,13 +101,18 @@ void pg_quantize_activations(const float *x, int64_t m, int64_t k, void *qx);
 /// the same layout (each block of 32 carrying its group's d).
 void pg_quantize_activations_k(const float *x, int64_t m, int64_t k, void *qx);
 
+/// Adds 128 to every quant of activations made by `pg_quantize_activations_k`, in place
+/// (XOR 0x80: the bytes then read as unsigned x + 128; scales untouched). Q6_Kx8 weights
+/// take their activations so, once per call rather than once per row range.
+void pg_offset_activations(void *qx, int64_t m, int64_t k);
+
 /// `pg_linear_rows` for Q8_0 / Q4_0 / Q4_K / Q6_K weights and their repacked forms with activations made by
 /// `pg_quantize_activations`: each block's dot product in integer arithmetic, scaled by
 /// d_w * d_x in f32. Q8_0 / Q4_0: one x row against 4 W rows at a time, read once from
 /// memory; more rows: tiles of 8 x rows (kept in L1) against every W row of a 64-row
 /// chunk (kept in L2). Q8_0x8 / Q4_0x8 / Q4_Kx8 / Q6_Kx8: 8 W rows per register, tiles
 /// of 4 x rows (q8_0x8.c, q4_0x8.c, q4_Kx8.c, q6_Kx8.c; the k-quants take
-/// `pg_quantize_activations_k`'s rounding).
+/// `pg_quantize_activations_k`'s rounding, offset by `pg_offset_activations` for Q6_Kx8).
 /// k-quants: each super-block unpacked once per W row and dotted with every x row.
 void pg_linear_rows_quantized(const void *qx, int64_t m, int64_t k, const void *w, int dtype, int64_t r0, int64_t r1,
                               const float *bias, float *out, int64_t ldo);

@@ -43,6 +43,7 @@ public enum MatMul {
                 guard let qx = buffer.baseAddress else { return }
                 if weight.dtype.isKQuant {
                     pg_quantize_activations_k(x, Int64(m), Int64(k), qx)  // llama.cpp's Q8_K rounding
+                    if weight.dtype == .q6_Kx8 { pg_offset_activations(qx, Int64(m), Int64(k)) }  // x + 128
                 } else {
                     pg_quantize_activations(x, Int64(m), Int64(k), qx)
                 }
