@@ -6,6 +6,8 @@ import Tensors
 /// driving `forward` over a paged KV cache the way a worker does.
 struct ModelRuns {
     let model: any CausalLM
+    /// Element type of the KV cache (`--kv-cache-dtype`, f16 by default as in the server and llama.cpp).
+    let kvCacheDType: DType
     let blockSize = 16
 
     /// Multiply-adds ×2 of the linear layers for one token (LM head excluded).
@@ -45,7 +47,8 @@ struct ModelRuns {
         let numBlocks = (length + blockSize - 1) / blockSize
         var best = Timing()
         for rep in 0..<repetitions {
-            let cache = PagedKVCache(config: model.config, numBlocks: numBlocks, blockSize: blockSize)
+            let cache = PagedKVCache(
+                config: model.config, numBlocks: numBlocks, blockSize: blockSize, dtype: kvCacheDType)
             var batch = ForwardBatch()
             batch.append(
                 tokens: tokens(length, seed: rep), startPosition: 0, blockTable: Array(0..<numBlocks),
@@ -61,7 +64,8 @@ struct ModelRuns {
         let maxTokens = context + 1 + steps * repetitions
         let blocksPerSequence = (maxTokens + blockSize - 1) / blockSize
         let cache = PagedKVCache(
-            config: model.config, numBlocks: blocksPerSequence * numSequences, blockSize: blockSize)
+            config: model.config, numBlocks: blocksPerSequence * numSequences, blockSize: blockSize,
+            dtype: kvCacheDType)
         let tables = (0..<numSequences).map { s in Array(s * blocksPerSequence..<(s + 1) * blocksPerSequence) }
         var prompt = ForwardBatch()
         for s in 0..<numSequences {

@@ -4,7 +4,8 @@
 //
 //   swift build -c release --product ModelBench
 //   .build/release/ModelBench /tmp/pangu-1b-random|FILE.gguf [--threads 1,2] [--prompt 512]
-//       [--batches 1,4,16] [--context 16] [--steps 4] [--reps 2] [--quantize q8_0|q4_0] [--kernels]
+//       [--batches 1,4,16] [--context 16] [--steps 4] [--reps 2] [--quantize q8_0|q4_0]
+//       [--kv-cache-dtype f16|bf16|f32] [--kernels]
 import Foundation
 import Models
 import Tensors
@@ -20,6 +21,7 @@ struct Options {
     var kernels = false
     var skipPrefill = false
     var quantization = WeightQuantization.none
+    var kvCacheDType = DType.f16
 
     static func parse(_ arguments: [String]) -> Options? {
         var o = Options()
@@ -35,6 +37,11 @@ struct Options {
             case "--reps": o.repetitions = Int(rest.popFirst() ?? "") ?? o.repetitions
             case "--kernels": o.kernels = true
             case "--no-prefill": o.skipPrefill = true
+            case "--kv-cache-dtype":
+                guard let t = DType(rawValue: (rest.popFirst() ?? "").uppercased()),
+                    DType.floatingPointCases.contains(t)
+                else { return nil }
+                o.kvCacheDType = t
             case "--quantize":
                 guard let q = WeightQuantization(rawValue: rest.popFirst() ?? "") else { return nil }
                 o.quantization = q
@@ -49,7 +56,8 @@ struct Options {
 
 guard let options = Options.parse(CommandLine.arguments) else {
     print("usage: ModelBench <model-dir|file.gguf> [--threads 1,2] [--prompt 512] [--batches 1,4,16] [--context 16]")
-    print("                  [--steps 4] [--reps 2] [--quantize q8_0|q4_0] [--kernels] [--no-prefill]")
+    print("                  [--steps 4] [--reps 2] [--quantize q8_0|q4_0] [--kv-cache-dtype f16|bf16|f32]")
+    print("                  [--kernels] [--no-prefill]")
     exit(2)
 }
 
@@ -82,7 +90,7 @@ for numThreads in options.threads {
         print("cannot load \(options.directory): \(error)")
         exit(1)
     }
-    let runs = ModelRuns(model: model)
+    let runs = ModelRuns(model: model, kvCacheDType: options.kvCacheDType)
     // The compute ceiling of the dot products a pass of this many rows runs.
     func peaks(numRows: Int) -> (wall: Double, cpu: Double, name: String) {
         runs.usesIntegerDots(numRows: numRows)

@@ -39,18 +39,39 @@ static void softmax_portable(float *x, int64_t count) {
     for (int64_t i = 0; i < count; i++) x[i] /= sum;
 }
 
-static void attention_portable(const float *q, const float *keys, const float *values, int64_t kvStride,
+/// Element `index` of a KV cache stored as f32, f16 or bf16.
+PG_INLINE float load_kv1(const void *cache, int64_t index, int dtype) {
+    switch (dtype) {
+    case PG_DTYPE_F16: return f16_to_float(((const uint16_t *)cache)[index]);
+    case PG_DTYPE_BF16: return bf16_to_float(((const uint16_t *)cache)[index]);
+    default: return ((const float *)cache)[index];
+    }
+}
+
+static void attention_portable(const float *q, const void *keys, const void *values, int dtype, int64_t kvStride,
                                const int64_t *slots, int64_t numContext, int64_t headDim, float scale, float *scores,
                                float *out) {
     for (int64_t pos = 0; pos < numContext; pos++) {
         float dot = 0;
-        for (int64_t j = 0; j < headDim; j++) dot += q[j] * keys[slots[pos] * kvStride + j];
+        for (int64_t j = 0; j < headDim; j++) dot += q[j] * load_kv1(keys, slots[pos] * kvStride + j, dtype);
         scores[pos] = dot * scale;
     }
     softmax_portable(scores, numContext);
     for (int64_t j = 0; j < headDim; j++) out[j] = 0;
     for (int64_t pos = 0; pos < numContext; pos++)
-        for (int64_t j = 0; j < headDim; j++) out[j] += scores[pos] * values[slots[pos] * kvStride + j];
+        for (int64_t j = 0; j < headDim; j++) out[j] += scores[pos] * load_kv1(values, slots[pos] * kvStride + j, dtype);
+}
+
+/// Elements [index, index + 8) of a KV cache, widened to f32.
+PG_INLINE PG_AVX2 __m256 load_kv8(const void *cache, int64_t index, int dtype) {
+    switch (dtype) {
+    case PG_DTYPE_F16: return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)((const uint16_t *)cache + index)));
+    case PG_DTYPE_BF16: {
+        __m128i half = _mm_loadu_si128((const __m128i *)((const uint16_t *)cache + index));
+        return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(half), 16));
+    }
+    default: return _mm256_loadu_ps((const float *)cache + index);
+    }
 }
 
 static PG_AVX2 void softmax_avx2(float *x, int64_t count) {
@@ -83,17 +104,17 @@ PG_INLINE PG_AVX2 __m128 hsum4(__m256 a0, __m256 a1, __m256 a2, __m256 a3) {
 
 /// scores[i][p] = scale * q_i . K[slots[p]] for QR queries (from i) and positions
 /// [p, p + 4), or the single position p when KR = 1.
-PG_INLINE PG_AVX2 void score_micro(const float *const *queries, int64_t i, const float *keys, int64_t kvStride,
-                                   const int64_t *slots, int64_t p, int64_t headDim, float scale, float *scores,
-                                   int64_t ld, const int QR, const int KR) {
+PG_INLINE PG_AVX2 void score_micro(const float *const *queries, int64_t i, const void *keys, int dtype,
+                                   int64_t kvStride, const int64_t *slots, int64_t p, int64_t headDim, float scale,
+                                   float *scores, int64_t ld, const int QR, const int KR) {
     __m256 acc[2][4];
-    const float *key[4];
-    for (int c = 0; c < KR; c++) key[c] = keys + slots[p + c] * kvStride;
+    int64_t key[4];
+    for (int c = 0; c < KR; c++) key[c] = slots[p + c] * kvStride;
     for (int a = 0; a < QR; a++)
         for (int c = 0; c < KR; c++) acc[a][c] = _mm256_setzero_ps();
     for (int64_t j = 0; j < headDim; j += 8) {
         __m256 kv[4];
-        for (int c = 0; c < KR; c++) kv[c] = _mm256_loadu_ps(key[c] + j);
+        for (int c = 0; c < KR; c++) kv[c] = load_kv8(keys, key[c] + j, dtype);
         for (int a = 0; a < QR; a++) {
             __m256 qv = _mm256_loadu_ps(queries[i + a] + j);
             for (int c = 0; c < KR; c++) acc[a][c] = _mm256_fmadd_ps(qv, kv[c], acc[a][c]);
@@ -107,25 +128,27 @@ PG_INLINE PG_AVX2 void score_micro(const float *const *queries, int64_t i, const
 }
 
 /// Scores of queries [i, i + QR) over positions below the longer of their contexts.
-PG_INLINE PG_AVX2 void score_rows(const float *const *queries, int64_t i, int64_t end, const float *keys,
+PG_INLINE PG_AVX2 void score_rows(const float *const *queries, int64_t i, int64_t end, const void *keys, int dtype,
                                   int64_t kvStride, const int64_t *slots, int64_t headDim, float scale,
                                   float *scores, int64_t ld, const int QR) {
     int64_t p = 0;
-    for (; p + 4 <= end; p += 4) score_micro(queries, i, keys, kvStride, slots, p, headDim, scale, scores, ld, QR, 4);
-    for (; p < end; p++) score_micro(queries, i, keys, kvStride, slots, p, headDim, scale, scores, ld, QR, 1);
+    for (; p + 4 <= end; p += 4)
+        score_micro(queries, i, keys, dtype, kvStride, slots, p, headDim, scale, scores, ld, QR, 4);
+    for (; p < end; p++) score_micro(queries, i, keys, dtype, kvStride, slots, p, headDim, scale, scores, ld, QR, 1);
 }
 
 /// outs[i][j0..j0+32) = sum_p scores[i][p] V[slots[p]][j0..j0+32) for QR queries
 /// (scores past a query's context are zero).
-PG_INLINE PG_AVX2 void value_micro(float *const *outs, int64_t i, int64_t end, const float *values, int64_t kvStride,
-                                   const int64_t *slots, int64_t j0, const float *scores, int64_t ld, const int QR) {
+PG_INLINE PG_AVX2 void value_micro(float *const *outs, int64_t i, int64_t end, const void *values, int dtype,
+                                   int64_t kvStride, const int64_t *slots, int64_t j0, const float *scores,
+                                   int64_t ld, const int QR) {
     __m256 acc[2][4];
     for (int a = 0; a < QR; a++)
         for (int c = 0; c < 4; c++) acc[a][c] = _mm256_setzero_ps();
     for (int64_t p = 0; p < end; p++) {
-        const float *value = values + slots[p] * kvStride + j0;
+        const int64_t value = slots[p] * kvStride + j0;
         __m256 v[4];
-        for (int c = 0; c < 4; c++) v[c] = _mm256_loadu_ps(value + 8 * c);
+        for (int c = 0; c < 4; c++) v[c] = load_kv8(values, value + 8 * c, dtype);
         for (int a = 0; a < QR; a++) {
             __m256 s = _mm256_broadcast_ss(scores + (i + a) * ld + p);
             for (int c = 0; c < 4; c++) acc[a][c] = _mm256_fmadd_ps(s, v[c], acc[a][c]);
@@ -137,15 +160,17 @@ PG_INLINE PG_AVX2 void value_micro(float *const *outs, int64_t i, int64_t end, c
 
 /// headDim a multiple of 32. Queries go in pairs, so each K and V row loaded
 /// serves two of them (the two query heads of a GQA group, or neighbouring tokens).
-static PG_AVX2 void attention_avx2(const float *const *queries, float *const *outs, const int64_t *numContext,
-                                   int64_t numQueries, const float *keys, const float *values, int64_t kvStride,
-                                   const int64_t *slots, int64_t headDim, float scale, float *scores, int64_t ld) {
+PG_INLINE PG_AVX2 void attention_avx2(const float *const *queries, float *const *outs, const int64_t *numContext,
+                                      int64_t numQueries, const void *keys, const void *values, int dtype,
+                                      int64_t kvStride, const int64_t *slots, int64_t headDim, float scale,
+                                      float *scores, int64_t ld) {
     int64_t i = 0;
     for (; i + 2 <= numQueries; i += 2) {
         int64_t end = numContext[i] > numContext[i + 1] ? numContext[i] : numContext[i + 1];
-        score_rows(queries, i, end, keys, kvStride, slots, headDim, scale, scores, ld, 2);
+        score_rows(queries, i, end, keys, dtype, kvStride, slots, headDim, scale, scores, ld, 2);
     }
-    if (i < numQueries) score_rows(queries, i, numContext[i], keys, kvStride, slots, headDim, scale, scores, ld, 1);
+    if (i < numQueries)
+        score_rows(queries, i, numContext[i], keys, dtype, kvStride, slots, headDim, scale, scores, ld, 1);
     for (int64_t q = 0; q < numQueries; q++) {
         softmax_avx2(scores + q * ld, numContext[q]);
         for (int64_t p = numContext[q]; p < ld; p++) scores[q * ld + p] = 0;
@@ -153,12 +178,24 @@ static PG_AVX2 void attention_avx2(const float *const *queries, float *const *ou
     for (i = 0; i + 2 <= numQueries; i += 2) {
         int64_t end = numContext[i] > numContext[i + 1] ? numContext[i] : numContext[i + 1];
         for (int64_t j0 = 0; j0 < headDim; j0 += 32)
-            value_micro(outs, i, end, values, kvStride, slots, j0, scores, ld, 2);
+            value_micro(outs, i, end, values, dtype, kvStride, slots, j0, scores, ld, 2);
     }
     if (i < numQueries)
         for (int64_t j0 = 0; j0 < headDim; j0 += 32)
-            value_micro(outs, i, numContext[i], values, kvStride, slots, j0, scores, ld, 1);
+            value_micro(outs, i, numContext[i], values, dtype, kvStride, slots, j0, scores, ld, 1);
 }
+
+/// One copy of `attention_avx2` per cache type, so its loads are compiled with the type known.
+#define PG_ATTENTION_FOR(name, code)                                                                          \
+    static PG_AVX2 void name(const float *const *queries, float *const *outs, const int64_t *numContext,      \
+                             int64_t numQueries, const void *keys, const void *values, int64_t kvStride,      \
+                             const int64_t *slots, int64_t headDim, float scale, float *scores, int64_t ld) { \
+        attention_avx2(queries, outs, numContext, numQueries, keys, values, code, kvStride, slots, headDim,   \
+                       scale, scores, ld);                                                                    \
+    }
+PG_ATTENTION_FOR(attention_f32, PG_DTYPE_F32)
+PG_ATTENTION_FOR(attention_f16, PG_DTYPE_F16)
+PG_ATTENTION_FOR(attention_bf16, PG_DTYPE_BF16)
 
 static int64_t max_context(const int64_t *numContext, int64_t numQueries) {
     int64_t max = 0;
@@ -177,7 +214,7 @@ size_t pg_attention_scratch_bytes(const int64_t *numContext, int64_t numQueries)
 }
 
 void pg_attention(const float *const *queries, float *const *outs, const int64_t *numContext, int64_t numQueries,
-                  const float *keys, const float *values, int64_t kvStride, const int64_t *blockTable,
+                  const void *keys, const void *values, int kvDtype, int64_t kvStride, const int64_t *blockTable,
                   int64_t blockSize, int64_t headDim, float scale, void *scratch) {
     int64_t ld = score_stride(numContext, numQueries);
     if (ld == 0) return;
@@ -185,11 +222,21 @@ void pg_attention(const float *const *queries, float *const *outs, const int64_t
     float *scores = (float *)(slots + ld);
     context_slots(blockTable, blockSize, max_context(numContext, numQueries), slots);
     if (pg_has_avx2_fma() && headDim % 32 == 0) {
-        attention_avx2(queries, outs, numContext, numQueries, keys, values, kvStride, slots, headDim, scale, scores, ld);
+        switch (kvDtype) {
+        case PG_DTYPE_F16:
+            attention_f16(queries, outs, numContext, numQueries, keys, values, kvStride, slots, headDim, scale, scores, ld);
+            break;
+        case PG_DTYPE_BF16:
+            attention_bf16(queries, outs, numContext, numQueries, keys, values, kvStride, slots, headDim, scale, scores, ld);
+            break;
+        default:
+            attention_f32(queries, outs, numContext, numQueries, keys, values, kvStride, slots, headDim, scale, scores, ld);
+        }
         return;
     }
     for (int64_t q = 0; q < numQueries; q++)
-        attention_portable(queries[q], keys, values, kvStride, slots, numContext[q], headDim, scale, scores, outs[q]);
+        attention_portable(queries[q], keys, values, kvDtype, kvStride, slots, numContext[q], headDim, scale, scores,
+                           outs[q]);
 }
 
 static PG_AVX2 void silu_mul_avx2(float *gate, const float *up, int64_t count) {

@@ -14,10 +14,12 @@ public final class CPUWorker: Worker {
     public let info: WorkerInfo
     let runner: ModelRunner
 
-    /// `numBlocks × blockSize` KV slots per layer, in f32.
-    public init(name: String, model: any CausalLM, numBlocks: Int, blockSize: Int, numThreads: Int) {
+    /// `numBlocks × blockSize` KV slots per layer, in `kvCacheDType` (f32, f16 or bf16).
+    public init(
+        name: String, model: any CausalLM, numBlocks: Int, blockSize: Int, kvCacheDType: DType = .f32, numThreads: Int
+    ) {
         info = WorkerInfo(name: name, kind: "CPU (\(numThreads) threads)")
-        runner = ModelRunner(model: model, numBlocks: numBlocks, blockSize: blockSize)
+        runner = ModelRunner(model: model, numBlocks: numBlocks, blockSize: blockSize, kvCacheDType: kvCacheDType)
     }
 
     public func execute(_ schedulerOutput: SchedulerOutput) throws -> ModelRunnerOutput {
@@ -37,9 +39,9 @@ final class ModelRunner {
     /// The chunks the last `execute` computed (the NPU worker times them).
     private(set) var lastChunks: [ScheduledChunk] = []
 
-    init(model: any CausalLM, numBlocks: Int, blockSize: Int) {
+    init(model: any CausalLM, numBlocks: Int, blockSize: Int, kvCacheDType: DType) {
         self.model = model
-        cache = PagedKVCache(config: model.config, numBlocks: numBlocks, blockSize: blockSize)
+        cache = PagedKVCache(config: model.config, numBlocks: numBlocks, blockSize: blockSize, dtype: kvCacheDType)
         eosTokenID = model.config.eosTokenIDs.first
     }
 

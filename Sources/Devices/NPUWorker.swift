@@ -24,7 +24,9 @@ public final class NPUWorker: Worker {
     /// the device type (`NPUWorker.makeKernelPool`). `numBlocks` must not
     /// exceed `deviceGroup.numKVBlocks(blockSize:)` (the host mirror of the
     /// cache may be smaller than the device's, never larger).
-    public init(model: any CausalLM, deviceGroup: NPUDeviceGroup, numBlocks: Int, blockSize: Int) throws {
+    public init(
+        model: any CausalLM, deviceGroup: NPUDeviceGroup, numBlocks: Int, blockSize: Int, kvCacheDType: DType = .f32
+    ) throws {
         let capacity = deviceGroup.numKVBlocks(blockSize: blockSize)
         guard numBlocks <= capacity else {
             throw NPUError.invalidArgument(
@@ -36,7 +38,7 @@ public final class NPUWorker: Worker {
             kind:
                 "Ascend \(group)\(deviceGroup.profile.name) (simulated, \(deviceGroup.shape.activationDType.rawValue))")
         self.deviceGroup = deviceGroup
-        runner = ModelRunner(model: model, numBlocks: numBlocks, blockSize: blockSize)
+        runner = ModelRunner(model: model, numBlocks: numBlocks, blockSize: blockSize, kvCacheDType: kvCacheDType)
     }
 
     /// A kernel pool whose matmuls use `dtype`'s device numerics.

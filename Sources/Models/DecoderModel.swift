@@ -136,22 +136,32 @@ public final class DecoderModel: CausalLM, @unchecked Sendable {
                 x.pointer + r * hidden, weight: layer.inputLayernorm, eps: c.rmsNormEps, out: s.h.pointer + r * hidden,
                 count: hidden)
         }
-        MatMul.linear(x: s.h.pointer, m: rows, weight: layer.qProj, bias: layer.qBias, out: s.q.pointer, pool: pool)
-        MatMul.linear(x: s.h.pointer, m: rows, weight: layer.kProj, bias: layer.kBias, out: s.k.pointer, pool: pool)
-        MatMul.linear(x: s.h.pointer, m: rows, weight: layer.vProj, bias: layer.vBias, out: s.v.pointer, pool: pool)
+        layer.qBias.withPointer { qBias in
+            layer.kBias.withPointer { kBias in
+                layer.vBias.withPointer { vBias in
+                    MatMul.linear(
+                        x: s.h.pointer, m: rows,
+                        products: [
+                            .init(weight: layer.qProj, bias: qBias, out: s.q.pointer),
+                            .init(weight: layer.kProj, bias: kBias, out: s.k.pointer),
+                            .init(weight: layer.vProj, bias: vBias, out: s.v.pointer),
+                        ], pool: pool)
+                }
+            }
+        }
         let qDim = c.numAttentionHeads * c.headDim
         let keys = cache.keys(layer: index)
         let values = cache.values(layer: index)
         for r in 0..<rows {
             rotary.apply(s.q.pointer + r * qDim, numHeads: c.numAttentionHeads, position: batch.positions[r])
             rotary.apply(s.k.pointer + r * c.kvDim, numHeads: c.numKeyValueHeads, position: batch.positions[r])
-            let slot = batch.slotMapping[r]
-            (keys + slot * c.kvDim).update(from: s.k.pointer + r * c.kvDim, count: c.kvDim)
-            (values + slot * c.kvDim).update(from: s.v.pointer + r * c.kvDim, count: c.kvDim)
+            cache.store(
+                keys: s.k.pointer + r * c.kvDim, values: s.v.pointer + r * c.kvDim, layer: index,
+                slot: batch.slotMapping[r])
         }
         PagedAttention.run(
             q: s.q.pointer, out: s.attention.pointer, batch: batch, keys: keys,
-            values: values, blockSize: cache.blockSize, numHeads: c.numAttentionHeads,
+            values: values, cacheDType: cache.dtype, blockSize: cache.blockSize, numHeads: c.numAttentionHeads,
             numKVHeads: c.numKeyValueHeads, headDim: c.headDim, pool: pool)
         MatMul.linear(
             x: s.attention.pointer, m: rows, weight: layer.oProj, bias: layer.oBias, out: s.residual.pointer, pool: pool
@@ -182,5 +192,13 @@ public final class DecoderModel: CausalLM, @unchecked Sendable {
             MatMul.linear(x: normed.pointer, m: rows.count, weight: lmHead, out: o, pool: pool)
         }
         return out
+    }
+}
+
+extension Optional where Wrapped == [Float] {
+    /// `body` with the array's base address, or nil.
+    func withPointer<R>(_ body: (UnsafePointer<Float>?) -> R) -> R {
+        guard let array = self else { return body(nil) }
+        return array.withUnsafeBufferPointer { body($0.baseAddress) }
     }
 }

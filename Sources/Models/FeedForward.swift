@@ -45,8 +45,9 @@ public struct DenseMLP: FeedForward {
         gate.withUnsafeMutableBufferPointer { g in
             up.withUnsafeMutableBufferPointer { u in
                 guard let g = g.baseAddress, let u = u.baseAddress else { return }
-                MatMul.linear(x: x, m: rows, weight: gateProj, out: g, pool: pool)
-                MatMul.linear(x: x, m: rows, weight: upProj, out: u, pool: pool)
+                MatMul.linear(
+                    x: x, m: rows, products: [.init(weight: gateProj, out: g), .init(weight: upProj, out: u)],
+                    pool: pool)
                 Elementwise.siluMul(gate: g, up: u, count: rows * inter)
                 MatMul.linear(x: g, m: rows, weight: downProj, out: out, pool: pool)
             }

@@ -11,16 +11,17 @@ import Tensors
 enum PagedAttention {
     static let maxTileRows = 16
 
-    // q [rows, numHeads·headDim], K/V cache [slots, numKVHeads·headDim] -> out [rows, numHeads·headDim]
+    // q [rows, numHeads·headDim], K/V cache [slots, numKVHeads·headDim] of cacheDType -> out [rows, numHeads·headDim]
     static func run(
         q: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>, batch: ForwardBatch,
-        keys: UnsafePointer<Float>, values: UnsafePointer<Float>, blockSize: Int,
+        keys: UnsafeRawPointer, values: UnsafeRawPointer, cacheDType: DType, blockSize: Int,
         numHeads: Int, numKVHeads: Int, headDim: Int, pool: KernelPool
     ) {
         let qDim = numHeads * headDim
         let kvDim = numKVHeads * headDim
         let group = numHeads / numKVHeads
         let scale = 1 / Float(headDim).squareRoot()
+        let elementBytes = cacheDType.byteSize
         var tiles: [(sequence: Int, rows: Range<Int>)] = []
         for (index, sequence) in batch.sequences.enumerated() {
             let end = sequence.firstRow + sequence.numRows
@@ -42,8 +43,8 @@ enum PagedAttention {
                 }
             }
             Attention.run(
-                queries: queries, outs: outs, numContext: numContext, keys: keys + kvHead * headDim,
-                values: values + kvHead * headDim, kvStride: kvDim, blockTable: batch.sequences[tile.sequence].blockTable,
+                queries: queries, outs: outs, numContext: numContext, keys: keys + kvHead * headDim * elementBytes,
+                values: values + kvHead * headDim * elementBytes, cacheDType: cacheDType, kvStride: kvDim, blockTable: batch.sequences[tile.sequence].blockTable,
                 blockSize: blockSize, headDim: headDim, scale: scale)
         }
     }

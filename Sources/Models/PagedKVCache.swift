@@ -1,8 +1,9 @@
 import Tensors
 
 /// Physical key/value storage of one worker: per layer, keys and values as
-/// `[numBlocks, blockSize, numKVHeads, headDim]` f32, addressed by slot
-/// (`block × blockSize + offset`).
+/// `[numBlocks, blockSize, numKVHeads, headDim]` in `dtype` (f16 by default in
+/// serving, as llama.cpp keeps it; f32 or bf16 on request), addressed by slot
+/// (`block × blockSize + offset`). Attention widens rows to f32 as it reads them.
 ///
 /// The engine owns block accounting; the cache only stores. A contiguous
 /// per-sequence cache is the special case of a block table `0, 1, 2, …`.
@@ -12,33 +13,60 @@ public final class PagedKVCache: @unchecked Sendable {
     public let blockSize: Int
     /// numKVHeads × headDim.
     public let kvDim: Int
+    /// Element type of the stored keys and values: f32, f16 or bf16.
+    public let dtype: DType
     private let storage: HeapStorage
 
-    public init(numLayers: Int, numBlocks: Int, blockSize: Int, kvDim: Int) {
+    public init(numLayers: Int, numBlocks: Int, blockSize: Int, kvDim: Int, dtype: DType = .f32) {
         precondition(numLayers > 0 && numBlocks > 0 && blockSize > 0 && kvDim > 0, "empty KV cache")
+        precondition(DType.floatingPointCases.contains(dtype), "a KV cache holds f32, f16 or bf16, not \(dtype)")
         self.numLayers = numLayers
         self.numBlocks = numBlocks
         self.blockSize = blockSize
         self.kvDim = kvDim
-        self.storage = HeapStorage(byteCount: 2 * numLayers * numBlocks * blockSize * kvDim * 4)
+        self.dtype = dtype
+        self.storage = HeapStorage(byteCount: 2 * numLayers * numBlocks * blockSize * kvDim * dtype.byteSize)
     }
 
     /// A cache sized for `config`.
-    public convenience init(config: ModelConfig, numBlocks: Int, blockSize: Int) {
-        self.init(numLayers: config.numHiddenLayers, numBlocks: numBlocks, blockSize: blockSize, kvDim: config.kvDim)
+    public convenience init(config: ModelConfig, numBlocks: Int, blockSize: Int, dtype: DType = .f32) {
+        self.init(
+            numLayers: config.numHiddenLayers, numBlocks: numBlocks, blockSize: blockSize, kvDim: config.kvDim,
+            dtype: dtype)
     }
 
     public var numSlots: Int { numBlocks * blockSize }
     public var byteCount: Int { storage.byteCount }
 
-    /// Keys of `layer`: [numSlots, kvDim].
-    public func keys(layer: Int) -> UnsafeMutablePointer<Float> {
-        storage.pointer.assumingMemoryBound(to: Float.self) + (2 * layer) * numSlots * kvDim
+    /// Keys of `layer`: [numSlots, kvDim] of `dtype`.
+    public func keys(layer: Int) -> UnsafeRawPointer { UnsafeRawPointer(rows(2 * layer)) }
+
+    /// Values of `layer`: [numSlots, kvDim] of `dtype`.
+    public func values(layer: Int) -> UnsafeRawPointer { UnsafeRawPointer(rows(2 * layer + 1)) }
+
+    /// Stores one token's keys and values (kvDim f32 each) of `layer` at `slot`, rounded to `dtype`.
+    public func store(keys: UnsafePointer<Float>, values: UnsafePointer<Float>, layer: Int, slot: Int) {
+        precondition(slot >= 0 && slot < numSlots, "slot out of range")
+        let offset = slot * kvDim * dtype.byteSize
+        Self.round(keys, into: rows(2 * layer) + offset, count: kvDim, dtype: dtype)
+        Self.round(values, into: rows(2 * layer + 1) + offset, count: kvDim, dtype: dtype)
     }
 
-    /// Values of `layer`: [numSlots, kvDim].
-    public func values(layer: Int) -> UnsafeMutablePointer<Float> {
-        storage.pointer.assumingMemoryBound(to: Float.self) + (2 * layer + 1) * numSlots * kvDim
+    private func rows(_ index: Int) -> UnsafeMutableRawPointer {
+        storage.pointer + index * numSlots * kvDim * dtype.byteSize
+    }
+
+    private static func round(_ src: UnsafePointer<Float>, into dst: UnsafeMutableRawPointer, count: Int, dtype: DType) {
+        switch dtype {
+        case .f16:
+            let out = dst.assumingMemoryBound(to: Float16.self)
+            for i in 0..<count { out[i] = Float16(src[i]) }
+        case .bf16:
+            let out = dst.assumingMemoryBound(to: UInt16.self)
+            for i in 0..<count { out[i] = Precision.floatToBF16(src[i]) }
+        default:
+            dst.assumingMemoryBound(to: Float.self).update(from: src, count: count)
+        }
     }
 
     /// The slot of `position` in a sequence with `blockTable`.

@@ -26,6 +26,7 @@ enum GenerateCommand {
         OptionSpec(
             name: "json", help: "print {\"prompt_ids\",\"ids\",\"text\"} instead of streaming text", isSwitch: true),
         OptionSpec(name: "threads", help: "kernel threads", unit: "int", defaultDescription: "all cores"),
+        OptionSpec(name: "kvCacheDtype", help: "element type of the KV cache: f16, bf16 or f32", unit: "type", defaultValue: "f16"),
         OptionSpec(name: "help", help: "show this help", isSwitch: true),
     ]
 
@@ -50,6 +51,7 @@ enum GenerateCommand {
         let threads = try options.int("threads") ?? ProcessInfo.processInfo.activeProcessorCount
         guard threads >= 1 else { throw CLIError("invalid value for --threads: must be >= 1") }
         let quantization = try ServeConfig.quantization(options.string("quantize"))
+        let kvCacheDType = try ServeConfig.kvCacheDType(options.string("kvCacheDtype"))
         let pool = KernelPool(numThreads: threads)
         let model: any CausalLM
         let tokenizer: any Tokenizer
@@ -62,7 +64,9 @@ enum GenerateCommand {
         let json = try options.bool("json")
         var detokenizer = IncrementalDetokenizer(tokenizer: tokenizer, contextIDs: promptIDs)
         let eos = model.config.eosTokenIDs.first ?? tokenizer.eosTokenID
-        let ids = generate(model: model, promptIDs: promptIDs, params: params, eosTokenID: eos) { id in
+        let ids = generate(
+            model: model, promptIDs: promptIDs, params: params, eosTokenID: eos, kvCacheDType: kvCacheDType
+        ) { id in
             if !json { emit(detokenizer.append([id])) }
         }
         if json {
@@ -109,13 +113,14 @@ enum GenerateCommand {
 
     /// Greedy or sampled decoding of one sequence over a contiguous slice of the paged cache.
     static func generate(
-        model: any CausalLM, promptIDs: [Int], params: SamplingParams, eosTokenID: Int?, onToken: (Int) -> Void
+        model: any CausalLM, promptIDs: [Int], params: SamplingParams, eosTokenID: Int?, kvCacheDType: DType,
+        onToken: (Int) -> Void
     ) -> [Int] {
         let vocab = model.config.vocabSize
         let maxLength = min(promptIDs.count + params.maxTokens, model.config.maxPositionEmbeddings)
         let blockSize = 16
         let numBlocks = max(1, (maxLength + blockSize - 1) / blockSize)
-        let cache = PagedKVCache(config: model.config, numBlocks: numBlocks, blockSize: blockSize)
+        let cache = PagedKVCache(config: model.config, numBlocks: numBlocks, blockSize: blockSize, dtype: kvCacheDType)
         let blockTable = Array(0..<numBlocks)
         var sampler = Sampler(params: params, promptTokenIDs: promptIDs, eosTokenID: eosTokenID)
         var output: [Int] = []

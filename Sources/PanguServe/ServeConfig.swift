@@ -4,6 +4,7 @@ import Foundation
 import HTTPServer
 import Models
 import Telemetry
+import Tensors
 
 /// The daemon's settings, typed and validated from `ServeOptions`; an invalid
 /// value is a `CLIError` naming the option (exit status 2).
@@ -28,6 +29,8 @@ struct ServeConfig {
     var blockSize = 16
     var kvCacheBytes: Int?
     var kvCacheMemoryFraction = 0.2
+    /// Element type of every worker's KV cache (`--kv-cache-dtype`).
+    var kvCacheDType = DType.f16
     var enablePrefixCaching = true
     var schedulingPolicy = SchedulingPolicy.fcfs
     var maxNumWaitingRequests = 1024
@@ -75,6 +78,7 @@ struct ServeConfig {
         blockSize = try positive("blockSize", o.int("blockSize")) ?? blockSize
         kvCacheBytes = try positive("kvCacheBytes", o.int("kvCacheBytes"))
         kvCacheMemoryFraction = try o.double("kvCacheMemoryFraction") ?? kvCacheMemoryFraction
+        kvCacheDType = try Self.kvCacheDType(o.string("kvCacheDtype"))
         guard kvCacheMemoryFraction > 0, kvCacheMemoryFraction <= 1 else {
             throw CLIError("invalid value for --kv-cache-memory-fraction: must be in (0, 1]")
         }
@@ -117,6 +121,15 @@ struct ServeConfig {
             throw CLIError("invalid value for --quantize: '\(value)' (expected none, q8_0 or q4_0; Q4_K / Q6_K are load-only, from a GGUF file that has them)")
         }
         return mode
+    }
+
+    /// Parses `--kv-cache-dtype` (absent = f16).
+    static func kvCacheDType(_ value: String?) throws(CLIError) -> DType {
+        guard let value else { return .f16 }
+        guard let dtype = DType(rawValue: value.uppercased()), DType.floatingPointCases.contains(dtype) else {
+            throw CLIError("invalid value for --kv-cache-dtype: '\(value)' (expected f16, bf16 or f32)")
+        }
+        return dtype
     }
 
     /// KV cache bytes per worker: `--kv-cache-bytes` split evenly, or a share of

@@ -61,6 +61,10 @@ enum ServeOptions {
                 "share of available memory for the KV cache when --kv-cache-bytes is unset (capped at what max-num-seqs × max-model-len needs)",
             unit: "0..1", defaultValue: "0.2"),
         OptionSpec(
+            name: "kvCacheDtype",
+            help: "element type of the KV cache: f16 (half the memory of f32, as llama.cpp keeps it), bf16 or f32",
+            unit: "type", defaultValue: "f16"),
+        OptionSpec(
             name: "enablePrefixCaching", help: "reuse KV blocks of shared prompt prefixes", unit: "bool",
             defaultValue: "true"),
         OptionSpec(name: "schedulingPolicy", help: "fcfs or priority", unit: "policy", defaultValue: "fcfs"),

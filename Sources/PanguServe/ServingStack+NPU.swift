@@ -24,7 +24,7 @@ extension ServingStack {
     /// and starts its engine loop. The engine's KV blocks are the device's
     /// capacity (`--npu-memory-utilization` of the memory left after the
     /// weights), capped by the host mirror budget `hostEngineConfig.numBlocks`
-    /// (the KV cache is also kept in host memory, in f32).
+    /// (the KV cache is also kept in host memory, in `--kv-cache-dtype`).
     static func startNPUWorker(
         _ plan: NPUWorkerPlan, catalog: ChipProfileCatalog, config: ServeConfig, directory: URL,
         modelConfig: ModelConfig, engineConfig hostEngineConfig: EngineConfig, tokenizer: any Tokenizer
@@ -47,7 +47,8 @@ extension ServingStack {
                 directory: directory, pool: pool, expertPlacement: group.expertPlacement,
                 quantization: config.quantization)
             let worker = try NPUWorker(
-                model: model, deviceGroup: group, numBlocks: engineConfig.numBlocks, blockSize: engineConfig.blockSize)
+                model: model, deviceGroup: group, numBlocks: engineConfig.numBlocks, blockSize: engineConfig.blockSize,
+                kvCacheDType: config.kvCacheDType)
             let loop = try EngineLoop(config: engineConfig, worker: worker, tokenizer: tokenizer)
             return (loop, group, model)
         } catch {

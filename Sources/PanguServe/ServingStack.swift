@@ -13,6 +13,8 @@ struct ServingStack: Sendable {
     let modelConfig: ModelConfig
     /// Load-time quantization of the weights (`--quantize`).
     let quantization: WeightQuantization
+    /// Element type of the workers' KV caches (`--kv-cache-dtype`).
+    let kvCacheDType: DType
     let tokenizer: any Tokenizer
     let engine: EngineClient
     let engineConfig: EngineConfig
@@ -32,7 +34,7 @@ struct ServingStack: Sendable {
         } catch { throw CLIError("cannot load model from \(directory.path): \(error)") }
         let maxModelLen = min(
             config.maxModelLen ?? modelConfig.maxPositionEmbeddings, modelConfig.maxPositionEmbeddings)
-        let bytesPerToken = modelConfig.kvBytesPerToken()
+        let bytesPerToken = modelConfig.kvBytesPerToken(bytesPerElement: config.kvCacheDType.byteSize)
         let kvBytes = config.kvCacheBytesPerWorker(bytesPerToken: bytesPerToken, maxModelLen: maxModelLen)
         var engineConfig = EngineConfig(
             numBlocks: EngineConfig.numBlocks(
@@ -79,14 +81,15 @@ struct ServingStack: Sendable {
                 model = workerModel
                 let worker = CPUWorker(
                     name: "cpu\(index)", model: workerModel, numBlocks: engineConfig.numBlocks,
-                    blockSize: engineConfig.blockSize, numThreads: threadsPerWorker)
+                    blockSize: engineConfig.blockSize, kvCacheDType: config.kvCacheDType, numThreads: threadsPerWorker)
                 loops.append(try EngineLoop(config: engineConfig, worker: worker, tokenizer: tokenizer))
             } catch { throw CLIError("cannot start worker cpu\(index): \(error)") }
         }
         guard let model else { throw CLIError("invalid value for --devices: no workers") }
         return ServingStack(
             modelName: config.servedModelName ?? ModelDirectory.defaultName(directory), modelDirectory: directory,
-            modelConfig: modelConfig, quantization: config.quantization, tokenizer: tokenizer, engine: EngineClient(loops: loops),
+            modelConfig: modelConfig, quantization: config.quantization, kvCacheDType: config.kvCacheDType,
+            tokenizer: tokenizer, engine: EngineClient(loops: loops),
             engineConfig: engineConfig, numParameters: model.numParameters, numWeightBytes: model.numWeightBytes,
             workerNames: loops.map(\.workerInfo.name), npuDeviceGroups: npuDeviceGroups)
     }
@@ -104,7 +107,7 @@ struct ServingStack: Sendable {
             pangu-serve \(version)
               model      \(modelName) (\(modelConfig.architecture), \(params) parameters, \(weightsDescription), f32 compute)
               devices    \(workerNames.joined(separator: ", "))
-              KV cache   \(engineConfig.numBlocks) blocks × \(engineConfig.blockSize) tokens per worker (\(kvTokens) tokens), max model len \(engineConfig.effectiveMaxModelLen)
+              KV cache   \(engineConfig.numBlocks) blocks × \(engineConfig.blockSize) tokens per worker (\(kvTokens) tokens, \(kvCacheDType.rawValue.lowercased())), max model len \(engineConfig.effectiveMaxModelLen)
               listening  \(address)
             """
     }

@@ -35,10 +35,10 @@ final class SequenceRunner {
     let blockTable: [Int]
     var numComputed = 0
 
-    init(model: any CausalLM, maxTokens: Int, blockSize: Int = 16) {
+    init(model: any CausalLM, maxTokens: Int, blockSize: Int = 16, cacheDType: DType = .f32) {
         self.model = model
         let numBlocks = (maxTokens + blockSize - 1) / blockSize
-        cache = PagedKVCache(config: model.config, numBlocks: numBlocks, blockSize: blockSize)
+        cache = PagedKVCache(config: model.config, numBlocks: numBlocks, blockSize: blockSize, dtype: cacheDType)
         blockTable = Array(0..<numBlocks)
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 import Models
+import Tensors
 import Testing
 
 @testable import PanguServe
@@ -116,6 +117,21 @@ import Testing
             _ = try ServeConfig(OptionValues(arguments: ["--quantize", "q4_1"], specs: ServeOptions.specs))
             Issue.record("q4_1 should fail")
         } catch { #expect(error.description.contains("--quantize") && error.description.contains("q4_0")) }
+    }
+
+    @Test("--kv-cache-dtype takes f16 (the default), bf16 and f32, and names the choices for anything else")
+    func kvCacheDTypeOption() throws {
+        #expect(try ServeConfig(OptionValues(arguments: [], specs: ServeOptions.specs)).kvCacheDType == .f16)
+        for (value, dtype) in [("f16", DType.f16), ("bf16", .bf16), ("F32", .f32)] {
+            let options = try OptionValues(arguments: ["--kv-cache-dtype", value], specs: ServeOptions.specs)
+            #expect(try ServeConfig(options).kvCacheDType == dtype)
+        }
+        for bad in ["q8_0", "fp8", "f64"] {
+            do {
+                _ = try ServeConfig(OptionValues(arguments: ["--kv-cache-dtype", bad], specs: ServeOptions.specs))
+                Issue.record("\(bad) should fail")
+            } catch { #expect(error.description.contains("--kv-cache-dtype") && error.description.contains("bf16")) }
+        }
     }
 
     @Test("the KV cache defaults to what max-num-seqs full sequences need when memory allows")

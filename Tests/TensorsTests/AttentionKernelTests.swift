@@ -26,16 +26,30 @@ import Testing
         }
     }
 
+    /// `values` as a cache of `dtype` stores them (f32, f16 or bf16 bytes).
+    static func stored(_ values: [Float], as dtype: DType) -> [UInt8] {
+        switch dtype {
+        case .f16: values.map { Precision.floatToF16($0) }.withUnsafeBytes { Array($0) }
+        case .bf16: values.map { Precision.floatToBF16($0) }.withUnsafeBytes { Array($0) }
+        default: values.withUnsafeBytes { Array($0) }
+        }
+    }
+
     @Test(
-        "attention of several queries equals the plain loop per query over scattered blocks (SIMD and portable head sizes)",
-        arguments: [24, 32, 64, 128, 96])
-    func attentionMatchesReference(headDim: Int) {
+        "attention of several queries equals the plain loop per query over scattered blocks of an f32, f16 or bf16 cache (SIMD and portable head sizes)",
+        arguments: [24, 32, 64, 128, 96], [DType.f32, .f16, .bf16])
+    func attentionMatchesReference(headDim: Int, cacheDType: DType) {
         let blockSize = 4
         let table = [5, 0, 7, 2, 9, 1, 3, 8, 6, 4, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26]
         let kvStride = 2 * headDim + 8  // two heads plus padding, so the offset and stride matter
         let numSlots = table.count * blockSize
-        let keys = Self.values(numSlots * kvStride, seed: headDim)
-        let valuesCache = Self.values(numSlots * kvStride, seed: headDim + 1)
+        // The reference reads the values the cache holds: rounded to its type.
+        let keys = Self.values(numSlots * kvStride, seed: headDim).map { Precision.round($0, to: cacheDType) }
+        let valuesCache = Self.values(numSlots * kvStride, seed: headDim + 1).map {
+            Precision.round($0, to: cacheDType)
+        }
+        let (storedKeys, storedValues) = (Self.stored(keys, as: cacheDType), Self.stored(valuesCache, as: cacheDType))
+        let offsetBytes = headDim * cacheDType.byteSize
         let scale = 1 / Float(headDim).squareRoot()
         // Pairs with equal and unequal contexts, a lone last query, and a single query.
         for contexts in [[1, 2, 7, 17, 100], [100, 100, 9, 9], [33], [5, 64, 64, 3, 3, 1]] {
@@ -48,12 +62,13 @@ import Testing
             }
             for (i, query) in queries.enumerated() { (qBuffer + i * headDim).update(from: query, count: headDim) }
             outBuffer.update(repeating: .nan, count: contexts.count * headDim)
-            keys.withUnsafeBufferPointer { k in
-                valuesCache.withUnsafeBufferPointer { v in
+            storedKeys.withUnsafeBytes { k in
+                storedValues.withUnsafeBytes { v in
                     Attention.run(
                         queries: contexts.indices.map { UnsafePointer(qBuffer + $0 * headDim) },
                         outs: contexts.indices.map { outBuffer + $0 * headDim }, numContext: contexts.map(Int64.init),
-                        keys: k.baseAddress! + headDim, values: v.baseAddress! + headDim, kvStride: kvStride,
+                        keys: k.baseAddress! + offsetBytes, values: v.baseAddress! + offsetBytes,
+                        cacheDType: cacheDType, kvStride: kvStride,
                         blockTable: table, blockSize: blockSize, headDim: headDim, scale: scale)
                 }
             }
@@ -63,7 +78,7 @@ import Testing
                     q: queries[i], cache: keys, valueCache: valuesCache, kvStride: kvStride, offset: headDim,
                     table: table, blockSize: blockSize, numContext: contexts[i], headDim: headDim, scale: scale)
                 let worst = zip(out, expected).map { abs($0 - $1) }.max() ?? .nan
-                #expect(worst < 1e-5, "headDim \(headDim), contexts \(contexts), query \(i): error \(worst)")
+                #expect(worst < 1e-5, "\(cacheDType) headDim \(headDim), contexts \(contexts), query \(i): error \(worst)")
             }
         }
     }

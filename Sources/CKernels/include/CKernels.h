@@ -120,12 +120,13 @@ void pg_linear_rows_quantized(const void *qx, int64_t m, int64_t k, const void *
 /// Causal attention of `numQueries` query vectors over one KV head of a paged cache:
 ///   outs[i][0..<headDim] = sum_p softmax_p(scale * queries[i] . K[slot(p)]) V[slot(p)], p < numContext[i],
 /// where slot(p) = blockTable[p / blockSize] * blockSize + p % blockSize and row s of
-/// K (V) starts at keys + s * kvStride (values + s * kvStride). Every query reads the
+/// K (V) starts at element s * kvStride of keys (values), stored as `kvDtype`
+/// (PG_DTYPE_F32, PG_DTYPE_F16 or PG_DTYPE_BF16). Every query reads the
 /// same sequence's blocks (e.g. a GQA group's heads, or a run of prefill tokens), so
 /// each K and V row loaded serves several queries. Every numContext[i] >= 1.
 /// `scratch` holds `pg_attention_scratch_bytes` bytes, 8-byte aligned.
 void pg_attention(const float *const *queries, float *const *outs, const int64_t *numContext, int64_t numQueries,
-                  const float *keys, const float *values, int64_t kvStride, const int64_t *blockTable,
+                  const void *keys, const void *values, int kvDtype, int64_t kvStride, const int64_t *blockTable,
                   int64_t blockSize, int64_t headDim, float scale, void *scratch);
 
 /// Scratch bytes `pg_attention` needs for these contexts.

@@ -22,45 +22,102 @@ public enum MatMul {
         x: UnsafePointer<Float>, m: Int, weight: WeightTensor, bias: UnsafePointer<Float>? = nil,
         out: UnsafeMutablePointer<Float>, pool: KernelPool
     ) {
-        if let dtype = pool.matmulRounding, !pool.isInsideMatMulRounding {
-            return linearRoundingToDevice(x: x, m: m, weight: weight, bias: bias, out: out, pool: pool, dtype: dtype)
+        linear(x: x, m: m, products: [Product(weight: weight, bias: bias, out: out)], pool: pool)
+    }
+
+    /// One product of a group that shares its input: out [m, n] = x · weightᵀ (+ bias [n]).
+    public struct Product {
+        public let weight: WeightTensor
+        public let bias: UnsafePointer<Float>?
+        public let out: UnsafeMutablePointer<Float>
+
+        public init(weight: WeightTensor, bias: UnsafePointer<Float>? = nil, out: UnsafeMutablePointer<Float>) {
+            self.weight = weight
+            self.bias = bias
+            self.out = out
         }
-        let n = weight.rows
-        let k = weight.cols
-        if m <= 0 || n <= 0 { return }
-        precondition(k % weight.dtype.blockSize == 0, "\(weight.dtype) rows hold whole blocks")
-        let rowsPerTask = taskRows(m: m, n: n, k: k, numThreads: pool.numThreads)
-        assert(!weight.dtype.isInterleaved || rowsPerTask % 8 == 0, "tasks must cover whole groups of 8 rows")
-        let numTasks = (n + rowsPerTask - 1) / rowsPerTask
-        let code = dtypeCode(weight.dtype)
-        let w = weight.data
-        if weight.dtype.hasInt8Kernels || (weight.dtype.isKQuant && m < packedRowsThreshold) {
-            // Integer dot products: x quantized to 8-bit blocks once, shared by every task. (Prefill
-            // on Q4_K / Q6_K as stored in the file dequantizes into the f32 panels; at load they are
-            // repacked as Q4_Kx8 / Q6_Kx8, which are integer at every size.)
-            let byteCount = pg_quantized_activation_bytes(Int64(m), Int64(k))
-            withUnsafeTemporaryAllocation(byteCount: byteCount, alignment: 64) { buffer in
-                guard let qx = buffer.baseAddress else { return }
-                if weight.dtype.isKQuant {
-                    pg_quantize_activations_k(x, Int64(m), Int64(k), qx)  // llama.cpp's Q8_K rounding
-                    if weight.dtype == .q6_Kx8 { pg_offset_activations(qx, Int64(m), Int64(k)) }  // x + 128
-                } else {
-                    pg_quantize_activations(x, Int64(m), Int64(k), qx)
-                }
-                let quantized = UnsafeRawPointer(qx)
-                pool.parallelFor(numTasks) { task in
-                    let r0 = task * rowsPerTask
-                    let r1 = min(n, r0 + rowsPerTask)
-                    pg_linear_rows_quantized(
-                        quantized, Int64(m), Int64(k), w, code, Int64(r0), Int64(r1), bias, out, Int64(n))
-                }
+    }
+
+    /// Several products of the same x (a layer's q, k and v; gate and up) as one
+    /// pool job: x is quantized once per activation format the weights need, and
+    /// the threads go from one weight to the next without waiting for each other.
+    public static func linear(x: UnsafePointer<Float>, m: Int, products: [Product], pool: KernelPool) {
+        if let dtype = pool.matmulRounding, !pool.isInsideMatMulRounding {
+            for p in products {
+                linearRoundingToDevice(
+                    x: x, m: m, weight: p.weight, bias: p.bias, out: p.out, pool: pool, dtype: dtype)
             }
             return
         }
-        pool.parallelFor(numTasks) { task in
-            let r0 = task * rowsPerTask
-            let r1 = min(n, r0 + rowsPerTask)
-            pg_linear_rows(x, Int64(m), Int64(k), w, code, Int64(r0), Int64(r1), bias, out, Int64(n))
+        if m <= 0 { return }
+        var tasks: [(product: Int, rows: Range<Int>)] = []
+        var formats: [Activations] = []
+        for (index, p) in products.enumerated() {
+            let (n, k) = (p.weight.rows, p.weight.cols)
+            precondition(k == products[0].weight.cols, "products of one x share its width")
+            precondition(k % p.weight.dtype.blockSize == 0, "\(p.weight.dtype) rows hold whole blocks")
+            let format = Activations(weight: p.weight.dtype, m: m)
+            if format != .f32 && !formats.contains(format) { formats.append(format) }
+            let rowsPerTask = taskRows(m: m, n: n, k: k, numThreads: pool.numThreads)
+            assert(!p.weight.dtype.isInterleaved || rowsPerTask % 8 == 0, "tasks must cover whole groups of 8 rows")
+            for r0 in stride(from: 0, to: n, by: rowsPerTask) { tasks.append((index, r0..<min(n, r0 + rowsPerTask))) }
+        }
+        let k = products.first?.weight.cols ?? 0
+        let formatBytes = pg_quantized_activation_bytes(Int64(m), Int64(k))
+        // Integer dot products: x quantized to 8-bit blocks once per format, shared by every task.
+        withUnsafeTemporaryAllocation(byteCount: max(1, formats.count * formatBytes), alignment: 64) { buffer in
+            guard let base = buffer.baseAddress else { return }
+            for (index, format) in formats.enumerated() {
+                format.quantize(x, m: m, k: k, into: base + index * formatBytes)
+            }
+            let quantized = UnsafeRawPointer(base)
+            pool.parallelFor(tasks.count) { t in
+                let (index, rows) = tasks[t]
+                let p = products[index]
+                let n = Int64(p.weight.rows)
+                let code = dtypeCode(p.weight.dtype)
+                let (r0, r1) = (Int64(rows.lowerBound), Int64(rows.upperBound))
+                let format = Activations(weight: p.weight.dtype, m: m)
+                if let slot = formats.firstIndex(of: format) {
+                    let qx = quantized + slot * formatBytes
+                    pg_linear_rows_quantized(qx, Int64(m), Int64(k), p.weight.data, code, r0, r1, p.bias, p.out, n)
+                } else {
+                    pg_linear_rows(x, Int64(m), Int64(k), p.weight.data, code, r0, r1, p.bias, p.out, n)
+                }
+            }
+        }
+    }
+
+    /// How a product reads x: f32, or quantized once per call to 8-bit blocks.
+    enum Activations: Equatable {
+        /// f32 (float weights; k-quants as stored in the file, in prefill, dequantize into f32 panels).
+        case f32
+        /// Blocks of 32 with an f32 scale (Q8_0, Q4_0 and their repacked forms).
+        case blocks
+        /// llama.cpp's Q8_K rounding, one scale per 256 (Q4_K, Q6_K, Q4_Kx8).
+        case kBlocks
+        /// Q8_K with 128 added to every byte (Q6_Kx8 multiplies the signed q − 32 by x + 128).
+        case kBlocksOffset
+
+        init(weight dtype: DType, m: Int) {
+            if dtype == .q6_Kx8 {
+                self = .kBlocksOffset
+            } else if dtype.isKQuant {
+                self = dtype.isInterleaved || m < packedRowsThreshold ? .kBlocks : .f32
+            } else {
+                self = dtype.hasInt8Kernels ? .blocks : .f32
+            }
+        }
+
+        func quantize(_ x: UnsafePointer<Float>, m: Int, k: Int, into qx: UnsafeMutableRawPointer) {
+            switch self {
+            case .f32: break
+            case .blocks: pg_quantize_activations(x, Int64(m), Int64(k), qx)
+            case .kBlocks: pg_quantize_activations_k(x, Int64(m), Int64(k), qx)
+            case .kBlocksOffset:
+                pg_quantize_activations_k(x, Int64(m), Int64(k), qx)
+                pg_offset_activations(qx, Int64(m), Int64(k))
+            }
         }
     }
 
