@@ -69,7 +69,8 @@ struct ModelRuns {
         let tables = (0..<numSequences).map { s in Array(s * blocksPerSequence..<(s + 1) * blocksPerSequence) }
         var prompt = ForwardBatch()
         for s in 0..<numSequences {
-            prompt.append(tokens: tokens(context, seed: s), startPosition: 0, blockTable: tables[s], blockSize: blockSize)
+            prompt.append(
+                tokens: tokens(context, seed: s), startPosition: 0, blockTable: tables[s], blockSize: blockSize)
         }
         _ = model.forward(prompt, cache: cache)
         var position = context

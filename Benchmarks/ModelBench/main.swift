@@ -94,7 +94,8 @@ for numThreads in options.threads {
     // The compute ceiling of the dot products a pass of this many rows runs.
     func peaks(numRows: Int) -> (wall: Double, cpu: Double, name: String) {
         runs.usesIntegerDots(numRows: numRows)
-            ? (ceilings.peakInt8OPS, ceilings.cpuPeakInt8OPS, "int8-dot") : (ceilings.peakFLOPS, ceilings.cpuPeakFLOPS, "FMA")
+            ? (ceilings.peakInt8OPS, ceilings.cpuPeakInt8OPS, "int8-dot")
+            : (ceilings.peakFLOPS, ceilings.cpuPeakFLOPS, "FMA")
     }
     if !options.skipPrefill {
         let time = runs.prefillSeconds(
@@ -104,7 +105,8 @@ for numThreads in options.threads {
         let peak = peaks(numRows: options.promptLength)
         print(
             String(
-                format: "prefill %d: wall %.2f s %.1f tok/s %@ of %@ peak | cpu %.2f s %.1f tok/s %.1f GFLOP/s %@ of peak",
+                format:
+                    "prefill %d: wall %.2f s %.1f tok/s %@ of %@ peak | cpu %.2f s %.1f tok/s %.1f GFLOP/s %@ of peak",
                 options.promptLength, time.wall, tokens / time.wall, percent(flops / time.wall / peak.wall), peak.name,
                 time.cpu, tokens / time.cpu, flops / time.cpu / 1e9, percent(flops / time.cpu / peak.cpu)))
     }
@@ -113,7 +115,9 @@ for numThreads in options.threads {
             numSequences: numSequences, context: options.context, steps: options.steps,
             repetitions: options.repetitions, numThreads: numThreads)
         let peak = peaks(numRows: numSequences)
-        print(decodeLine(runs: runs, numSequences: numSequences, time: time, ceilings: ceilings, peaks: (peak.wall, peak.cpu)))
+        print(
+            decodeLine(
+                runs: runs, numSequences: numSequences, time: time, ceilings: ceilings, peaks: (peak.wall, peak.cpu)))
     }
     pool.shutdown()
 }

@@ -31,7 +31,8 @@ public final class DecoderModel: CausalLM, @unchecked Sendable {
             if c.tieWordEmbeddings || !checkpoint.contains("lm_head.weight") {
                 lmHead = embedTokens
             } else {
-                lmHead = quantization.apply(try checkpoint.tensor("lm_head.weight", shape: [c.vocabSize, c.hiddenSize]))
+                lmHead = quantization.apply(
+                    try checkpoint.tensor("lm_head.weight", shape: [c.vocabSize, c.hiddenSize]))
             }
             norm = try checkpoint.tensor("model.norm.weight", shape: [c.hiddenSize]).toFloats()
             var layers: [DecoderLayer] = []
@@ -58,7 +59,8 @@ public final class DecoderModel: CausalLM, @unchecked Sendable {
         let prefix = "model.layers.\(layer).mlp"
         if let moe = c.moe {
             return try MixtureOfGroupedExperts(
-                checkpoint: checkpoint, prefix: prefix, hidden: c.hiddenSize, moe: moe, expertPlacement: expertPlacement,
+                checkpoint: checkpoint, prefix: prefix, hidden: c.hiddenSize, moe: moe,
+                expertPlacement: expertPlacement,
                 quantization: quantization)
         }
         return try DenseMLP(

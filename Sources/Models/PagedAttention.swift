@@ -44,7 +44,8 @@ enum PagedAttention {
             }
             Attention.run(
                 queries: queries, outs: outs, numContext: numContext, keys: keys + kvHead * headDim * elementBytes,
-                values: values + kvHead * headDim * elementBytes, cacheDType: cacheDType, kvStride: kvDim, blockTable: batch.sequences[tile.sequence].blockTable,
+                values: values + kvHead * headDim * elementBytes, cacheDType: cacheDType, kvStride: kvDim,
+                blockTable: batch.sequences[tile.sequence].blockTable,
                 blockSize: blockSize, headDim: headDim, scale: scale)
         }
     }

@@ -56,7 +56,8 @@ public final class PagedKVCache: @unchecked Sendable {
         storage.pointer + index * numSlots * kvDim * dtype.byteSize
     }
 
-    private static func round(_ src: UnsafePointer<Float>, into dst: UnsafeMutableRawPointer, count: Int, dtype: DType) {
+    private static func round(_ src: UnsafePointer<Float>, into dst: UnsafeMutableRawPointer, count: Int, dtype: DType)
+    {
         switch dtype {
         case .f16:
             let out = dst.assumingMemoryBound(to: Float16.self)

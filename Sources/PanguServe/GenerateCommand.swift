@@ -13,7 +13,8 @@ enum GenerateCommand {
             defaultDescription: "the embedded pangu-tiny-shakespeare"),
         OptionSpec(
             name: "quantize",
-            help: "none, q8_0 or q4_0 (quantize the projection matrices at load to Q8_0, about half of bf16's bytes, or Q4_0, about a quarter)",
+            help:
+                "none, q8_0 or q4_0 (quantize the projection matrices at load to Q8_0, about half of bf16's bytes, or Q4_0, about a quarter)",
             unit: "mode", defaultValue: "none"),
         OptionSpec(name: "prompt", help: "prompt text", unit: "text"),
         OptionSpec(name: "promptIds", help: "prompt as comma-separated token ids instead of text", unit: "ids"),
@@ -26,7 +27,9 @@ enum GenerateCommand {
         OptionSpec(
             name: "json", help: "print {\"prompt_ids\",\"ids\",\"text\"} instead of streaming text", isSwitch: true),
         OptionSpec(name: "threads", help: "kernel threads", unit: "int", defaultDescription: "all cores"),
-        OptionSpec(name: "kvCacheDtype", help: "element type of the KV cache: f16, bf16 or f32", unit: "type", defaultValue: "f16"),
+        OptionSpec(
+            name: "kvCacheDtype", help: "element type of the KV cache: f16, bf16 or f32", unit: "type",
+            defaultValue: "f16"),
         OptionSpec(name: "help", help: "show this help", isSwitch: true),
     ]
 

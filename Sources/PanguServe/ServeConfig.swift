@@ -118,7 +118,9 @@ struct ServeConfig {
     static func quantization(_ value: String?) throws(CLIError) -> WeightQuantization {
         guard let value else { return .none }
         guard let mode = WeightQuantization(rawValue: value) else {
-            throw CLIError("invalid value for --quantize: '\(value)' (expected none, q8_0 or q4_0; Q4_K / Q6_K are load-only, from a GGUF file that has them)")
+            throw CLIError(
+                "invalid value for --quantize: '\(value)' (expected none, q8_0 or q4_0; Q4_K / Q6_K are load-only, from a GGUF file that has them)"
+            )
         }
         return mode
     }

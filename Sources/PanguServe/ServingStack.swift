@@ -95,7 +95,8 @@ struct ServingStack: Sendable {
     }
 
     private var weightsDescription: String {
-        quantization == .none ? "\(modelConfig.torchDType) weights" : "\(modelConfig.torchDType) weights as \(quantization.rawValue)"
+        quantization == .none
+            ? "\(modelConfig.torchDType) weights" : "\(modelConfig.torchDType) weights as \(quantization.rawValue)"
     }
 
     /// The one start-up banner: version, model, parameters, dtype, devices, KV blocks, address.

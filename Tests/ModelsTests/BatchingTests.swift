@@ -55,7 +55,9 @@ struct BatchingTests {
         }
     }
 
-    @Test("a 16-bit KV cache gives the f32 cache's logits to within its rounding, prefill and decode", arguments: [DType.f16, .bf16])
+    @Test(
+        "a 16-bit KV cache gives the f32 cache's logits to within its rounding, prefill and decode",
+        arguments: [DType.f16, .bf16])
     func sixteenBitCache(dtype: DType) throws {
         let model = try ModelLoader.load(directory: Self.directory, pool: Self.pool)
         let prompt = try #require(try Self.prompts().max { $0.count < $1.count }).prefix(40).map { $0 }
@@ -77,16 +79,19 @@ struct BatchingTests {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("pangu-shape-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         let weights = Self.directory.appendingPathComponent("model.safetensors")
-        try FileManager.default.createSymbolicLink(at: dir.appendingPathComponent("model.safetensors"), withDestinationURL: weights)
+        try FileManager.default.createSymbolicLink(
+            at: dir.appendingPathComponent("model.safetensors"), withDestinationURL: weights)
         var config = try #require(
-            try JSONSerialization.jsonObject(with: Data(contentsOf: Self.directory.appendingPathComponent("config.json")))
+            try JSONSerialization.jsonObject(
+                with: Data(contentsOf: Self.directory.appendingPathComponent("config.json")))
                 as? [String: Any])
         config["intermediate_size"] = 100
         try JSONSerialization.data(withJSONObject: config).write(to: dir.appendingPathComponent("config.json"))
         #expect {
             try ModelLoader.load(directory: dir, pool: Self.pool)
         } throws: { error in
-            guard case ModelsError.weights(.shapeMismatch(let file, let tensor, let expected, let actual)) = error else {
+            guard case ModelsError.weights(.shapeMismatch(let file, let tensor, let expected, let actual)) = error
+            else {
                 return false
             }
             return file.hasSuffix("model.safetensors") && tensor == "model.layers.0.mlp.gate_proj.weight"

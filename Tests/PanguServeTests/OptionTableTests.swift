@@ -32,11 +32,13 @@ import Testing
         #expect(OptionSpec(name: "maxNumSeqs", help: "").environmentVariable == "PANGU_SERVE_MAX_NUM_SEQS")
     }
 
-    @Test("invalid values and unknown options name the option", arguments: [
-        (["--port", "http"], "--port"), (["--max-num-seqs", "0"], "--max-num-seqs"),
-        (["--bogus"], "--bogus"), (["--log-format", "xml"], "--log-format"), (["--devices", "gpu"], "--devices"),
-        (["--tls-cert-file", "a.pem"], "--tls-cert-file"), (["--port"], "--port"),
-    ])
+    @Test(
+        "invalid values and unknown options name the option",
+        arguments: [
+            (["--port", "http"], "--port"), (["--max-num-seqs", "0"], "--max-num-seqs"),
+            (["--bogus"], "--bogus"), (["--log-format", "xml"], "--log-format"), (["--devices", "gpu"], "--devices"),
+            (["--tls-cert-file", "a.pem"], "--tls-cert-file"), (["--port"], "--port"),
+        ])
     func invalidValues(arguments: [String], option: String) {
         #expect {
             try ServeConfig(OptionValues(arguments: arguments, specs: ServeOptions.specs))
@@ -94,7 +96,8 @@ import Testing
         #expect(set.npuMemoryUtilization == 0.5 && set.npuPacing == .realtime)
         #expect(set.npuProfilesDir == "/etc/pangu/devices")
         for (arguments, flag) in [
-            (["--npu-memory-utilization", "1.5"], "--npu-memory-utilization"), (["--npu-pacing", "fast"], "--npu-pacing"),
+            (["--npu-memory-utilization", "1.5"], "--npu-memory-utilization"),
+            (["--npu-pacing", "fast"], "--npu-pacing"),
         ] {
             do {
                 _ = try ServeConfig(OptionValues(arguments: arguments, specs: ServeOptions.specs))

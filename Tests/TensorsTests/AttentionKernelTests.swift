@@ -78,7 +78,8 @@ import Testing
                     q: queries[i], cache: keys, valueCache: valuesCache, kvStride: kvStride, offset: headDim,
                     table: table, blockSize: blockSize, numContext: contexts[i], headDim: headDim, scale: scale)
                 let worst = zip(out, expected).map { abs($0 - $1) }.max() ?? .nan
-                #expect(worst < 1e-5, "\(cacheDType) headDim \(headDim), contexts \(contexts), query \(i): error \(worst)")
+                #expect(
+                    worst < 1e-5, "\(cacheDType) headDim \(headDim), contexts \(contexts), query \(i): error \(worst)")
             }
         }
     }

@@ -119,6 +119,44 @@ import Testing
         #expect(QuantizedActivations.kernelRoundTrip(x, kQuant: true) == QuantizedActivations.roundTripK(x))
     }
 
+    @Test(
+        "products sharing x (q, k, v; gate, up) run as one job give each product alone, bit for bit, whatever the mix")
+    func groupedProductsEqualSingles() {
+        let k = 512
+        let weights = [
+            WeightTensor.owning(QuantizeTests.values(24 * k, seed: 1), shape: [24, k], dtype: .q4_0).interleaved(),
+            KQuantTests.randomWeight(.q4_K, n: 16, blocksPerRow: k / 256, seed: 2).interleaved(),
+            KQuantTests.randomWeight(.q6_K, n: 40, blocksPerRow: k / 256, seed: 3).interleaved(),
+            KQuantTests.randomWeight(.q6_K, n: 12, blocksPerRow: k / 256, seed: 4),  // 12 rows: not repacked
+            WeightTensor.owning(QuantizeTests.values(33 * k, seed: 5), shape: [33, k], dtype: .bf16),
+            WeightTensor.owning(QuantizeTests.values(8 * k, seed: 6), shape: [8, k], dtype: .q8_0).interleaved(),
+        ]
+        #expect(weights.map(\.dtype) == [.q4_0x8, .q4_Kx8, .q6_Kx8, .q6_K, .bf16, .q8_0x8])
+        for m in [1, 5, 70] {  // decode, batched decode, prefill (f32 panels for bf16 and plain Q6_K)
+            let x = QuantizeTests.values(m * k, seed: m)
+            let biases = weights.indices.map { QuantizeTests.values(weights[$0].rows, seed: 10 + $0) }
+            let alone = weights.indices.map { Self.linear(x: x, m: m, weight: weights[$0], bias: biases[$0]) }
+            let outs = weights.map { UnsafeMutablePointer<Float>.allocate(capacity: m * $0.rows) }
+            defer { outs.forEach { $0.deallocate() } }
+            let biasPointers = biases.map { b in
+                let p = UnsafeMutablePointer<Float>.allocate(capacity: b.count)
+                p.initialize(from: b, count: b.count)
+                return p
+            }
+            defer { biasPointers.forEach { $0.deallocate() } }
+            x.withUnsafeBufferPointer { xp in
+                MatMul.linear(
+                    x: xp.baseAddress!, m: m,
+                    products: weights.indices.map { .init(weight: weights[$0], bias: biasPointers[$0], out: outs[$0]) },
+                    pool: Self.pool)
+            }
+            for i in weights.indices {
+                let together = Array(UnsafeBufferPointer(start: outs[i], count: m * weights[i].rows))
+                #expect(together == alone[i], "m=\(m) \(weights[i].dtype)")
+            }
+        }
+    }
+
     static func linear(x: [Float], m: Int, weight: WeightTensor, bias: [Float]) -> [Float] {
         var out = [Float](repeating: .nan, count: m * weight.rows)
         x.withUnsafeBufferPointer { xp in
