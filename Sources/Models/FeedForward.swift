@@ -40,17 +40,14 @@ public struct DenseMLP: FeedForward {
 
     public func forward(_ x: UnsafePointer<Float>, rows: Int, out: UnsafeMutablePointer<Float>, pool: KernelPool) {
         let inter = gateProj.rows
-        var gate = [Float](repeating: 0, count: rows * inter)
-        var up = [Float](repeating: 0, count: rows * inter)
-        gate.withUnsafeMutableBufferPointer { g in
-            up.withUnsafeMutableBufferPointer { u in
-                guard let g = g.baseAddress, let u = u.baseAddress else { return }
-                MatMul.linear(
-                    x: x, m: rows, products: [.init(weight: gateProj, out: g), .init(weight: upProj, out: u)],
-                    pool: pool)
-                Elementwise.siluMul(gate: g, up: u, count: rows * inter)
-                MatMul.linear(x: g, m: rows, weight: downProj, out: out, pool: pool)
-            }
+        // gate and up side by side, uninitialised: the products write every element.
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * rows * inter) { buffer in
+            guard let g = buffer.baseAddress else { return }
+            let u = g + rows * inter
+            MatMul.linear(
+                x: x, m: rows, products: [.init(weight: gateProj, out: g), .init(weight: upProj, out: u)], pool: pool)
+            Elementwise.siluMul(gate: g, up: u, count: rows * inter)
+            MatMul.linear(x: g, m: rows, weight: downProj, out: out, pool: pool)
         }
     }
 }
