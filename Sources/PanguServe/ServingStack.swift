@@ -13,6 +13,8 @@ struct ServingStack: Sendable {
     let modelConfig: ModelConfig
     /// Load-time quantization of the weights (`--quantize`).
     let quantization: WeightQuantization
+    /// Type of the loaded projection matrices (the first layer's q_proj).
+    let projectionDType: DType
     /// Element type of the workers' KV caches (`--kv-cache-dtype`).
     let kvCacheDType: DType
     let tokenizer: any Tokenizer
@@ -88,15 +90,26 @@ struct ServingStack: Sendable {
         guard let model else { throw CLIError("invalid value for --devices: no workers") }
         return ServingStack(
             modelName: config.servedModelName ?? ModelDirectory.defaultName(directory), modelDirectory: directory,
-            modelConfig: modelConfig, quantization: config.quantization, kvCacheDType: config.kvCacheDType,
+            modelConfig: modelConfig, quantization: config.quantization, projectionDType: model.projectionDType,
+            kvCacheDType: config.kvCacheDType,
             tokenizer: tokenizer, engine: EngineClient(loops: loops),
             engineConfig: engineConfig, numParameters: model.numParameters, numWeightBytes: model.numWeightBytes,
             workerNames: loops.map(\.workerInfo.name), npuDeviceGroups: npuDeviceGroups)
     }
 
     private var weightsDescription: String {
-        quantization == .none
-            ? "\(modelConfig.torchDType) weights" : "\(modelConfig.torchDType) weights as \(quantization.rawValue)"
+        Self.weightsDescription(
+            torchDType: modelConfig.torchDType, quantization: quantization, projectionDType: projectionDType)
+    }
+
+    /// "bfloat16 weights", "bfloat16 weights as q4_0" (`--quantize`), or "Q4_0 weights" (a
+    /// quantized GGUF file, whose config dtype describes the activations, not the weights).
+    static func weightsDescription(
+        torchDType: String, quantization: WeightQuantization, projectionDType: DType
+    ) -> String {
+        if quantization != .none { return "\(torchDType) weights as \(quantization.rawValue)" }
+        if projectionDType.isBlockQuantized { return "\(projectionDType.fileType.rawValue) weights" }
+        return "\(torchDType) weights"
     }
 
     /// The one start-up banner: version, model, parameters, dtype, devices, KV blocks, address.

@@ -94,6 +94,17 @@ public enum DType: String, Sendable, Hashable, CaseIterable {
     /// `q4_Kx8`, `q6_Kx8`), whose rows are not contiguous.
     public var isInterleaved: Bool { self == .q8_0x8 || self == .q4_0x8 || self == .q4_Kx8 || self == .q6_Kx8 }
 
+    /// The type as a checkpoint file stores it: a repacked layout's source block type, else itself.
+    public var fileType: DType {
+        switch self {
+        case .q8_0x8: .q8_0
+        case .q4_0x8: .q4_0
+        case .q4_Kx8: .q4_K
+        case .q6_Kx8: .q6_K
+        default: self
+        }
+    }
+
     /// Weights per block: 32 for Q8_0 / Q4_0, 256 for the k-quants, 1 for the
     /// others; a row of this type holds a multiple of it.
     public var blockSize: Int {

@@ -137,6 +137,15 @@ import Testing
         }
     }
 
+    @Test("the banner names the weights as loaded: the checkpoint's dtype, --quantize's type, or a GGUF file's blocks")
+    func weightsDescription() {
+        let describe = ServingStack.weightsDescription
+        #expect(describe("bfloat16", .none, .bf16) == "bfloat16 weights")
+        #expect(describe("bfloat16", .q4_0, .q4_0x8) == "bfloat16 weights as q4_0")
+        #expect(describe("float32", .none, .q4_0x8) == "Q4_0 weights")
+        #expect(describe("float32", .none, .q4_K) == "Q4_K weights")
+    }
+
     @Test("the KV cache defaults to what max-num-seqs full sequences need when memory allows")
     func kvSizing() throws {
         var config = try ServeConfig(OptionValues(arguments: ["--max-num-seqs", "2"], specs: ServeOptions.specs))
