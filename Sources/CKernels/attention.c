@@ -59,7 +59,8 @@ static void attention_portable(const float *q, const void *keys, const void *val
     softmax_portable(scores, numContext);
     for (int64_t j = 0; j < headDim; j++) out[j] = 0;
     for (int64_t pos = 0; pos < numContext; pos++)
-        for (int64_t j = 0; j < headDim; j++) out[j] += scores[pos] * load_kv1(values, slots[pos] * kvStride + j, dtype);
+        for (int64_t j = 0; j < headDim; j++)
+            out[j] += scores[pos] * load_kv1(values, slots[pos] * kvStride + j, dtype);
 }
 
 /// Elements [index, index + 8) of a KV cache, widened to f32.
@@ -134,7 +135,8 @@ PG_INLINE PG_AVX2 void score_rows(const float *const *queries, int64_t i, int64_
     int64_t p = 0;
     for (; p + 4 <= end; p += 4)
         score_micro(queries, i, keys, dtype, kvStride, slots, p, headDim, scale, scores, ld, QR, 4);
-    for (; p < end; p++) score_micro(queries, i, keys, dtype, kvStride, slots, p, headDim, scale, scores, ld, QR, 1);
+    for (; p < end; p++)
+        score_micro(queries, i, keys, dtype, kvStride, slots, p, headDim, scale, scores, ld, QR, 1);
 }
 
 /// outs[i][j0..j0+32) = sum_p scores[i][p] V[slots[p]][j0..j0+32) for QR queries
@@ -186,6 +188,9 @@ PG_INLINE PG_AVX2 void attention_avx2(const float *const *queries, float *const 
 }
 
 /// One copy of `attention_avx2` per cache type, so its loads are compiled with the type known.
+typedef void (*attention_fn)(const float *const *queries, float *const *outs, const int64_t *numContext,
+                             int64_t numQueries, const void *keys, const void *values, int64_t kvStride,
+                             const int64_t *slots, int64_t headDim, float scale, float *scores, int64_t ld);
 #define PG_ATTENTION_FOR(name, code)                                                                          \
     static PG_AVX2 void name(const float *const *queries, float *const *outs, const int64_t *numContext,      \
                              int64_t numQueries, const void *keys, const void *values, int64_t kvStride,      \
@@ -222,16 +227,10 @@ void pg_attention(const float *const *queries, float *const *outs, const int64_t
     float *scores = (float *)(slots + ld);
     context_slots(blockTable, blockSize, max_context(numContext, numQueries), slots);
     if (pg_has_avx2_fma() && headDim % 32 == 0) {
-        switch (kvDtype) {
-        case PG_DTYPE_F16:
-            attention_f16(queries, outs, numContext, numQueries, keys, values, kvStride, slots, headDim, scale, scores, ld);
-            break;
-        case PG_DTYPE_BF16:
-            attention_bf16(queries, outs, numContext, numQueries, keys, values, kvStride, slots, headDim, scale, scores, ld);
-            break;
-        default:
-            attention_f32(queries, outs, numContext, numQueries, keys, values, kvStride, slots, headDim, scale, scores, ld);
-        }
+        attention_fn run = kvDtype == PG_DTYPE_F16    ? attention_f16
+                           : kvDtype == PG_DTYPE_BF16 ? attention_bf16
+                                                      : attention_f32;
+        run(queries, outs, numContext, numQueries, keys, values, kvStride, slots, headDim, scale, scores, ld);
         return;
     }
     for (int64_t q = 0; q < numQueries; q++)
