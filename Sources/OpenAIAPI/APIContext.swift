@@ -30,6 +30,8 @@ public struct APIContext: Sendable {
     public var logger: Logger
     /// `created` of `/v1/models` entries (Unix seconds). Default: now.
     public var createdTime: Int
+    /// Element type of the workers' KV caches, for `pangu:cache_config_info{cache_dtype}`.
+    public var cacheDType = "f16"
     /// The registered metric families; set by `OpenAIRoutes.install`.
     var apiMetrics: APIMetrics?
 

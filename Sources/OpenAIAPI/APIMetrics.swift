@@ -12,6 +12,8 @@ final class APIMetrics: Sendable {
     static let prefix = "pangu:"
     let modelName: String
     private let engine: EngineClient
+    /// The KV cache's element type (`cache_config_info{cache_dtype}`).
+    private let cacheDType: String
     private let timeToFirstToken: Histogram.Child
     private let interTokenLatency: Histogram.Child
     private let e2eLatency: Histogram.Child
@@ -25,9 +27,10 @@ final class APIMetrics: Sendable {
     /// Step counter already sampled into `iteration_tokens_total`, per loop.
     private let sampledSteps: Mutex<[Int]>
 
-    init(registry: MetricsRegistry, engine: EngineClient, modelName: String) {
+    init(registry: MetricsRegistry, engine: EngineClient, modelName: String, cacheDType: String = "f16") {
         self.modelName = modelName
         self.engine = engine
+        self.cacheDType = cacheDType
         let p = Self.prefix
         let model = [modelName]
         let latency: [Double] = [
@@ -91,8 +94,10 @@ final class APIMetrics: Sendable {
         let numBlocks = engine.loops.first?.config.numBlocks ?? 0
         registry.collector(
             name: p + "cache_config_info", help: "KV cache configuration (value 1).", type: .gauge,
-            labelNames: ["model_name", "block_size", "num_gpu_blocks"]
-        ) { [CollectedSample(labelValues: [model, String(blockSize), String(numBlocks)], value: 1)] }
+            labelNames: ["model_name", "block_size", "num_gpu_blocks", "cache_dtype"]
+        ) { [cacheDType] in
+            [CollectedSample(labelValues: [model, String(blockSize), String(numBlocks), cacheDType], value: 1)]
+        }
     }
 
     private func registerDeviceCollectors(_ registry: MetricsRegistry) {

@@ -13,7 +13,8 @@ public enum OpenAIRoutes {
     public static func install(on router: Router, context: APIContext) {
         var context = context
         let metrics = APIMetrics(
-            registry: context.metrics, engine: context.engine, modelName: context.servedModelName)
+            registry: context.metrics, engine: context.engine, modelName: context.servedModelName,
+            cacheDType: context.cacheDType)
         context.apiMetrics = metrics
         router.use(metrics.httpMiddleware)
         let completions = CompletionsEndpoint(context: context)

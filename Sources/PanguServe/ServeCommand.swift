@@ -41,10 +41,11 @@ enum ServeCommand {
         logger.info("listening, loading model", ["address": address, "model": directory.path])
 
         let stack = try ServingStack.build(config: config, directory: directory)
-        let context = APIContext(
+        var context = APIContext(
             engine: stack.engine, tokenizer: stack.tokenizer, servedModelName: stack.modelName,
             maxModelLen: stack.engineConfig.effectiveMaxModelLen, metrics: metrics, version: PanguServeVersion.string,
             readiness: readiness, logger: logger.withLabel("openai"))
+        context.cacheDType = stack.kvCacheDType.rawValue.lowercased()
         OpenAIRoutes.install(on: router, context: context)
         DeviceMetrics.register(on: metrics, stack: stack)
         readiness.set(.ready)

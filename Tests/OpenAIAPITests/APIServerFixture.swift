@@ -1,8 +1,8 @@
-import HTTPTestSupport
 import Devices
 import Engine
 import Foundation
 import HTTPServer
+import HTTPTestSupport
 import Models
 import OpenAIAPI
 import Telemetry
@@ -37,7 +37,8 @@ final class APIServerFixture: Sendable {
         config.maxModelLen = 512
         config.maxNumWaitingRequests = maxNumWaitingRequests
         let worker = CPUWorker(
-            name: "cpu0", model: model, numBlocks: numBlocks, blockSize: Self.blockSize, numThreads: 1)
+            name: "cpu0", model: model, numBlocks: numBlocks, blockSize: Self.blockSize, kvCacheDType: .f16,
+            numThreads: 1)  // the daemon's default cache type
         let loop: EngineLoop
         if failFromStep != nil || stepDelay != nil {
             let scripted = ScriptedWorker(inner: worker, failFromStep: failFromStep, stepDelay: stepDelay)

@@ -1,6 +1,6 @@
-import HTTPTestSupport
 import Engine
 import Foundation
+import HTTPTestSupport
 import Testing
 
 @testable import OpenAIAPI
@@ -64,6 +64,7 @@ struct OperatorEndpointTests {
                 "pangu:request_prefill_time_seconds", "pangu:request_decode_time_seconds",
                 "pangu:request_prompt_tokens", "pangu:request_generation_tokens_count{model_name=\"tiny-pangu\"} 1",
                 "pangu:iteration_tokens_total", "pangu:cache_config_info{model_name=\"tiny-pangu\",block_size=\"4\"",
+                "cache_dtype=\"f16\"} 1",
                 "pangu:http_requests_total{method=\"POST\",route=\"/v1/completions\",status=\"200\"} 1",
                 "pangu:device_num_requests_running{model_name=\"tiny-pangu\",device=\"cpu0\"}",
                 "pangu:device_num_requests_waiting", "pangu:device_kv_cache_usage_perc",
