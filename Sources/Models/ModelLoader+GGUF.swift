@@ -170,7 +170,7 @@ extension ModelLoader {
         }
         let headDim = numRows / numHeads
         let rowBytes = source.dtype.byteCount(numElements: source.cols)
-        let storage = HeapStorage(byteCount: numRows * rowBytes)
+        let storage = HeapStorage(byteCount: numRows * rowBytes, zeroed: false)
         for head in 0..<numHeads {
             for j in 0..<2 {
                 for i in 0..<headDim / 2 {

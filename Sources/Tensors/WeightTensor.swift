@@ -60,7 +60,7 @@ public struct WeightTensor: @unchecked Sendable {
         if dtype.isBlockQuantized {
             return WeightTensor.owning(values, shape: shape, dtype: .f32).quantized(to: dtype)
         }
-        let storage = HeapStorage(byteCount: values.count * dtype.byteSize)
+        let storage = HeapStorage(byteCount: values.count * dtype.byteSize, zeroed: false)
         let raw = storage.pointer
         for (i, v) in values.enumerated() {
             switch dtype {
@@ -79,10 +79,12 @@ public final class HeapStorage: @unchecked Sendable {
     public let pointer: UnsafeMutableRawPointer
     public let byteCount: Int
 
-    public init(byteCount: Int) {
+    /// `zeroed: false` leaves the bytes as allocated, for a caller that writes every one of them
+    /// (a weight copy), saving a pass over memory it is about to fill.
+    public init(byteCount: Int, zeroed: Bool = true) {
         self.byteCount = byteCount
         self.pointer = UnsafeMutableRawPointer.allocate(byteCount: max(byteCount, 1), alignment: 64)
-        pointer.initializeMemory(as: UInt8.self, repeating: 0, count: max(byteCount, 1))
+        if zeroed { pointer.initializeMemory(as: UInt8.self, repeating: 0, count: max(byteCount, 1)) }
     }
 
     deinit { pointer.deallocate() }

@@ -136,7 +136,7 @@ extension WeightTensor {
         }
         precondition(cols % target.blockSize == 0, "\(target) rows hold whole blocks of \(target.blockSize)")
         let rowBytes = target.byteCount(numElements: cols)
-        let storage = HeapStorage(byteCount: rows * rowBytes)
+        let storage = HeapStorage(byteCount: rows * rowBytes, zeroed: false)
         withUnsafeTemporaryAllocation(of: Float.self, capacity: cols) { buffer in
             guard let row = buffer.baseAddress else { return }
             for r in 0..<rows {
@@ -156,7 +156,7 @@ extension WeightTensor {
             .q4_K: (.q4_Kx8, pg_repack_q4_Kx8), .q6_K: (.q6_Kx8, pg_repack_q6_Kx8),
         ]
         guard rows % 8 == 0, rows > 0, let (target, function) = repack[dtype] else { return self }
-        let storage = HeapStorage(byteCount: target.byteCount(numElements: numElements))
+        let storage = HeapStorage(byteCount: target.byteCount(numElements: numElements), zeroed: false)
         function(data, Int64(rows), Int64(cols), storage.pointer)
         (owner as? ReleasablePages)?.releasePages(data, byteCount: byteCount)  // a file's pages: not needed again
         return WeightTensor(dtype: target, shape: shape, data: UnsafeRawPointer(storage.pointer), owner: storage)
