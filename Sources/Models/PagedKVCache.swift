@@ -60,8 +60,10 @@ public final class PagedKVCache: @unchecked Sendable {
     {
         switch dtype {
         case .f16:
+            // Saturated at ±65,504 rather than rounded to infinity: attention multiplies the rows
+            // past a query's context by a zero score, and 0 · ∞ would make its output NaN.
             let out = dst.assumingMemoryBound(to: Float16.self)
-            for i in 0..<count { out[i] = Float16(src[i]) }
+            for i in 0..<count { out[i] = Float16(src[i].isNaN ? src[i] : min(max(src[i], -65_504), 65_504)) }
         case .bf16:
             let out = dst.assumingMemoryBound(to: UInt16.self)
             for i in 0..<count { out[i] = Precision.floatToBF16(src[i]) }
