@@ -52,12 +52,14 @@ public enum MatMul {
         if m <= 0 { return }
         var tasks: [(product: Int, rows: Range<Int>)] = []
         var formats: [Activations] = []
+        var slots: [Int?] = []  // per product: its quantized x in `formats`, or nil for f32 x
         for (index, p) in products.enumerated() {
             let (n, k) = (p.weight.rows, p.weight.cols)
             precondition(k == products[0].weight.cols, "products of one x share its width")
             precondition(k % p.weight.dtype.blockSize == 0, "\(p.weight.dtype) rows hold whole blocks")
             let format = Activations(weight: p.weight.dtype, m: m)
             if format != .f32 && !formats.contains(format) { formats.append(format) }
+            slots.append(format == .f32 ? nil : formats.firstIndex(of: format))
             let rowsPerTask = taskRows(m: m, n: n, k: k, numThreads: pool.numThreads)
             assert(!p.weight.dtype.isInterleaved || rowsPerTask % 8 == 0, "tasks must cover whole groups of 8 rows")
             for r0 in stride(from: 0, to: n, by: rowsPerTask) { tasks.append((index, r0..<min(n, r0 + rowsPerTask))) }
@@ -77,8 +79,7 @@ public enum MatMul {
                 let n = Int64(p.weight.rows)
                 let code = dtypeCode(p.weight.dtype)
                 let (r0, r1) = (Int64(rows.lowerBound), Int64(rows.upperBound))
-                let format = Activations(weight: p.weight.dtype, m: m)
-                if let slot = formats.firstIndex(of: format) {
+                if let slot = slots[index] {
                     let qx = quantized + slot * formatBytes
                     pg_linear_rows_quantized(qx, Int64(m), Int64(k), p.weight.data, code, r0, r1, p.bias, p.out, n)
                 } else {
