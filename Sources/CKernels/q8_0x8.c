@@ -34,7 +34,7 @@ PG_INLINE PG_AVX2 void q8_0x8_tile(const int8_t *q, const float *d, const float 
     for (int a = 0; a < RX; a++) acc[a] = _mm256_setzero_ps();
     const uint8_t *p = group;
     for (int64_t b = 0; b < numBlocks; b++, p += GROUP_BYTES) {
-        if (RX == 1) prefetch_bytes(p + 2 * GROUP_BYTES, GROUP_BYTES);  // decode: 2 blocks ahead
+        if (RX == 1) prefetch_bytes(p + PG_DECODE_PREFETCH_AHEAD(GROUP_BYTES), GROUP_BYTES);  // decode: 4 blocks ahead
         __m256i sums[4];
         for (int a = 0; a < RX; a++) sums[a] = _mm256_setzero_si256();
         for (int t = 0; t < 8; t++) {
