@@ -24,30 +24,36 @@ struct MachineCeilings {
     static let streamBuffer = HeapStorage(byteCount: 1 << 30)
 
     static func measure(pool: KernelPool, repetitions: Int) -> MachineCeilings {
+        let read = bandwidth(pool: pool, repetitions: max(repetitions, 5))
+        let fma = peak(pool: pool, repetitions: max(repetitions, 10), loop: pg_fma_peak_loop)
+        let int8 = peak(pool: pool, repetitions: max(repetitions, 10), loop: pg_int8_dot_peak_loop)
+        return MachineCeilings(
+            numThreads: pool.numThreads, bandwidth: read.wall, peakFLOPS: fma.wall, cpuBandwidth: read.cpu,
+            cpuPeakFLOPS: fma.cpu, peakInt8OPS: int8.wall, cpuPeakInt8OPS: int8.cpu)
+    }
+
+    /// Best bytes/s (wall, CPU) of `repetitions` streaming reads of `streamBuffer` by all threads.
+    static func bandwidth(pool: KernelPool, repetitions: Int) -> (wall: Double, cpu: Double) {
         let threads = pool.numThreads
         let buffer = streamBuffer
         let slice = buffer.byteCount / threads / 64 * 64
         var read = Timing()
-        for _ in 0..<max(repetitions, 5) {
+        for _ in 0..<repetitions {
             read.measure(numThreads: threads) {
                 pool.parallelFor(threads) { t in
                     _ = pg_stream_read(UnsafeRawPointer(buffer.pointer + t * slice), slice)
                 }
             }
         }
-        let fma = peak(pool: pool, repetitions: repetitions, loop: pg_fma_peak_loop)
-        let int8 = peak(pool: pool, repetitions: repetitions, loop: pg_int8_dot_peak_loop)
         let bytes = Double(slice * threads)
-        return MachineCeilings(
-            numThreads: threads, bandwidth: bytes / read.wall, peakFLOPS: fma.wall, cpuBandwidth: bytes / read.cpu,
-            cpuPeakFLOPS: fma.cpu, peakInt8OPS: int8.wall, cpuPeakInt8OPS: int8.cpu)
+        return (bytes / read.wall, bytes / read.cpu)
     }
 
     /// Best rate of a register-only `loop` (which returns the operations it ran) over the threads.
     /// Throughput is per core (nothing shared), so the peak is the sum of each task's own rate:
     /// a task that starts late (or runs after the other on the same thread when a wake-up is
     /// slow) cannot understate it.
-    private static func peak(
+    static func peak(
         pool: KernelPool, repetitions: Int, loop: @convention(c) (Int64) -> Double
     ) -> (wall: Double, cpu: Double) {
         let threads = pool.numThreads
@@ -55,7 +61,7 @@ struct MachineCeilings {
         let rates = UnsafeMutablePointer<(wall: Double, cpu: Double)>.allocate(capacity: threads)
         defer { rates.deallocate() }
         var best = (wall: 0.0, cpu: 0.0)
-        for _ in 0..<max(repetitions, 10) {
+        for _ in 0..<repetitions {
             pool.parallelFor(threads) { t in
                 let (wall0, cpu0) = (Clock.now(), Clock.threadCPU())
                 let operations = loop(iterations)
@@ -93,5 +99,30 @@ struct Timing {
         body()
         wall = min(wall, (Clock.now() - wall0) / divisor)
         cpu = min(cpu, (Clock.cpu() - cpu0) / Double(numThreads) / divisor)
+    }
+}
+
+/// The ceilings read again just before each repetition of one model measurement, so
+/// each figure is set against what the machine gave in the same seconds: the other
+/// virtual machines on the host move the bandwidth and compute rates by 20-30 % within
+/// minutes, and the ceilings from the start of the run can be from a quieter or a busier
+/// moment than the measurement. Best of the window, like the measurement itself.
+final class CeilingWindow {
+    private let pool: KernelPool
+    /// The register-only loop of the dot products the measured pass runs (FMA or int8).
+    private let loop: @convention(c) (Int64) -> Double
+    private(set) var bandwidth = (wall: 0.0, cpu: 0.0)
+    private(set) var peak = (wall: 0.0, cpu: 0.0)
+
+    init(pool: KernelPool, loop: @convention(c) (Int64) -> Double) {
+        self.pool = pool
+        self.loop = loop
+    }
+
+    func sample() {
+        let read = MachineCeilings.bandwidth(pool: pool, repetitions: 2)
+        let rate = MachineCeilings.peak(pool: pool, repetitions: 2, loop: loop)
+        bandwidth = (max(bandwidth.wall, read.wall), max(bandwidth.cpu, read.cpu))
+        peak = (max(peak.wall, rate.wall), max(peak.cpu, rate.cpu))
     }
 }

@@ -42,8 +42,9 @@ struct ModelRuns {
         (0..<count).map { i in (i &* 7919 &+ seed &* 104_729) % model.config.vocabSize }
     }
 
-    /// Seconds for one prefill of `length` tokens (best of `repetitions`, each in a fresh cache).
-    func prefillSeconds(length: Int, repetitions: Int, numThreads: Int) -> Timing {
+    /// Seconds for one prefill of `length` tokens (best of `repetitions`, each in a fresh cache);
+    /// `beforeEach` runs before each repetition, outside the timing.
+    func prefillSeconds(length: Int, repetitions: Int, numThreads: Int, beforeEach: () -> Void) -> Timing {
         let numBlocks = (length + blockSize - 1) / blockSize
         var best = Timing()
         for rep in 0..<repetitions {
@@ -53,14 +54,18 @@ struct ModelRuns {
             batch.append(
                 tokens: tokens(length, seed: rep), startPosition: 0, blockTable: Array(0..<numBlocks),
                 blockSize: blockSize)
+            beforeEach()
             best.measure(numThreads: numThreads) { _ = model.forward(batch, cache: cache) }
         }
         return best
     }
 
     /// Seconds per decode step of `numSequences` sequences after a `context`-token prompt each
-    /// (best of `repetitions` runs of `steps` steps, after one warm-up step).
-    func decodeStepSeconds(numSequences: Int, context: Int, steps: Int, repetitions: Int, numThreads: Int) -> Timing {
+    /// (best of `repetitions` runs of `steps` steps, after one warm-up step); `beforeEach` runs
+    /// before each repetition, outside the timing.
+    func decodeStepSeconds(
+        numSequences: Int, context: Int, steps: Int, repetitions: Int, numThreads: Int, beforeEach: () -> Void
+    ) -> Timing {
         let maxTokens = context + 1 + steps * repetitions
         let blocksPerSequence = (maxTokens + blockSize - 1) / blockSize
         let cache = PagedKVCache(
@@ -87,6 +92,7 @@ struct ModelRuns {
         step()  // warm-up
         var best = Timing()
         for _ in 0..<repetitions {
+            beforeEach()
             best.measure(numThreads: numThreads, divisor: Double(steps)) {
                 for _ in 0..<steps { step() }
             }

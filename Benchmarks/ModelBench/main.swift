@@ -1,11 +1,12 @@
 // ModelBench: prefill and decode throughput of a model (checkpoint directory or .gguf file) as fractions
-// of this machine's ceilings (memory bandwidth, peak FMA or int8 dot-product rate), measured in
-// the same run. Build and run in release:
+// of this machine's ceilings (memory bandwidth, peak FMA or int8 dot-product rate), read again
+// between the repetitions of each measurement. Build and run in release:
 //
 //   swift build -c release --product ModelBench
 //   .build/release/ModelBench /tmp/pangu-1b-random|FILE.gguf [--threads 1,2] [--prompt 512]
 //       [--batches 1,4,16] [--context 16] [--steps 4] [--reps 2] [--quantize q8_0|q4_0]
 //       [--kv-cache-dtype f16|bf16|f32] [--kernels]
+import CKernels
 import Foundation
 import Models
 import Tensors
@@ -91,42 +92,43 @@ for numThreads in options.threads {
         exit(1)
     }
     let runs = ModelRuns(model: model, kvCacheDType: options.kvCacheDType)
-    // The compute ceiling of the dot products a pass of this many rows runs.
-    func peaks(numRows: Int) -> (wall: Double, cpu: Double, name: String) {
+    // The ceilings of a pass of this many rows, read again before each repetition: bandwidth, and
+    // the peak of the dot products it runs.
+    func window(numRows: Int) -> (ceiling: CeilingWindow, peakName: String) {
         runs.usesIntegerDots(numRows: numRows)
-            ? (ceilings.peakInt8OPS, ceilings.cpuPeakInt8OPS, "int8-dot")
-            : (ceilings.peakFLOPS, ceilings.cpuPeakFLOPS, "FMA")
+            ? (CeilingWindow(pool: pool, loop: pg_int8_dot_peak_loop), "int8-dot")
+            : (CeilingWindow(pool: pool, loop: pg_fma_peak_loop), "FMA")
     }
     if !options.skipPrefill {
+        let (ceiling, peakName) = window(numRows: options.promptLength)
         let time = runs.prefillSeconds(
-            length: options.promptLength, repetitions: max(1, options.repetitions - 1), numThreads: numThreads)
+            length: options.promptLength, repetitions: max(1, options.repetitions - 1), numThreads: numThreads,
+            beforeEach: ceiling.sample)
         let flops = runs.prefillFLOPs(length: options.promptLength)
         let tokens = Double(options.promptLength)
-        let peak = peaks(numRows: options.promptLength)
         print(
             String(
                 format:
-                    "prefill %d: wall %.2f s %.1f tok/s %@ of %@ peak | cpu %.2f s %.1f tok/s %.1f GFLOP/s %@ of peak",
-                options.promptLength, time.wall, tokens / time.wall, percent(flops / time.wall / peak.wall), peak.name,
-                time.cpu, tokens / time.cpu, flops / time.cpu / 1e9, percent(flops / time.cpu / peak.cpu)))
+                    "prefill %d: wall %.2f s %.1f tok/s %@ of %@ peak | cpu %.2f s %.1f tok/s %.1f GFLOP/s %@ of peak"
+                    + " [peak in the same seconds: %.1f G/s wall, %.1f cpu]",
+                options.promptLength, time.wall, tokens / time.wall, percent(flops / time.wall / ceiling.peak.wall),
+                peakName, time.cpu, tokens / time.cpu, flops / time.cpu / 1e9,
+                percent(flops / time.cpu / ceiling.peak.cpu), ceiling.peak.wall / 1e9, ceiling.peak.cpu / 1e9))
     }
     for numSequences in options.batches {
+        let (ceiling, peakName) = window(numRows: numSequences)
         let time = runs.decodeStepSeconds(
             numSequences: numSequences, context: options.context, steps: options.steps,
-            repetitions: options.repetitions, numThreads: numThreads)
-        let peak = peaks(numRows: numSequences)
-        print(
-            decodeLine(
-                runs: runs, numSequences: numSequences, time: time, ceilings: ceilings, peaks: (peak.wall, peak.cpu)))
+            repetitions: options.repetitions, numThreads: numThreads, beforeEach: ceiling.sample)
+        print(decodeLine(runs: runs, numSequences: numSequences, time: time, ceiling: ceiling, peakName: peakName))
     }
     pool.shutdown()
 }
 
-/// Decode throughput against the step's ceiling: all weights read once
-/// (bandwidth), or the batch's FLOPs at the weights' dot-product peak (wall, cpu), whichever is slower.
-func decodeLine(
-    runs: ModelRuns, numSequences: Int, time: Timing, ceilings: MachineCeilings, peaks: (wall: Double, cpu: Double)
-) -> String {
+/// Decode throughput against the step's ceiling: all weights read once (bandwidth), or the
+/// batch's FLOPs at the weights' dot-product peak (wall, cpu), whichever is slower; both
+/// ceilings as read between the repetitions (`CeilingWindow`).
+func decodeLine(runs: ModelRuns, numSequences: Int, time: Timing, ceiling: CeilingWindow, peakName: String) -> String {
     let bytes = Double(runs.model.numWeightBytes)
     let flops = (runs.linearFLOPsPerToken + runs.lmHeadFLOPs) * Double(numSequences)
     func fractions(_ seconds: Double, bandwidth: Double, peak: Double) -> String {
@@ -138,6 +140,9 @@ func decodeLine(
             memory >= compute ? "memory" : "compute")
     }
     return String(format: "decode batch %2d: wall ", numSequences)
-        + fractions(time.wall, bandwidth: ceilings.bandwidth, peak: peaks.wall) + " | cpu "
-        + fractions(time.cpu, bandwidth: ceilings.cpuBandwidth, peak: peaks.cpu)
+        + fractions(time.wall, bandwidth: ceiling.bandwidth.wall, peak: ceiling.peak.wall) + " | cpu "
+        + fractions(time.cpu, bandwidth: ceiling.bandwidth.cpu, peak: ceiling.peak.cpu)
+        + String(
+            format: " [in the same seconds: %.1f GB/s, %@ %.1f G/s]", ceiling.bandwidth.wall / 1e9, peakName,
+            ceiling.peak.wall / 1e9)
 }
