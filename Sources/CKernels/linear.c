@@ -33,6 +33,8 @@
 #ifndef PG_MIN_PACKED_ROWS
 #define PG_MIN_PACKED_ROWS 64
 #endif
+/// How far ahead in each W row the f32 / f16 / bf16 decode path prefetches (see `micro`).
+#define PG_ROW_PREFETCH_BYTES 512
 
 int pg_has_avx2_fma(void) {
     static int cached = -1;
@@ -105,17 +107,32 @@ PG_INLINE PG_AVX2 void micro(const float *x, int64_t k, const void *w, int dtype
     __m256 acc[8][4];
     for (int a = 0; a < RW; a++)
         for (int b = 0; b < RX; b++) acc[a][b] = _mm256_setzero_ps();
-    // The next RW rows follow these in memory: in the first pass over this group
-    // (x rows from 0), prefetch them at the rate this group is consumed, so DRAM
-    // latency overlaps the FMAs of batched decode.
+    // The next RW rows follow these in memory: in the first pass over this group (x
+    // rows from 0), prefetch them at the rate this group is consumed, so DRAM latency
+    // overlaps the FMAs. When that is more than L1 ahead (decode of long rows), each
+    // of the RW rows is instead a stream prefetched PG_ROW_PREFETCH_BYTES ahead,
+    // running on into the same row of the next group. (bf16 decode, one thread, C
+    // harness against a streaming read: at k = 6144, 8 rows x 12 KiB ahead read
+    // 82-86 % of it, 512 bytes per row 100-110 %; at k = 1536, 24 KiB ahead 80 %,
+    // 512 bytes per row 77 %.)
     const int64_t elementBytes = dtype == PG_DTYPE_F32 ? 4 : 2;
     const char *ahead = (const char *)w + (r + RW) * k * elementBytes;
     const int prefetch = i == 0 && (dtype == PG_DTYPE_F32 || dtype == PG_DTYPE_F16 || dtype == PG_DTYPE_BF16);
+    const int perRow = RX == 1 && RW * k * elementBytes > 32 * 1024;
     int64_t j = j0;
     for (; j + 8 <= j1; j += 8) {
-        if (prefetch)
+        if (prefetch && perRow) {
+            if (((j - j0) * elementBytes) % 64 == 0) {  // one line per row per 64 bytes consumed
+                const int64_t t = j + PG_ROW_PREFETCH_BYTES / elementBytes;
+                for (int a = 0; a < RW; a++) {
+                    const int64_t at = t < k ? (r + a) * k + t : (r + RW + a) * k + (t - k);
+                    _mm_prefetch((const char *)w + at * elementBytes, _MM_HINT_T0);
+                }
+            }
+        } else if (prefetch) {
             for (int64_t b = 0; b < RW * 8 * elementBytes; b += 64)
                 _mm_prefetch(ahead + (j - j0) * RW * elementBytes + b, _MM_HINT_T0);
+        }
         __m256 wv[8];
         for (int a = 0; a < RW; a++) wv[a] = load_w8(w, (r + a) * k + j, dtype);
         for (int b = 0; b < RX; b++) {
