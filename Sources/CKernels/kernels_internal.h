@@ -144,6 +144,10 @@ static inline void repack_scaled_pieces(const void *src, int64_t n, int64_t k, v
 #define PG_DECODE_PREFETCH_AHEAD(group) ((PG_DECODE_PREFETCH_BYTES / (group) + 1) * (group))
 
 /// Prefetches `bytes` bytes from `p` (decode: the next blocks of W while these compute).
+/// Keep each call to a few lines, spread over the work: the k-quant kernels once
+/// prefetched the whole next super-block (19-27 lines) at the start of each, and decode
+/// read 52-63 % (Q6_Kx8) and 71-83 % (Q4_Kx8) of a one-thread streaming read; an eighth
+/// per sub-block, 76-83 % and 83-92 % (C harness, three runs).
 PG_INLINE void prefetch_bytes(const uint8_t *p, int bytes) {
     for (int line = 0; line < bytes; line += 64) _mm_prefetch((const char *)p + line, _MM_HINT_T0);
 }

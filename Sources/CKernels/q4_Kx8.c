@@ -68,10 +68,11 @@ PG_INLINE PG_AVX2 void q4_Kx8_tile(const int8_t *q, const float *d, const float 
     for (int a = 0; a < RX; a++) acc[a] = _mm256_setzero_ps();
     const uint8_t *p = group;
     for (int64_t b = 0; b < numBlocks; b++, p += KX8_BYTES) {
-        if (RX == 1) prefetch_bytes(p + KX8_BYTES, KX8_BYTES);  // decode: the next super-block
         __m256i sums[4];
         for (int a = 0; a < RX; a++) sums[a] = _mm256_setzero_si256();
         for (int sub = 0; sub < 8; sub++) {
+            // decode: an eighth of the next super-block per sub-block (see prefetch_bytes)
+            if (RX == 1) prefetch_bytes(p + KX8_BYTES + sub * (KX8_BYTES / 8), KX8_BYTES / 8);
             const int c = sub / 2, shift = 4 * (sub % 2);
             __m256i sub16[4];
             for (int a = 0; a < RX; a++) sub16[a] = _mm256_setzero_si256();

@@ -81,10 +81,11 @@ PG_INLINE PG_AVX2 void q6_Kx8_tile(const int8_t *q, const float *d, const float 
     for (int a = 0; a < RX; a++) acc[a] = _mm256_setzero_ps();
     const uint8_t *p = group;
     for (int64_t b = 0; b < numBlocks; b++, p += KX6_BYTES) {
-        if (RX == 1) prefetch_bytes(p + KX6_BYTES, KX6_BYTES);  // decode: the next super-block
         __m256i sums[4];
         for (int a = 0; a < RX; a++) sums[a] = _mm256_setzero_si256();
         for (int sub = 0; sub < 8; sub++) {
+            // decode: an eighth of the next super-block per sub-block (see prefetch_bytes)
+            if (RX == 1) prefetch_bytes(p + KX6_BYTES + sub * (KX6_BYTES / 8), KX6_BYTES / 8);
             // (sc, sc) in each row's lane for the sub-block's two halves, from its (sc0, sc1) pairs.
             const __m256i pairs = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(p + KX6_SCALES + 16 * sub)));
             const __m256i halves[2] = {_mm256_shufflehi_epi16(_mm256_shufflelo_epi16(pairs, 0xA0), 0xA0),
