@@ -6,8 +6,8 @@
 // bf16 by zero-extend + shift, f16 by F16C, Q8_0 / Q4_0 by sign extension
 // times the block scale, Q4_K / Q6_K by unpacking 8 quants of one sub-block
 // and applying its scale (and min)):
-//  - m = 1 (decode): 8 W rows per step, 8 independent FMA chains; limited by
-//    memory bandwidth.
+//  - m = 1 (decode): 2 (short rows) or 8 W rows per step, one FMA chain each;
+//    limited by memory bandwidth.
 //  - m < PG_MIN_PACKED_ROWS (batched decode): dot products, 3 W rows x 4 x
 //    rows in registers, W read straight from memory.
 //  - larger m (prefill): W packed per k-block into 16-row f32 panels, then an
@@ -35,6 +35,8 @@
 #endif
 /// How far ahead in each W row the f32 / f16 / bf16 decode path prefetches (see `micro`).
 #define PG_ROW_PREFETCH_BYTES 512
+/// How far ahead the decode path prefetches W when its rows are short (see `linear_rows_avx2`).
+#define PG_DECODE_ROWS_AHEAD_BYTES (16 * 1024)
 
 int pg_has_avx2_fma(void) {
     static int cached = -1;
@@ -109,14 +111,16 @@ PG_INLINE PG_AVX2 void micro(const float *x, int64_t k, const void *w, int dtype
         for (int b = 0; b < RX; b++) acc[a][b] = _mm256_setzero_ps();
     // The next RW rows follow these in memory: in the first pass over this group (x
     // rows from 0), prefetch them at the rate this group is consumed, so DRAM latency
-    // overlaps the FMAs. When that is more than L1 ahead (decode of long rows), each
-    // of the RW rows is instead a stream prefetched PG_ROW_PREFETCH_BYTES ahead,
-    // running on into the same row of the next group. (bf16 decode, one thread, C
-    // harness against a streaming read: at k = 6144, 8 rows x 12 KiB ahead read
-    // 82-86 % of it, 512 bytes per row 100-110 %; at k = 1536, 24 KiB ahead 80 %,
-    // 512 bytes per row 77 %.)
+    // overlaps the FMAs. Decode (RX = 1) prefetches PG_DECODE_ROWS_AHEAD_BYTES ahead
+    // of the group instead (several groups of its 2 short rows; see
+    // `linear_rows_avx2`), or, when 8 rows are more than L1 holds (long rows), each
+    // of the RW rows is a stream prefetched PG_ROW_PREFETCH_BYTES ahead, running on
+    // into the same row of the next group. (bf16 decode, one thread, C harness
+    // against a streaming read: at k = 6144, 8 rows x 12 KiB ahead read 82-86 % of
+    // it, 512 bytes per row 100-110 %.)
     const int64_t elementBytes = dtype == PG_DTYPE_F32 ? 4 : 2;
-    const char *ahead = (const char *)w + (r + RW) * k * elementBytes;
+    const char *ahead = (const char *)w + (RX == 1 ? r * k * elementBytes + PG_DECODE_ROWS_AHEAD_BYTES
+                                                   : (r + RW) * k * elementBytes);
     const int prefetch = i == 0 && (dtype == PG_DTYPE_F32 || dtype == PG_DTYPE_F16 || dtype == PG_DTYPE_BF16);
     const int perRow = RX == 1 && RW * k * elementBytes > 32 * 1024;
     int64_t j = j0;
@@ -299,8 +303,16 @@ PG_INLINE PG_AVX2 void linear_rows_avx2(const float *x, int64_t m, int64_t k, co
     }
     for (int64_t i = 0; i < m; i++)
         for (int64_t r = r0; r < r1; r++) out[i * ldo + r] = bias ? bias[r] : 0.0f;
-    if (m == 1) {  // decode: memory-bound, 8 independent W rows per step
+    if (m == 1) {  // decode: memory-bound
+        // Short rows (8 of them fit in L1) go 2 at a time, prefetched as one stream
+        // PG_DECODE_ROWS_AHEAD_BYTES ahead; long rows 8 at a time, each row its own
+        // prefetched stream (see `micro`). bf16 at k = 1536 against a streaming read
+        // (C harness, 12 rounds): 8 rows with the next 8 prefetched read 81-90 % of
+        // it on one or two threads, 2 rows with 16 KiB ahead 94-99 %.
+        const int64_t elementBytes = dtype == PG_DTYPE_F32 ? 4 : 2;
         int64_t r = r0;
+        if (8 * k * elementBytes <= 32 * 1024)
+            for (; r + 2 <= r1; r += 2) micro(x, k, w, dtype, r, 0, 0, k, out, ldo, 2, 1);
         for (; r + 8 <= r1; r += 8) micro(x, k, w, dtype, r, 0, 0, k, out, ldo, 8, 1);
         for (; r + 4 <= r1; r += 4) micro(x, k, w, dtype, r, 0, 0, k, out, ldo, 4, 1);
         for (; r < r1; r++) micro(x, k, w, dtype, r, 0, 0, k, out, ldo, 1, 1);
