@@ -38,6 +38,14 @@
 /// How far ahead the decode path prefetches W when its rows are short (see `linear_rows_avx2`).
 #define PG_DECODE_ROWS_AHEAD_BYTES (16 * 1024)
 
+/// Bytes per element of the float weight types (f32: 4; f16, bf16: 2).
+static inline int64_t float_element_bytes(int dtype) { return dtype == PG_DTYPE_F32 ? 4 : 2; }
+
+/// Whether `rows` float W rows of length k fit in L1 (32 KiB), so one stream prefetch covers them.
+static inline int rows_fit_l1(int64_t rows, int64_t k, int dtype) {
+    return rows * k * float_element_bytes(dtype) <= 32 * 1024;
+}
+
 int pg_has_avx2_fma(void) {
     static int cached = -1;
     if (cached < 0) {
@@ -118,11 +126,11 @@ PG_INLINE PG_AVX2 void micro(const float *x, int64_t k, const void *w, int dtype
     // into the same row of the next group. (bf16 decode, one thread, C harness
     // against a streaming read: at k = 6144, 8 rows x 12 KiB ahead read 82-86 % of
     // it, 512 bytes per row 100-110 %.)
-    const int64_t elementBytes = dtype == PG_DTYPE_F32 ? 4 : 2;
+    const int64_t elementBytes = float_element_bytes(dtype);
     const char *ahead = (const char *)w + (RX == 1 ? r * k * elementBytes + PG_DECODE_ROWS_AHEAD_BYTES
                                                    : (r + RW) * k * elementBytes);
     const int prefetch = i == 0 && (dtype == PG_DTYPE_F32 || dtype == PG_DTYPE_F16 || dtype == PG_DTYPE_BF16);
-    const int perRow = RX == 1 && RW * k * elementBytes > 32 * 1024;
+    const int perRow = RX == 1 && !rows_fit_l1(RW, k, dtype);
     int64_t j = j0;
     for (; j + 8 <= j1; j += 8) {
         if (prefetch && perRow) {
@@ -309,9 +317,8 @@ PG_INLINE PG_AVX2 void linear_rows_avx2(const float *x, int64_t m, int64_t k, co
         // prefetched stream (see `micro`). bf16 at k = 1536 against a streaming read
         // (C harness, 12 rounds): 8 rows with the next 8 prefetched read 81-90 % of
         // it on one or two threads, 2 rows with 16 KiB ahead 94-99 %.
-        const int64_t elementBytes = dtype == PG_DTYPE_F32 ? 4 : 2;
         int64_t r = r0;
-        if (8 * k * elementBytes <= 32 * 1024)
+        if (rows_fit_l1(8, k, dtype))
             for (; r + 2 <= r1; r += 2) micro(x, k, w, dtype, r, 0, 0, k, out, ldo, 2, 1);
         for (; r + 8 <= r1; r += 8) micro(x, k, w, dtype, r, 0, 0, k, out, ldo, 8, 1);
         for (; r + 4 <= r1; r += 4) micro(x, k, w, dtype, r, 0, 0, k, out, ldo, 4, 1);
