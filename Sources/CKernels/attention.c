@@ -103,6 +103,12 @@ PG_INLINE PG_AVX2 __m128 hsum4(__m256 a0, __m256 a1, __m256 a2, __m256 a3) {
     return _mm_add_ps(_mm256_castps256_ps128(s), _mm256_extractf128_ps(s, 1));
 }
 
+/// Context positions per block: the tile's queries all meet one block's K rows
+/// (16 KiB of f16 for head dim 128, in L1) before the next block, and each
+/// 32-column slice of its V rows, rather than streaming the whole context
+/// from L3 once per pair of queries (1 MiB of K and V per KV head at 2,048).
+enum { POSITION_BLOCK = 64 };
+
 /// scores[i][p] = scale * q_i . K[slots[p]] for QR queries (from i) and positions
 /// [p, p + 4), or the single position p when KR = 1.
 PG_INLINE PG_AVX2 void score_micro(const float *const *queries, int64_t i, const void *keys, int dtype,
@@ -128,26 +134,43 @@ PG_INLINE PG_AVX2 void score_micro(const float *const *queries, int64_t i, const
     }
 }
 
-/// Scores of queries [i, i + QR) over positions below the longer of their contexts.
-PG_INLINE PG_AVX2 void score_rows(const float *const *queries, int64_t i, int64_t end, const void *keys, int dtype,
-                                  int64_t kvStride, const int64_t *slots, int64_t headDim, float scale,
-                                  float *scores, int64_t ld, const int QR) {
-    int64_t p = 0;
-    for (; p + 4 <= end; p += 4)
+/// Positions ahead of the one being read whose K (or V) row is prefetched: the
+/// rows are scattered over cache blocks, a few hundred bytes of each 1-2 KiB slot.
+enum { ROWS_AHEAD = 8 };
+
+/// Prefetches the `headDim` elements at `index` of a cache of `dtype`.
+PG_INLINE void prefetch_kv_row(const void *cache, int64_t index, int64_t headDim, int dtype) {
+    const int size = dtype == PG_DTYPE_F32 ? 4 : 2;
+    prefetch_bytes((const uint8_t *)cache + index * size, (int)headDim * size);
+}
+
+/// Scores of queries [i, i + QR) over positions [p0, end), prefetching the K rows
+/// ahead up to `fetchEnd` (0: none; the other queries' passes find them in L1).
+PG_INLINE PG_AVX2 void score_rows(const float *const *queries, int64_t i, int64_t p0, int64_t end, const void *keys,
+                                  int dtype, int64_t kvStride, const int64_t *slots, int64_t headDim, float scale,
+                                  float *scores, int64_t ld, const int QR, int64_t fetchEnd) {
+    int64_t p = p0;
+    for (; p + 4 <= end; p += 4) {
+        for (int64_t f = p + ROWS_AHEAD; f < p + ROWS_AHEAD + 4 && f < fetchEnd; f++)
+            prefetch_kv_row(keys, slots[f] * kvStride, headDim, dtype);
         score_micro(queries, i, keys, dtype, kvStride, slots, p, headDim, scale, scores, ld, QR, 4);
+    }
     for (; p < end; p++)
         score_micro(queries, i, keys, dtype, kvStride, slots, p, headDim, scale, scores, ld, QR, 1);
 }
 
-/// outs[i][j0..j0+32) = sum_p scores[i][p] V[slots[p]][j0..j0+32) for QR queries
-/// (scores past a query's context are zero).
-PG_INLINE PG_AVX2 void value_micro(float *const *outs, int64_t i, int64_t end, const void *values, int dtype,
-                                   int64_t kvStride, const int64_t *slots, int64_t j0, const float *scores,
-                                   int64_t ld, const int QR) {
+/// outs[i][j0..j0+32) = (p0 > 0 ? outs[i][j0..j0+32) : 0) + sum over p in [p0, end) of
+/// scores[i][p] V[slots[p]][j0..j0+32), for QR queries (scores past a query's context are
+/// zero); prefetches whole V rows ahead up to `fetchEnd` (0: none).
+PG_INLINE PG_AVX2 void value_micro(float *const *outs, int64_t i, int64_t p0, int64_t end, const void *values,
+                                   int dtype, int64_t kvStride, const int64_t *slots, int64_t headDim, int64_t j0,
+                                   const float *scores, int64_t ld, const int QR, int64_t fetchEnd) {
     __m256 acc[2][4];
     for (int a = 0; a < QR; a++)
-        for (int c = 0; c < 4; c++) acc[a][c] = _mm256_setzero_ps();
-    for (int64_t p = 0; p < end; p++) {
+        for (int c = 0; c < 4; c++)
+            acc[a][c] = p0 == 0 ? _mm256_setzero_ps() : _mm256_loadu_ps(outs[i + a] + j0 + 8 * c);
+    for (int64_t p = p0; p < end; p++) {
+        if (p + ROWS_AHEAD < fetchEnd) prefetch_kv_row(values, slots[p + ROWS_AHEAD] * kvStride, headDim, dtype);
         const int64_t value = slots[p] * kvStride + j0;
         __m256 v[4];
         for (int c = 0; c < 4; c++) v[c] = load_kv8(values, value + 8 * c, dtype);
@@ -160,31 +183,55 @@ PG_INLINE PG_AVX2 void value_micro(float *const *outs, int64_t i, int64_t end, c
         for (int c = 0; c < 4; c++) _mm256_storeu_ps(outs[i + a] + j0 + 8 * c, acc[a][c]);
 }
 
+/// The end of queries [i, i + n)'s longest context within the block at p0 (p0 when none reaches it).
+static inline int64_t block_end(const int64_t *numContext, int64_t i, int n, int64_t p0) {
+    int64_t end = numContext[i];
+    if (n == 2 && numContext[i + 1] > end) end = numContext[i + 1];
+    end = end < p0 + POSITION_BLOCK ? end : p0 + POSITION_BLOCK;
+    return end > p0 ? end : p0;
+}
+
+static int64_t max_context(const int64_t *numContext, int64_t numQueries) {
+    int64_t max = 0;
+    for (int64_t q = 0; q < numQueries; q++) max = numContext[q] > max ? numContext[q] : max;
+    return max;
+}
+
 /// headDim a multiple of 32. Queries go in pairs, so each K and V row loaded
 /// serves two of them (the two query heads of a GQA group, or neighbouring tokens).
 PG_INLINE PG_AVX2 void attention_avx2(const float *const *queries, float *const *outs, const int64_t *numContext,
                                       int64_t numQueries, const void *keys, const void *values, int dtype,
                                       int64_t kvStride, const int64_t *slots, int64_t headDim, float scale,
                                       float *scores, int64_t ld) {
-    int64_t i = 0;
-    for (; i + 2 <= numQueries; i += 2) {
-        int64_t end = numContext[i] > numContext[i + 1] ? numContext[i] : numContext[i + 1];
-        score_rows(queries, i, end, keys, dtype, kvStride, slots, headDim, scale, scores, ld, 2);
+    const int64_t pairs = numQueries / 2 * 2, last = max_context(numContext, numQueries);
+    // The first pass over a block (the first pair's; for V, its first 32 columns) prefetches
+    // the rows ahead for all queries, up to the longest context.
+    for (int64_t p0 = 0; p0 < ld; p0 += POSITION_BLOCK) {
+        for (int64_t i = 0; i < pairs; i += 2)
+            score_rows(queries, i, p0, block_end(numContext, i, 2, p0), keys, dtype, kvStride, slots, headDim,
+                       scale, scores, ld, 2, i == 0 ? last : 0);
+        if (pairs < numQueries)
+            score_rows(queries, pairs, p0, block_end(numContext, pairs, 1, p0), keys, dtype, kvStride, slots,
+                       headDim, scale, scores, ld, 1, pairs == 0 ? last : 0);
     }
-    if (i < numQueries)
-        score_rows(queries, i, numContext[i], keys, dtype, kvStride, slots, headDim, scale, scores, ld, 1);
     for (int64_t q = 0; q < numQueries; q++) {
         softmax_avx2(scores + q * ld, numContext[q]);
         for (int64_t p = numContext[q]; p < ld; p++) scores[q * ld + p] = 0;
     }
-    for (i = 0; i + 2 <= numQueries; i += 2) {
-        int64_t end = numContext[i] > numContext[i + 1] ? numContext[i] : numContext[i + 1];
-        for (int64_t j0 = 0; j0 < headDim; j0 += 32)
-            value_micro(outs, i, end, values, dtype, kvStride, slots, j0, scores, ld, 2);
-    }
-    if (i < numQueries)
-        for (int64_t j0 = 0; j0 < headDim; j0 += 32)
-            value_micro(outs, i, numContext[i], values, dtype, kvStride, slots, j0, scores, ld, 1);
+    // Every query has a position in the first block, so p0 = 0 writes each output once.
+    for (int64_t p0 = 0; p0 < ld; p0 += POSITION_BLOCK)
+        for (int64_t j0 = 0; j0 < headDim; j0 += 32) {
+            for (int64_t i = 0; i < pairs; i += 2) {
+                const int64_t end = block_end(numContext, i, 2, p0);
+                if (end > p0)
+                    value_micro(outs, i, p0, end, values, dtype, kvStride, slots, headDim, j0, scores, ld, 2,
+                                i == 0 && j0 == 0 ? last : 0);
+            }
+            const int64_t end = pairs < numQueries ? block_end(numContext, pairs, 1, p0) : p0;
+            if (end > p0)
+                value_micro(outs, pairs, p0, end, values, dtype, kvStride, slots, headDim, j0, scores, ld, 1,
+                            pairs == 0 && j0 == 0 ? last : 0);
+        }
 }
 
 /// One copy of `attention_avx2` per cache type, so its loads are compiled with the type known.
@@ -201,12 +248,6 @@ typedef void (*attention_fn)(const float *const *queries, float *const *outs, co
 PG_ATTENTION_FOR(attention_f32, PG_DTYPE_F32)
 PG_ATTENTION_FOR(attention_f16, PG_DTYPE_F16)
 PG_ATTENTION_FOR(attention_bf16, PG_DTYPE_BF16)
-
-static int64_t max_context(const int64_t *numContext, int64_t numQueries) {
-    int64_t max = 0;
-    for (int64_t q = 0; q < numQueries; q++) max = numContext[q] > max ? numContext[q] : max;
-    return max;
-}
 
 /// Floats per row of the score matrix: the longest context, rounded up to 8.
 static int64_t score_stride(const int64_t *numContext, int64_t numQueries) {

@@ -40,7 +40,8 @@ import Testing
         arguments: [24, 32, 64, 128, 96], [DType.f32, .f16, .bf16])
     func attentionMatchesReference(headDim: Int, cacheDType: DType) {
         let blockSize = 4
-        let table = [5, 0, 7, 2, 9, 1, 3, 8, 6, 4, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26]
+        // 200 scattered blocks: contexts up to 800 positions, past several of the kernel's position blocks.
+        let table = (0..<200).map { $0 * 7 % 200 }
         let kvStride = 2 * headDim + 8  // two heads plus padding, so the offset and stride matter
         let numSlots = table.count * blockSize
         // The reference reads the values the cache holds: rounded to its type.
@@ -52,7 +53,12 @@ import Testing
         let offsetBytes = headDim * cacheDType.byteSize
         let scale = 1 / Float(headDim).squareRoot()
         // Pairs with equal and unequal contexts, a lone last query, and a single query.
-        for contexts in [[1, 2, 7, 17, 100], [100, 100, 9, 9], [33], [5, 64, 64, 3, 3, 1]] {
+        // Contexts ending inside, at and just past a 64-position block, and long ones (every
+        // block, with pairs whose contexts end in different blocks).
+        for contexts in [
+            [1, 2, 7, 17, 100], [100, 100, 9, 9], [33], [5, 64, 64, 3, 3, 1], [65, 128, 129, 700, 800, 63, 1],
+            [797, 798, 799],
+        ] {
             let queries = contexts.indices.map { Self.values(headDim, seed: 3 + $0) }
             let qBuffer = UnsafeMutablePointer<Float>.allocate(capacity: contexts.count * headDim)
             let outBuffer = UnsafeMutablePointer<Float>.allocate(capacity: contexts.count * headDim)
