@@ -27,9 +27,12 @@ PG_INLINE PG_AVX2 __m256 exp8(__m256 x) {
 }
 
 /// Slot of every context position (block table lookup), written to `slots`.
+/// Block by block, without a 64-bit division per position (about 5 % of decode attention).
 static void context_slots(const int64_t *blockTable, int64_t blockSize, int64_t numContext, int64_t *slots) {
-    for (int64_t pos = 0; pos < numContext; pos++)
-        slots[pos] = blockTable[pos / blockSize] * blockSize + pos % blockSize;
+    for (int64_t first = 0, block = 0; first < numContext; first += blockSize, block++) {
+        const int64_t base = blockTable[block] * blockSize, count = numContext - first;
+        for (int64_t o = 0; o < (count < blockSize ? count : blockSize); o++) slots[first + o] = base + o;
+    }
 }
 
 static void softmax_portable(float *x, int64_t count) {
