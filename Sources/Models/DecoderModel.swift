@@ -152,8 +152,6 @@ public final class DecoderModel: CausalLM, @unchecked Sendable {
             }
         }
         let qDim = c.numAttentionHeads * c.headDim
-        let keys = cache.keys(layer: index)
-        let values = cache.values(layer: index)
         for r in 0..<rows {
             rotary.apply(s.q.pointer + r * qDim, numHeads: c.numAttentionHeads, position: batch.positions[r])
             rotary.apply(s.k.pointer + r * c.kvDim, numHeads: c.numKeyValueHeads, position: batch.positions[r])
@@ -162,9 +160,8 @@ public final class DecoderModel: CausalLM, @unchecked Sendable {
                 slot: batch.slotMapping[r])
         }
         PagedAttention.run(
-            q: s.q.pointer, out: s.attention.pointer, batch: batch, keys: keys,
-            values: values, cacheDType: cache.dtype, blockSize: cache.blockSize, numHeads: c.numAttentionHeads,
-            numKVHeads: c.numKeyValueHeads, headDim: c.headDim, pool: pool)
+            q: s.q.pointer, out: s.attention.pointer, batch: batch, cache: cache, layer: index,
+            numHeads: c.numAttentionHeads, pool: pool)
         MatMul.linear(
             x: s.attention.pointer, m: rows, weight: layer.oProj, bias: layer.oBias, out: s.residual.pointer, pool: pool
         )

@@ -11,17 +11,15 @@ import Tensors
 enum PagedAttention {
     static let maxTileRows = 16
 
-    // q [rows, numHeads·headDim], K/V cache [slots, numKVHeads·headDim] of cacheDType -> out [rows, numHeads·headDim]
+    // q [rows, numHeads·headDim], `layer` of `cache` -> out [rows, numHeads·headDim]
     static func run(
-        q: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>, batch: ForwardBatch,
-        keys: UnsafeRawPointer, values: UnsafeRawPointer, cacheDType: DType, blockSize: Int,
-        numHeads: Int, numKVHeads: Int, headDim: Int, pool: KernelPool
+        q: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>, batch: ForwardBatch, cache: PagedKVCache,
+        layer: Int, numHeads: Int, pool: KernelPool
     ) {
+        let (numKVHeads, headDim) = (cache.numKVHeads, cache.headDim)
         let qDim = numHeads * headDim
-        let kvDim = numKVHeads * headDim
         let group = numHeads / numKVHeads
         let scale = 1 / Float(headDim).squareRoot()
-        let elementBytes = cacheDType.byteSize
         var tiles: [(sequence: Int, rows: Range<Int>)] = []
         for (index, sequence) in batch.sequences.enumerated() {
             let end = sequence.firstRow + sequence.numRows
@@ -43,10 +41,10 @@ enum PagedAttention {
                 }
             }
             Attention.run(
-                queries: queries, outs: outs, numContext: numContext, keys: keys + kvHead * headDim * elementBytes,
-                values: values + kvHead * headDim * elementBytes, cacheDType: cacheDType, kvStride: kvDim,
+                queries: queries, outs: outs, numContext: numContext, keys: cache.keys(layer: layer, kvHead: kvHead),
+                values: cache.values(layer: layer, kvHead: kvHead), cacheDType: cache.dtype, kvStride: headDim,
                 blockTable: batch.sequences[tile.sequence].blockTable,
-                blockSize: blockSize, headDim: headDim, scale: scale)
+                blockSize: cache.blockSize, headDim: headDim, scale: scale)
         }
     }
 }

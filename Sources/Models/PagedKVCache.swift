@@ -1,9 +1,15 @@
 import Tensors
 
 /// Physical key/value storage of one worker: per layer, keys and values as
-/// `[numBlocks, blockSize, numKVHeads, headDim]` in `dtype` (f16 by default in
-/// serving, as llama.cpp keeps it; f32 or bf16 on request), addressed by slot
-/// (`block × blockSize + offset`). Attention widens rows to f32 as it reads them.
+/// `[numKVHeads, numBlocks × blockSize, headDim]` in `dtype` (f16 by default in
+/// serving, as llama.cpp keeps it; f32 or bf16 on request), addressed by KV head
+/// and slot (`block × blockSize + offset`). Attention widens rows to f32 as it
+/// reads them.
+///
+/// Each KV head's rows are contiguous, so attention, which reads one head at a
+/// time, streams them; with the heads of a slot side by side it read 256 B of
+/// every 1,536 (1B shape), and decode attention over a long context ran at
+/// 0.6-0.75× the speed (C harness, 26 layers from memory).
 ///
 /// The engine owns block accounting; the cache only stores. A contiguous
 /// per-sequence cache is the special case of a block table `0, 1, 2, …`.
@@ -13,17 +19,22 @@ public final class PagedKVCache: @unchecked Sendable {
     public let blockSize: Int
     /// numKVHeads × headDim.
     public let kvDim: Int
+    public let numKVHeads: Int
     /// Element type of the stored keys and values: f32, f16 or bf16.
     public let dtype: DType
     private let storage: HeapStorage
 
-    public init(numLayers: Int, numBlocks: Int, blockSize: Int, kvDim: Int, dtype: DType = .f32) {
+    public init(
+        numLayers: Int, numBlocks: Int, blockSize: Int, kvDim: Int, numKVHeads: Int = 1, dtype: DType = .f32
+    ) {
         precondition(numLayers > 0 && numBlocks > 0 && blockSize > 0 && kvDim > 0, "empty KV cache")
+        precondition(numKVHeads > 0 && kvDim % numKVHeads == 0, "kvDim \(kvDim) is not \(numKVHeads) heads")
         precondition(DType.floatingPointCases.contains(dtype), "a KV cache holds f32, f16 or bf16, not \(dtype)")
         self.numLayers = numLayers
         self.numBlocks = numBlocks
         self.blockSize = blockSize
         self.kvDim = kvDim
+        self.numKVHeads = numKVHeads
         self.dtype = dtype
         self.storage = HeapStorage(byteCount: 2 * numLayers * numBlocks * blockSize * kvDim * dtype.byteSize)
     }
@@ -32,24 +43,35 @@ public final class PagedKVCache: @unchecked Sendable {
     public convenience init(config: ModelConfig, numBlocks: Int, blockSize: Int, dtype: DType = .f32) {
         self.init(
             numLayers: config.numHiddenLayers, numBlocks: numBlocks, blockSize: blockSize, kvDim: config.kvDim,
-            dtype: dtype)
+            numKVHeads: config.numKeyValueHeads, dtype: dtype)
     }
 
     public var numSlots: Int { numBlocks * blockSize }
     public var byteCount: Int { storage.byteCount }
+    public var headDim: Int { kvDim / numKVHeads }
+    /// Bytes from one KV head's rows to the next's.
+    public var headBytes: Int { numSlots * headDim * dtype.byteSize }
 
-    /// Keys of `layer`: [numSlots, kvDim] of `dtype`.
-    public func keys(layer: Int) -> UnsafeRawPointer { UnsafeRawPointer(rows(2 * layer)) }
+    /// Keys of `layer`, `kvHead`: [numSlots, headDim] of `dtype`.
+    public func keys(layer: Int, kvHead: Int = 0) -> UnsafeRawPointer {
+        UnsafeRawPointer(rows(2 * layer) + kvHead * headBytes)
+    }
 
-    /// Values of `layer`: [numSlots, kvDim] of `dtype`.
-    public func values(layer: Int) -> UnsafeRawPointer { UnsafeRawPointer(rows(2 * layer + 1)) }
+    /// Values of `layer`, `kvHead`: [numSlots, headDim] of `dtype`.
+    public func values(layer: Int, kvHead: Int = 0) -> UnsafeRawPointer {
+        UnsafeRawPointer(rows(2 * layer + 1) + kvHead * headBytes)
+    }
 
-    /// Stores one token's keys and values (kvDim f32 each) of `layer` at `slot`, rounded to `dtype`.
+    /// Stores one token's keys and values (kvDim f32 each, head after head) of `layer` at `slot`,
+    /// rounded to `dtype`.
     public func store(keys: UnsafePointer<Float>, values: UnsafePointer<Float>, layer: Int, slot: Int) {
         precondition(slot >= 0 && slot < numSlots, "slot out of range")
-        let offset = slot * kvDim * dtype.byteSize
-        Self.round(keys, into: rows(2 * layer) + offset, count: kvDim, dtype: dtype)
-        Self.round(values, into: rows(2 * layer + 1) + offset, count: kvDim, dtype: dtype)
+        let offset = slot * headDim * dtype.byteSize
+        for head in 0..<numKVHeads {
+            let at = head * headBytes + offset
+            Self.round(keys + head * headDim, into: rows(2 * layer) + at, count: headDim, dtype: dtype)
+            Self.round(values + head * headDim, into: rows(2 * layer + 1) + at, count: headDim, dtype: dtype)
+        }
     }
 
     private func rows(_ index: Int) -> UnsafeMutableRawPointer {

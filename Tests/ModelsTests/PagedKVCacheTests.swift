@@ -30,4 +30,24 @@ import Testing
             start: f32.keys(layer: 1).assumingMemoryBound(to: Float.self) + 5 * 8, count: 8)
         #expect(Array(stored) == keys)
     }
+
+    @Test("each KV head's rows are contiguous: a token's heads go to [head, slot] of their layer")
+    func headMajorLayout() {
+        let cache = PagedKVCache(numLayers: 2, numBlocks: 2, blockSize: 4, kvDim: 6, numKVHeads: 3, dtype: .f32)
+        #expect(cache.headDim == 2 && cache.headBytes == 8 * 2 * 4)
+        let keys: [Float] = [1, 2, 3, 4, 5, 6]
+        let values = keys.map { -$0 }
+        cache.store(keys: keys, values: values, layer: 1, slot: 6)
+        for head in 0..<3 {
+            let k = cache.keys(layer: 1, kvHead: head).assumingMemoryBound(to: Float.self) + 6 * 2
+            let v = cache.values(layer: 1, kvHead: head).assumingMemoryBound(to: Float.self) + 6 * 2
+            #expect([k[0], k[1]] == [keys[2 * head], keys[2 * head + 1]])
+            #expect([v[0], v[1]] == [values[2 * head], values[2 * head + 1]])
+        }
+        // Nothing else of the layer, or of layer 0, was written.
+        let layer0 = UnsafeBufferPointer(start: cache.keys(layer: 0).assumingMemoryBound(to: Float.self), count: 48)
+        #expect(layer0.allSatisfy { $0 == 0 })
+        let heads = UnsafeBufferPointer(start: cache.keys(layer: 1).assumingMemoryBound(to: Float.self), count: 48)
+        #expect(heads.filter { $0 != 0 }.count == 6)
+    }
 }
