@@ -137,8 +137,9 @@ PG_INLINE PG_AVX2 void score_micro(const float *const *queries, int64_t i, const
     }
 }
 
-/// Positions ahead of the one being read whose K (or V) row is prefetched: the
-/// rows are scattered over cache blocks, a few hundred bytes of each 1-2 KiB slot.
+/// Positions ahead of the one being read whose K (or V) row is prefetched: rows are
+/// contiguous only within a cache block, and the blocks are scattered (decode over
+/// 26 layers from memory, C harness: 4.8-5.8 GB/s without, 6-8 with 8 or 32 ahead).
 enum { ROWS_AHEAD = 8 };
 
 /// Prefetches the `headDim` elements at `index` of a cache of `dtype`.
