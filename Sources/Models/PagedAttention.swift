@@ -17,6 +17,7 @@ enum PagedAttention {
         layer: Int, numHeads: Int, pool: KernelPool
     ) {
         let (numKVHeads, headDim) = (cache.numKVHeads, cache.headDim)
+        precondition(numHeads % numKVHeads == 0, "\(numHeads) query heads over \(numKVHeads) KV heads")
         let qDim = numHeads * headDim
         let group = numHeads / numKVHeads
         let scale = 1 / Float(headDim).squareRoot()

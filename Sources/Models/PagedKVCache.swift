@@ -25,7 +25,7 @@ public final class PagedKVCache: @unchecked Sendable {
     private let storage: HeapStorage
 
     public init(
-        numLayers: Int, numBlocks: Int, blockSize: Int, kvDim: Int, numKVHeads: Int = 1, dtype: DType = .f32
+        numLayers: Int, numBlocks: Int, blockSize: Int, kvDim: Int, numKVHeads: Int, dtype: DType = .f32
     ) {
         precondition(numLayers > 0 && numBlocks > 0 && blockSize > 0 && kvDim > 0, "empty KV cache")
         precondition(numKVHeads > 0 && kvDim % numKVHeads == 0, "kvDim \(kvDim) is not \(numKVHeads) heads")

@@ -5,7 +5,7 @@ import Testing
 @Suite("Paged KV cache") struct PagedKVCacheTests {
     @Test("an f16 cache saturates values beyond its range instead of storing infinity (NaN stays NaN)")
     func f16CacheSaturates() {
-        let cache = PagedKVCache(numLayers: 1, numBlocks: 1, blockSize: 2, kvDim: 4, dtype: .f16)
+        let cache = PagedKVCache(numLayers: 1, numBlocks: 1, blockSize: 2, kvDim: 4, numKVHeads: 1, dtype: .f16)
         let keys: [Float] = [1e6, -1e6, 1.5, .infinity]
         let values: [Float] = [65_504, -70_000, .nan, -.infinity]
         cache.store(keys: keys, values: values, layer: 0, slot: 1)
@@ -20,9 +20,9 @@ import Testing
 
     @Test("a 16-bit cache takes half the bytes of an f32 one, and f32 stores exactly")
     func sizesAndExactF32() {
-        let f32 = PagedKVCache(numLayers: 2, numBlocks: 3, blockSize: 4, kvDim: 8, dtype: .f32)
+        let f32 = PagedKVCache(numLayers: 2, numBlocks: 3, blockSize: 4, kvDim: 8, numKVHeads: 1, dtype: .f32)
         #expect(
-            PagedKVCache(numLayers: 2, numBlocks: 3, blockSize: 4, kvDim: 8, dtype: .bf16).byteCount * 2
+            PagedKVCache(numLayers: 2, numBlocks: 3, blockSize: 4, kvDim: 8, numKVHeads: 1, dtype: .bf16).byteCount * 2
                 == f32.byteCount)
         let keys = (0..<8).map { Float($0) * 0.1 + 1e-7 }
         f32.store(keys: keys, values: keys, layer: 1, slot: 5)
