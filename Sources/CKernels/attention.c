@@ -207,35 +207,34 @@ PG_INLINE PG_AVX2 void attention_avx2(const float *const *queries, float *const 
                                       int64_t numQueries, const void *keys, const void *values, int dtype,
                                       int64_t kvStride, const int64_t *slots, int64_t headDim, float scale,
                                       float *scores, int64_t ld) {
-    const int64_t pairs = numQueries / 2 * 2, last = max_context(numContext, numQueries);
-    // The first pass over a block (the first pair's; for V, its first 32 columns) prefetches
-    // the rows ahead for all queries, up to the longest context.
-    for (int64_t p0 = 0; p0 < ld; p0 += POSITION_BLOCK) {
-        for (int64_t i = 0; i < pairs; i += 2)
-            score_rows(queries, i, p0, block_end(numContext, i, 2, p0), keys, dtype, kvStride, slots, headDim,
-                       scale, scores, ld, 2, i == 0 ? last : 0);
-        if (pairs < numQueries)
-            score_rows(queries, pairs, p0, block_end(numContext, pairs, 1, p0), keys, dtype, kvStride, slots,
-                       headDim, scale, scores, ld, 1, pairs == 0 ? last : 0);
-    }
+    const int64_t last = max_context(numContext, numQueries);
+    // Queries i, i + 1 (the last alone when their count is odd). The first pair's pass over a
+    // block (for V, its first 32 columns) prefetches the rows ahead for all, up to the longest context.
+    for (int64_t p0 = 0; p0 < ld; p0 += POSITION_BLOCK)
+        for (int64_t i = 0; i < numQueries; i += 2) {
+            const int n = i + 1 < numQueries ? 2 : 1;
+            const int64_t end = block_end(numContext, i, n, p0), fetch = i == 0 ? last : 0;
+            if (n == 2)
+                score_rows(queries, i, p0, end, keys, dtype, kvStride, slots, headDim, scale, scores, ld, 2, fetch);
+            else
+                score_rows(queries, i, p0, end, keys, dtype, kvStride, slots, headDim, scale, scores, ld, 1, fetch);
+        }
     for (int64_t q = 0; q < numQueries; q++) {
         softmax_avx2(scores + q * ld, numContext[q]);
         for (int64_t p = numContext[q]; p < ld; p++) scores[q * ld + p] = 0;
     }
     // Every query has a position in the first block, so p0 = 0 writes each output once.
     for (int64_t p0 = 0; p0 < ld; p0 += POSITION_BLOCK)
-        for (int64_t j0 = 0; j0 < headDim; j0 += 32) {
-            for (int64_t i = 0; i < pairs; i += 2) {
-                const int64_t end = block_end(numContext, i, 2, p0);
-                if (end > p0)
-                    value_micro(outs, i, p0, end, values, dtype, kvStride, slots, headDim, j0, scores, ld, 2,
-                                i == 0 && j0 == 0 ? last : 0);
+        for (int64_t j0 = 0; j0 < headDim; j0 += 32)
+            for (int64_t i = 0; i < numQueries; i += 2) {
+                const int n = i + 1 < numQueries ? 2 : 1;
+                const int64_t end = block_end(numContext, i, n, p0), fetch = i == 0 && j0 == 0 ? last : 0;
+                if (end == p0) continue;
+                if (n == 2)
+                    value_micro(outs, i, p0, end, values, dtype, kvStride, slots, headDim, j0, scores, ld, 2, fetch);
+                else
+                    value_micro(outs, i, p0, end, values, dtype, kvStride, slots, headDim, j0, scores, ld, 1, fetch);
             }
-            const int64_t end = pairs < numQueries ? block_end(numContext, pairs, 1, p0) : p0;
-            if (end > p0)
-                value_micro(outs, pairs, p0, end, values, dtype, kvStride, slots, headDim, j0, scores, ld, 1,
-                            pairs == 0 && j0 == 0 ? last : 0);
-        }
 }
 
 /// One copy of `attention_avx2` per cache type, so its loads are compiled with the type known.
