@@ -7,6 +7,9 @@
 #include <string.h>
 
 #define PG_AVX2 __attribute__((target("avx2,fma,f16c")))
+/// AVX2 plus AVX-512 VNNI on 256-bit registers (`vpdpbusd ymm`, EVEX): the integer
+/// kernels' faster dot step on CPUs that have it (`pg_has_avx512_vnni`).
+#define PG_VNNI __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")))
 #define PG_INLINE static inline __attribute__((always_inline))
 
 static inline float bf16_to_float(uint16_t bits) {
@@ -152,6 +155,29 @@ PG_INLINE void prefetch_bytes(const uint8_t *p, int bytes) {
     for (int line = 0; line < bytes; line += 64) _mm_prefetch((const char *)p + line, _MM_HINT_T0);
 }
 
+/// The int8 dot step of the interleaved kernels: acc + the u8 x s8 products of u and x,
+/// summed over each 32-bit lane's 4 bytes. AVX2 takes `vpmaddubsw` (pairs to 16 bits),
+/// `vpmaddwd` against ones and `vpaddd`; AVX-512 VNNI does it all in one `vpdpbusd`.
+typedef __m256i (*pg_dot_step)(__m256i acc, __m256i u, __m256i x);
+/// Takes a block's sums from a dot step's accumulator to 8 s32 lanes.
+typedef __m256i (*pg_dot_widen)(__m256i sums);
+
+PG_INLINE PG_AVX2 __m256i dot_step_avx2(__m256i acc, __m256i u, __m256i x) {
+    return _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(u, x), _mm256_set1_epi16(1)));
+}
+
+/// AVX2's cheaper step where a block's sums fit 16 bits (Q4_0: 15 x 127 x 16 < 2^15):
+/// `vpmaddubsw` and `vpaddw`, widened once per block by `widen16_avx2`.
+PG_INLINE PG_AVX2 __m256i dot16_step_avx2(__m256i acc, __m256i u, __m256i x) {
+    return _mm256_add_epi16(acc, _mm256_maddubs_epi16(u, x));
+}
+
+PG_INLINE PG_AVX2 __m256i widen16_avx2(__m256i sums) { return _mm256_madd_epi16(sums, _mm256_set1_epi16(1)); }
+
+PG_INLINE PG_VNNI __m256i dot_step_vnni(__m256i acc, __m256i u, __m256i x) { return _mm256_dpbusd_epi32(acc, u, x); }
+
+PG_INLINE PG_AVX2 __m256i widen_none(__m256i sums) { return sums; }
+
 /// Adds one group of 8 W rows' dot products with x rows [i, i + RX) into out[(i + a) * ldo .. + 8].
 typedef void (*pg_group_tile)(const int8_t *q, const float *d, const float *s, int64_t k, const uint8_t *group,
                               int64_t i, float *out, int64_t ldo, int RX);
@@ -159,20 +185,38 @@ typedef void (*pg_group_tile)(const int8_t *q, const float *d, const float *s, i
 /// Target bytes of W per chunk of the interleaved kernels (kept in L2 while every x tile meets it).
 #define PG_INTERLEAVED_CHUNK_BYTES (256 * 1024)
 
+/// Adds two adjacent groups' (16 W rows: `group` and `group + groupStride`) dot products with
+/// x rows [i, i + RX) into out[(i + a) * ldo .. + 16]: the AVX-512 kernels' tile, one 512-bit
+/// register holding both groups' 8 lanes.
+typedef void (*pg_pair_tile)(const int8_t *q, const float *d, const float *s, int64_t k, const uint8_t *group,
+                             int64_t groupStride, int64_t i, float *out, int64_t ldo, int RX);
+
+/// Groups [c0, c1) against x rows [i, i + RX): pairs of groups by `pair` where one is given, the
+/// rest one by one by `tile`.
+PG_INLINE PG_AVX2 void tile_groups(const int8_t *q, const float *d, const float *s, int64_t k, const void *w,
+                                   int64_t groupStride, int64_t c0, int64_t c1, int64_t i, float *out, int64_t ldo,
+                                   pg_group_tile tile, pg_pair_tile pair, int RX) {
+    int64_t g = c0;
+    if (pair)
+        for (; g + 2 <= c1; g += 2)
+            pair(q, d, s, k, (const uint8_t *)w + g * groupStride, groupStride, i, out + g * 8, ldo, RX);
+    for (; g < c1; g++) tile(q, d, s, k, (const uint8_t *)w + g * groupStride, i, out + g * 8, ldo, RX);
+}
+
 /// Groups [g0, g1) of `groupStride` bytes in chunks of about PG_INTERLEAVED_CHUNK_BYTES; within
 /// a chunk each tile of 4 x rows (in L1) meets every group, then the rows left one at a time.
-/// Inlined with a constant `tile`, so each call below is the tile specialised for its RX.
+/// Inlined with a constant `tile` and `pair` (NULL: none), so each call below is the tile
+/// specialised for its RX.
 PG_INLINE PG_AVX2 void interleaved_rows(const int8_t *q, const float *d, const float *s, int64_t m, int64_t k,
                                         const void *w, int64_t groupStride, int64_t g0, int64_t g1, float *out,
-                                        int64_t ldo, pg_group_tile tile) {
-    const int64_t chunk = PG_INTERLEAVED_CHUNK_BYTES / groupStride > 0 ? PG_INTERLEAVED_CHUNK_BYTES / groupStride : 1;
+                                        int64_t ldo, pg_group_tile tile, pg_pair_tile pair) {
+    int64_t chunk = PG_INTERLEAVED_CHUNK_BYTES / groupStride > 0 ? PG_INTERLEAVED_CHUNK_BYTES / groupStride : 1;
+    if (pair) chunk = (chunk + 1) / 2 * 2;
     for (int64_t c0 = g0; c0 < g1; c0 += chunk) {
         const int64_t c1 = c0 + chunk < g1 ? c0 + chunk : g1;
         int64_t i = 0;
-        for (; i + 4 <= m; i += 4)
-            for (int64_t g = c0; g < c1; g++) tile(q, d, s, k, (const uint8_t *)w + g * groupStride, i, out + g * 8, ldo, 4);
-        for (; i < m; i++)
-            for (int64_t g = c0; g < c1; g++) tile(q, d, s, k, (const uint8_t *)w + g * groupStride, i, out + g * 8, ldo, 1);
+        for (; i + 4 <= m; i += 4) tile_groups(q, d, s, k, w, groupStride, c0, c1, i, out, ldo, tile, pair, 4);
+        for (; i < m; i++) tile_groups(q, d, s, k, w, groupStride, c0, c1, i, out, ldo, tile, pair, 1);
     }
 }
 
@@ -181,8 +225,37 @@ PG_INLINE PG_AVX2 void add_tile(float *out, int64_t ldo, const __m256 *acc, int 
     for (int a = 0; a < RX; a++) _mm256_storeu_ps(out + a * ldo, _mm256_add_ps(_mm256_loadu_ps(out + a * ldo), acc[a]));
 }
 
+/// `add_tile` for a pair tile's 16 rows.
+PG_INLINE PG_VNNI void add_tile16(float *out, int64_t ldo, const __m512 *acc, int RX) {
+    for (int a = 0; a < RX; a++) _mm512_storeu_ps(out + a * ldo, _mm512_add_ps(_mm512_loadu_ps(out + a * ldo), acc[a]));
+}
+
+/// The same 32 bytes of two groups (`p` and `p + groupStride`) in one register, first group low.
+PG_INLINE PG_VNNI __m512i load_pair(const uint8_t *p, int64_t groupStride) {
+    return _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)p)),
+                              _mm256_loadu_si256((const __m256i *)(p + groupStride)), 1);
+}
+
+/// Two groups' 8 f16 scales (16 bytes at `p` and `p + groupStride`) as 16 f32, first group low.
+PG_INLINE PG_VNNI __m512 scales_pair(const uint8_t *p, int64_t groupStride) {
+    return _mm512_cvtph_ps(_mm256_inserti128_si256(_mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)p)),
+                                                   _mm_loadu_si128((const __m128i *)(p + groupStride)), 1));
+}
+
+/// 4 activation bytes broadcast to every 32-bit lane of a 512-bit register.
+PG_INLINE PG_VNNI __m512i broadcast4_512(const int8_t *p) {
+    int32_t v;
+    memcpy(&v, p, 4);
+    return _mm512_set1_epi32(v);
+}
+
 /// Q8_0x8 / Q4_0x8 / Q4_Kx8 / Q6_Kx8 groups [g0, g1) added into out (q8_0x8.c, q4_0x8.c,
-/// q4_Kx8.c, q6_Kx8.c; AVX2 CPUs only). The Q6_Kx8 kernel takes x + 128 (`pg_offset_activations`) as `q`.
+/// q4_Kx8.c, q6_Kx8.c; AVX2 CPUs only, `_vnni` AVX-512 VNNI ones). The Q6_Kx8 kernel takes
+/// x + 128 (`pg_offset_activations`) as `q`.
+PG_VNNI void pg_q8_0x8_rows_vnni(const int8_t *q, const float *d, const float *s, int64_t m, int64_t k, const void *w,
+                                 int64_t g0, int64_t g1, float *out, int64_t ldo);
+PG_VNNI void pg_q4_0x8_rows_vnni(const int8_t *q, const float *d, const float *s, int64_t m, int64_t k, const void *w,
+                                 int64_t g0, int64_t g1, float *out, int64_t ldo);
 PG_AVX2 void pg_q8_0x8_rows_avx2(const int8_t *q, const float *d, const float *s, int64_t m, int64_t k, const void *w,
                                  int64_t g0, int64_t g1, float *out, int64_t ldo);
 PG_AVX2 void pg_q4_0x8_rows_avx2(const int8_t *q, const float *d, const float *s, int64_t m, int64_t k, const void *w,

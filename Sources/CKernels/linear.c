@@ -55,6 +55,19 @@ int pg_has_avx2_fma(void) {
     return cached;
 }
 
+int pg_has_avx512_vnni(void) {
+    static int cached = -1;
+    if (cached < 0) {
+        // `__builtin_cpu_supports` reports AVX-512 features only where the OS saves the registers.
+        const char *isa = getenv("PANGU_KERNEL_ISA");
+        cached = pg_has_avx2_fma() && !(isa && strcmp(isa, "avx2") == 0) && __builtin_cpu_supports("avx512vl") &&
+                         __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vnni")
+                     ? 1
+                     : 0;
+    }
+    return cached;
+}
+
 PG_INLINE float load_w1(const void *w, int64_t index, int dtype) {
     switch (dtype) {
     case PG_DTYPE_F32: return ((const float *)w)[index];

@@ -32,10 +32,12 @@ float pg_q4_0x8_element(const void *w, int64_t k, int64_t row, int64_t col) {
 
 /// One group of 8 W rows (`group`, all its blocks) against x rows [i, i + RX):
 /// out[(i + a) * ldo + r .. r + 8] += the 8 rows' dot products with x row i + a.
-PG_INLINE PG_AVX2 void q4_0x8_tile(const int8_t *q, const float *d, const float *s, int64_t k, const uint8_t *group,
-                                   int64_t i, float *out, int64_t ldo, int RX) {
+/// Inlined with constant `step` and `widen` (the ISA's dot step, see `pg_dot_step`).
+PG_INLINE PG_AVX2 void q4_0x8_tile_with(const int8_t *q, const float *d, const float *s, int64_t k,
+                                        const uint8_t *group, int64_t i, float *out, int64_t ldo, int RX,
+                                        pg_dot_step step, pg_dot_widen widen) {
     const int64_t numBlocks = k / PG_Q8_BLOCK;
-    const __m256i low = _mm256_set1_epi8(0x0F), ones = _mm256_set1_epi16(1);
+    const __m256i low = _mm256_set1_epi8(0x0F);
     const __m256 eight = _mm256_set1_ps(8.0f);
     __m256 acc[4];
     for (int a = 0; a < RX; a++) acc[a] = _mm256_setzero_ps();
@@ -52,15 +54,15 @@ PG_INLINE PG_AVX2 void q4_0x8_tile(const int8_t *q, const float *d, const float 
             const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(packed, 4), low);
             for (int a = 0; a < RX; a++) {
                 const int8_t *x = q + (i + a) * k + b * PG_Q8_BLOCK;
-                sums[a] = _mm256_add_epi16(sums[a], _mm256_maddubs_epi16(lo, broadcast4(x + 4 * c)));
-                sums[a] = _mm256_add_epi16(sums[a], _mm256_maddubs_epi16(hi, broadcast4(x + 16 + 4 * c)));
+                sums[a] = step(sums[a], lo, broadcast4(x + 4 * c));
+                sums[a] = step(sums[a], hi, broadcast4(x + 16 + 4 * c));
             }
         }
         // Per row: d_w (d_x sum(u q_x) - 8 d_x sum(q_x)), u = q_w + 8 the stored nibble.
         const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)p));
         for (int a = 0; a < RX; a++) {
             const int64_t at = scale_index(i + a, b, numBlocks);
-            const __m256 dot = _mm256_cvtepi32_ps(_mm256_madd_epi16(sums[a], ones));
+            const __m256 dot = _mm256_cvtepi32_ps(widen(sums[a]));
             const __m256 x = _mm256_fmsub_ps(dot, _mm256_set1_ps(d[at]), _mm256_mul_ps(eight, _mm256_set1_ps(s[at])));
             acc[a] = _mm256_fmadd_ps(x, dw, acc[a]);
         }
@@ -68,7 +70,67 @@ PG_INLINE PG_AVX2 void q4_0x8_tile(const int8_t *q, const float *d, const float 
     add_tile(out + i * ldo, ldo, acc, RX);
 }
 
+PG_INLINE PG_AVX2 void q4_0x8_tile(const int8_t *q, const float *d, const float *s, int64_t k, const uint8_t *group,
+                                   int64_t i, float *out, int64_t ldo, int RX) {
+    q4_0x8_tile_with(q, d, s, k, group, i, out, ldo, RX, dot16_step_avx2, widen16_avx2);
+}
+
+PG_INLINE PG_VNNI void q4_0x8_tile_vnni(const int8_t *q, const float *d, const float *s, int64_t k,
+                                        const uint8_t *group, int64_t i, float *out, int64_t ldo, int RX) {
+    q4_0x8_tile_with(q, d, s, k, group, i, out, ldo, RX, dot_step_vnni, widen_none);
+}
+
+/// `q4_0x8_tile` for two adjacent groups (16 W rows) on 512-bit registers with `vpdpbusd`.
+/// Each x row keeps 4 chains of sums (by chunk parity, low or high nibbles), so no chain
+/// waits on `vpdpbusd`'s latency more than twice per block.
+PG_INLINE PG_VNNI void q4_0x8_pair_vnni(const int8_t *q, const float *d, const float *s, int64_t k,
+                                        const uint8_t *group, int64_t groupStride, int64_t i, float *out, int64_t ldo,
+                                        int RX) {
+    const int64_t numBlocks = k / PG_Q8_BLOCK;
+    const __m512i low = _mm512_set1_epi8(0x0F);
+    const __m512 eight = _mm512_set1_ps(8.0f);
+    __m512 acc[4];
+    for (int a = 0; a < RX; a++) acc[a] = _mm512_setzero_ps();
+    const uint8_t *p = group;
+    for (int64_t b = 0; b < numBlocks; b++, p += GROUP_BYTES) {
+        if (RX == 1 || i == 0) {  // as q4_0x8_tile_with, for both groups
+            prefetch_bytes(p + PG_DECODE_PREFETCH_AHEAD(GROUP_BYTES), GROUP_BYTES);
+            prefetch_bytes(p + groupStride + PG_DECODE_PREFETCH_AHEAD(GROUP_BYTES), GROUP_BYTES);
+        }
+        __m512i sums[4][4];
+        for (int a = 0; a < RX; a++)
+            for (int h = 0; h < 4; h++) sums[a][h] = _mm512_setzero_si512();
+        for (int c = 0; c < 4; c++) {
+            const __m512i packed = load_pair(p + 16 + 32 * c, groupStride);
+            const __m512i lo = _mm512_and_si512(packed, low);
+            const __m512i hi = _mm512_and_si512(_mm512_srli_epi16(packed, 4), low);
+            const int h = 2 * (c % 2);
+            for (int a = 0; a < RX; a++) {
+                const int8_t *x = q + (i + a) * k + b * PG_Q8_BLOCK;
+                sums[a][h] = _mm512_dpbusd_epi32(sums[a][h], lo, broadcast4_512(x + 4 * c));
+                sums[a][h + 1] = _mm512_dpbusd_epi32(sums[a][h + 1], hi, broadcast4_512(x + 16 + 4 * c));
+            }
+        }
+        const __m512 dw = scales_pair(p, groupStride);
+        for (int a = 0; a < RX; a++) {
+            const int64_t at = scale_index(i + a, b, numBlocks);
+            const __m512i sum = _mm512_add_epi32(_mm512_add_epi32(sums[a][0], sums[a][1]),
+                                                 _mm512_add_epi32(sums[a][2], sums[a][3]));
+            const __m512 x = _mm512_fmsub_ps(_mm512_cvtepi32_ps(sum), _mm512_set1_ps(d[at]),
+                                             _mm512_mul_ps(eight, _mm512_set1_ps(s[at])));
+            acc[a] = _mm512_fmadd_ps(x, dw, acc[a]);
+        }
+    }
+    add_tile16(out + i * ldo, ldo, acc, RX);
+}
+
 PG_AVX2 void pg_q4_0x8_rows_avx2(const int8_t *q, const float *d, const float *s, int64_t m, int64_t k, const void *w,
                                  int64_t g0, int64_t g1, float *out, int64_t ldo) {
-    interleaved_rows(q, d, s, m, k, w, k / PG_Q8_BLOCK * GROUP_BYTES, g0, g1, out, ldo, q4_0x8_tile);
+    interleaved_rows(q, d, s, m, k, w, k / PG_Q8_BLOCK * GROUP_BYTES, g0, g1, out, ldo, q4_0x8_tile, NULL);
+}
+
+PG_VNNI void pg_q4_0x8_rows_vnni(const int8_t *q, const float *d, const float *s, int64_t m, int64_t k, const void *w,
+                                 int64_t g0, int64_t g1, float *out, int64_t ldo) {
+    interleaved_rows(q, d, s, m, k, w, k / PG_Q8_BLOCK * GROUP_BYTES, g0, g1, out, ldo, q4_0x8_tile_vnni,
+                     q4_0x8_pair_vnni);
 }

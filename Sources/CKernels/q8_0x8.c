@@ -24,12 +24,11 @@ float pg_q8_0x8_element(const void *w, int64_t k, int64_t row, int64_t col) {
     return f16_to_float(scale) * (float)(int8_t)group[16 + 32 * (j / 4) + 4 * r + j % 4];
 }
 
-/// One group of 8 W rows (all its blocks) against x rows [i, i + RX).
-PG_INLINE PG_AVX2 void q8_0x8_tile(const int8_t *q, const float *d, const float *s, int64_t k, const uint8_t *group,
-                                   int64_t i, float *out, int64_t ldo, int RX) {
-    (void)s;
+/// One group of 8 W rows (all its blocks) against x rows [i, i + RX), with the ISA's
+/// dot step (see `pg_dot_step`).
+PG_INLINE PG_AVX2 void q8_0x8_tile_with(const int8_t *q, const float *d, int64_t k, const uint8_t *group, int64_t i,
+                                        float *out, int64_t ldo, int RX, pg_dot_step step) {
     const int64_t numBlocks = k / PG_Q8_BLOCK;
-    const __m256i ones = _mm256_set1_epi16(1);
     __m256 acc[4];
     for (int a = 0; a < RX; a++) acc[a] = _mm256_setzero_ps();
     const uint8_t *p = group;
@@ -44,7 +43,7 @@ PG_INLINE PG_AVX2 void q8_0x8_tile(const int8_t *q, const float *d, const float 
             const __m256i magnitude = _mm256_sign_epi8(w, w);
             for (int a = 0; a < RX; a++) {
                 const __m256i x = _mm256_sign_epi8(broadcast4(q + (i + a) * k + b * PG_Q8_BLOCK + 4 * t), w);
-                sums[a] = _mm256_add_epi32(sums[a], _mm256_madd_epi16(_mm256_maddubs_epi16(magnitude, x), ones));
+                sums[a] = step(sums[a], magnitude, x);
             }
         }
         const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)p));
@@ -56,7 +55,65 @@ PG_INLINE PG_AVX2 void q8_0x8_tile(const int8_t *q, const float *d, const float 
     add_tile(out + i * ldo, ldo, acc, RX);
 }
 
+PG_INLINE PG_AVX2 void q8_0x8_tile(const int8_t *q, const float *d, const float *s, int64_t k, const uint8_t *group,
+                                   int64_t i, float *out, int64_t ldo, int RX) {
+    (void)s;
+    q8_0x8_tile_with(q, d, k, group, i, out, ldo, RX, dot_step_avx2);
+}
+
+PG_INLINE PG_VNNI void q8_0x8_tile_vnni(const int8_t *q, const float *d, const float *s, int64_t k,
+                                        const uint8_t *group, int64_t i, float *out, int64_t ldo, int RX) {
+    (void)s;
+    q8_0x8_tile_with(q, d, k, group, i, out, ldo, RX, dot_step_vnni);
+}
+
+/// `q8_0x8_tile` for two adjacent groups (16 W rows) on 512-bit registers with `vpdpbusd`.
+/// AVX-512 has no `vpsignb`: x takes w's signs by a masked negation. Each x row keeps 4
+/// chains of sums (piece t % 4), so no chain waits on `vpdpbusd`'s latency more than twice per block.
+PG_INLINE PG_VNNI void q8_0x8_pair_vnni(const int8_t *q, const float *d, const float *s, int64_t k,
+                                        const uint8_t *group, int64_t groupStride, int64_t i, float *out, int64_t ldo,
+                                        int RX) {
+    (void)s;
+    const int64_t numBlocks = k / PG_Q8_BLOCK;
+    const __m512i zero = _mm512_setzero_si512();
+    __m512 acc[4];
+    for (int a = 0; a < RX; a++) acc[a] = _mm512_setzero_ps();
+    const uint8_t *p = group;
+    for (int64_t b = 0; b < numBlocks; b++, p += GROUP_BYTES) {
+        if (RX == 1 || i == 0) {  // as q8_0x8_tile_with, for both groups
+            prefetch_bytes(p + PG_DECODE_PREFETCH_AHEAD(GROUP_BYTES), GROUP_BYTES);
+            prefetch_bytes(p + groupStride + PG_DECODE_PREFETCH_AHEAD(GROUP_BYTES), GROUP_BYTES);
+        }
+        __m512i sums[4][4];
+        for (int a = 0; a < RX; a++)
+            for (int h = 0; h < 4; h++) sums[a][h] = zero;
+        for (int t = 0; t < 8; t++) {
+            const __m512i w = load_pair(p + 16 + 32 * t, groupStride);
+            const __mmask64 negative = _mm512_movepi8_mask(w);
+            const __m512i magnitude = _mm512_abs_epi8(w);
+            for (int a = 0; a < RX; a++) {
+                const __m512i x = broadcast4_512(q + (i + a) * k + b * PG_Q8_BLOCK + 4 * t);
+                sums[a][t % 4] = _mm512_dpbusd_epi32(sums[a][t % 4], magnitude, _mm512_mask_sub_epi8(x, negative, zero, x));
+            }
+        }
+        const __m512 dw = scales_pair(p, groupStride);
+        for (int a = 0; a < RX; a++) {
+            const __m512 dx = _mm512_set1_ps(d[scale_index(i + a, b, numBlocks)]);
+            const __m512i sum = _mm512_add_epi32(_mm512_add_epi32(sums[a][0], sums[a][1]),
+                                                 _mm512_add_epi32(sums[a][2], sums[a][3]));
+            acc[a] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sum), _mm512_mul_ps(dw, dx), acc[a]);
+        }
+    }
+    add_tile16(out + i * ldo, ldo, acc, RX);
+}
+
 PG_AVX2 void pg_q8_0x8_rows_avx2(const int8_t *q, const float *d, const float *s, int64_t m, int64_t k, const void *w,
                                  int64_t g0, int64_t g1, float *out, int64_t ldo) {
-    interleaved_rows(q, d, s, m, k, w, k / PG_Q8_BLOCK * GROUP_BYTES, g0, g1, out, ldo, q8_0x8_tile);
+    interleaved_rows(q, d, s, m, k, w, k / PG_Q8_BLOCK * GROUP_BYTES, g0, g1, out, ldo, q8_0x8_tile, NULL);
+}
+
+PG_VNNI void pg_q8_0x8_rows_vnni(const int8_t *q, const float *d, const float *s, int64_t m, int64_t k, const void *w,
+                                 int64_t g0, int64_t g1, float *out, int64_t ldo) {
+    interleaved_rows(q, d, s, m, k, w, k / PG_Q8_BLOCK * GROUP_BYTES, g0, g1, out, ldo, q8_0x8_tile_vnni,
+                     q8_0x8_pair_vnni);
 }

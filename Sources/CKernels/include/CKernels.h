@@ -77,6 +77,10 @@ float pg_q6_Kx8_element(const void *w, int64_t k, int64_t row, int64_t col);
 /// 1 when the AVX2 + FMA + F16C kernels run on this CPU, else 0.
 int pg_has_avx2_fma(void);
 
+/// 1 when the integer kernels take AVX-512 VNNI's `vpdpbusd` (on 256-bit registers) on this
+/// CPU, else 0. `PANGU_KERNEL_ISA=avx2` in the environment keeps them on AVX2 (for A/B runs).
+int pg_has_avx512_vnni(void);
+
 /// Rows [r0, r1) of a linear layer:
 ///   out[i * ldo + r] = bias[r] + sum_j x[i * k + j] * W[r * k + j]
 /// for i < m, with W row-major [n, k] of `dtype`, x f32 [m, k], f32 accumulation.
@@ -140,10 +144,10 @@ void pg_silu_mul(float *gate, const float *up, int64_t count);
 /// (2 per lane per FMA). Time it to get the peak FMA rate of one core.
 double pg_fma_peak_loop(int64_t iterations);
 
-/// Runs register-only chains of AVX2's fastest int8 multiply-accumulate (`vpmaddubsw`
-/// u8 x s8 products into 16-bit accumulators with `vpaddw`; no VNNI here) and returns
-/// the operations performed (2 per multiply-add): the int8 dot-product ceiling of
-/// one core for the Q8_0 / Q4_0 kernels.
+/// Runs register-only chains of the CPU's fastest int8 multiply-accumulate and returns
+/// the operations performed (2 per multiply-add): the int8 dot-product ceiling of one
+/// core for the integer kernels. AVX-512 VNNI: `vpdpbusd` on 512-bit registers; AVX2:
+/// `vpmaddubsw` (u8 x s8 products) into 16-bit accumulators with `vpaddw`.
 double pg_int8_dot_peak_loop(int64_t iterations);
 
 /// Reads `bytes` bytes at `p` with wide loads and returns a value depending on
