@@ -204,17 +204,19 @@ PG_INLINE PG_AVX2 void tile_groups(const int8_t *q, const float *d, const float 
 }
 
 /// Groups [g0, g1) of `groupStride` bytes in chunks of about PG_INTERLEAVED_CHUNK_BYTES; within
-/// a chunk each tile of 4 x rows (in L1) meets every group, then the rows left one at a time.
-/// Inlined with a constant `tile` and `pair` (NULL: none), so each call below is the tile
-/// specialised for its RX.
+/// a chunk each tile of `height` x rows (in L1; 4, or 8 where the tiles have 32 registers) meets
+/// every group, then a tile of 4 if 4 rows are left, then the rest one at a time. Inlined with a
+/// constant `tile` and `pair` (NULL: none), so each call below is the tile specialised for its RX.
 PG_INLINE PG_AVX2 void interleaved_rows(const int8_t *q, const float *d, const float *s, int64_t m, int64_t k,
                                         const void *w, int64_t groupStride, int64_t g0, int64_t g1, float *out,
-                                        int64_t ldo, pg_group_tile tile, pg_pair_tile pair) {
+                                        int64_t ldo, pg_group_tile tile, pg_pair_tile pair, const int height) {
     int64_t chunk = PG_INTERLEAVED_CHUNK_BYTES / groupStride > 0 ? PG_INTERLEAVED_CHUNK_BYTES / groupStride : 1;
     if (pair) chunk = (chunk + 1) / 2 * 2;
     for (int64_t c0 = g0; c0 < g1; c0 += chunk) {
         const int64_t c1 = c0 + chunk < g1 ? c0 + chunk : g1;
         int64_t i = 0;
+        if (height == 8)
+            for (; i + 8 <= m; i += 8) tile_groups(q, d, s, k, w, groupStride, c0, c1, i, out, ldo, tile, pair, 8);
         for (; i + 4 <= m; i += 4) tile_groups(q, d, s, k, w, groupStride, c0, c1, i, out, ldo, tile, pair, 4);
         for (; i < m; i++) tile_groups(q, d, s, k, w, groupStride, c0, c1, i, out, ldo, tile, pair, 1);
     }

@@ -39,14 +39,14 @@ PG_INLINE PG_AVX2 void q4_0x8_tile_with(const int8_t *q, const float *d, const f
     const int64_t numBlocks = k / PG_Q8_BLOCK;
     const __m256i low = _mm256_set1_epi8(0x0F);
     const __m256 eight = _mm256_set1_ps(8.0f);
-    __m256 acc[4];
+    __m256 acc[8];
     for (int a = 0; a < RX; a++) acc[a] = _mm256_setzero_ps();
     const uint8_t *p = group;
     for (int64_t b = 0; b < numBlocks; b++, p += GROUP_BYTES) {
         // 8 blocks ahead, in decode and in the first x tile of each W chunk (the pass that
         // brings the chunk into L2): 16-sequence decode +7 % (Q8_0) / +20 % (Q4_0) at 2 threads.
         if (RX == 1 || i == 0) prefetch_bytes(p + PG_DECODE_PREFETCH_AHEAD(GROUP_BYTES), GROUP_BYTES);
-        __m256i sums[4];
+        __m256i sums[8];
         for (int a = 0; a < RX; a++) sums[a] = _mm256_setzero_si256();
         for (int c = 0; c < 4; c++) {
             const __m256i packed = _mm256_loadu_si256((const __m256i *)(p + 16 + 32 * c));
@@ -81,15 +81,15 @@ PG_INLINE PG_VNNI void q4_0x8_tile_vnni(const int8_t *q, const float *d, const f
 }
 
 /// `q4_0x8_tile` for two adjacent groups (16 W rows) on 512-bit registers with `vpdpbusd`.
-/// Each x row keeps 4 chains of sums (by chunk parity, low or high nibbles), so no chain
-/// waits on `vpdpbusd`'s latency more than twice per block.
+/// Each x row keeps 2 chains of sums (low and high nibbles), so a block's 8 `vpdpbusd` are
+/// not one chain of their latency; tiles of up to 8 x rows (AVX-512 has 32 registers).
 PG_INLINE PG_VNNI void q4_0x8_pair_vnni(const int8_t *q, const float *d, const float *s, int64_t k,
                                         const uint8_t *group, int64_t groupStride, int64_t i, float *out, int64_t ldo,
                                         int RX) {
     const int64_t numBlocks = k / PG_Q8_BLOCK;
     const __m512i low = _mm512_set1_epi8(0x0F);
     const __m512 eight = _mm512_set1_ps(8.0f);
-    __m512 acc[4];
+    __m512 acc[8];
     for (int a = 0; a < RX; a++) acc[a] = _mm512_setzero_ps();
     const uint8_t *p = group;
     for (int64_t b = 0; b < numBlocks; b++, p += GROUP_BYTES) {
@@ -97,25 +97,23 @@ PG_INLINE PG_VNNI void q4_0x8_pair_vnni(const int8_t *q, const float *d, const f
             prefetch_bytes(p + PG_DECODE_PREFETCH_AHEAD(GROUP_BYTES), GROUP_BYTES);
             prefetch_bytes(p + groupStride + PG_DECODE_PREFETCH_AHEAD(GROUP_BYTES), GROUP_BYTES);
         }
-        __m512i sums[4][4];
+        __m512i sums[8][2];
         for (int a = 0; a < RX; a++)
-            for (int h = 0; h < 4; h++) sums[a][h] = _mm512_setzero_si512();
+            for (int h = 0; h < 2; h++) sums[a][h] = _mm512_setzero_si512();
         for (int c = 0; c < 4; c++) {
             const __m512i packed = load_pair(p + 16 + 32 * c, groupStride);
             const __m512i lo = _mm512_and_si512(packed, low);
             const __m512i hi = _mm512_and_si512(_mm512_srli_epi16(packed, 4), low);
-            const int h = 2 * (c % 2);
             for (int a = 0; a < RX; a++) {
                 const int8_t *x = q + (i + a) * k + b * PG_Q8_BLOCK;
-                sums[a][h] = _mm512_dpbusd_epi32(sums[a][h], lo, broadcast4_512(x + 4 * c));
-                sums[a][h + 1] = _mm512_dpbusd_epi32(sums[a][h + 1], hi, broadcast4_512(x + 16 + 4 * c));
+                sums[a][0] = _mm512_dpbusd_epi32(sums[a][0], lo, broadcast4_512(x + 4 * c));
+                sums[a][1] = _mm512_dpbusd_epi32(sums[a][1], hi, broadcast4_512(x + 16 + 4 * c));
             }
         }
         const __m512 dw = scales_pair(p, groupStride);
         for (int a = 0; a < RX; a++) {
             const int64_t at = scale_index(i + a, b, numBlocks);
-            const __m512i sum = _mm512_add_epi32(_mm512_add_epi32(sums[a][0], sums[a][1]),
-                                                 _mm512_add_epi32(sums[a][2], sums[a][3]));
+            const __m512i sum = _mm512_add_epi32(sums[a][0], sums[a][1]);
             const __m512 x = _mm512_fmsub_ps(_mm512_cvtepi32_ps(sum), _mm512_set1_ps(d[at]),
                                              _mm512_mul_ps(eight, _mm512_set1_ps(s[at])));
             acc[a] = _mm512_fmadd_ps(x, dw, acc[a]);
@@ -126,11 +124,11 @@ PG_INLINE PG_VNNI void q4_0x8_pair_vnni(const int8_t *q, const float *d, const f
 
 PG_AVX2 void pg_q4_0x8_rows_avx2(const int8_t *q, const float *d, const float *s, int64_t m, int64_t k, const void *w,
                                  int64_t g0, int64_t g1, float *out, int64_t ldo) {
-    interleaved_rows(q, d, s, m, k, w, k / PG_Q8_BLOCK * GROUP_BYTES, g0, g1, out, ldo, q4_0x8_tile, NULL);
+    interleaved_rows(q, d, s, m, k, w, k / PG_Q8_BLOCK * GROUP_BYTES, g0, g1, out, ldo, q4_0x8_tile, NULL, 4);
 }
 
 PG_VNNI void pg_q4_0x8_rows_vnni(const int8_t *q, const float *d, const float *s, int64_t m, int64_t k, const void *w,
                                  int64_t g0, int64_t g1, float *out, int64_t ldo) {
     interleaved_rows(q, d, s, m, k, w, k / PG_Q8_BLOCK * GROUP_BYTES, g0, g1, out, ldo, q4_0x8_tile_vnni,
-                     q4_0x8_pair_vnni);
+                     q4_0x8_pair_vnni, 8);
 }

@@ -29,14 +29,14 @@ float pg_q8_0x8_element(const void *w, int64_t k, int64_t row, int64_t col) {
 PG_INLINE PG_AVX2 void q8_0x8_tile_with(const int8_t *q, const float *d, int64_t k, const uint8_t *group, int64_t i,
                                         float *out, int64_t ldo, int RX, pg_dot_step step) {
     const int64_t numBlocks = k / PG_Q8_BLOCK;
-    __m256 acc[4];
+    __m256 acc[8];
     for (int a = 0; a < RX; a++) acc[a] = _mm256_setzero_ps();
     const uint8_t *p = group;
     for (int64_t b = 0; b < numBlocks; b++, p += GROUP_BYTES) {
         // 4 blocks ahead, in decode and in the first x tile of each W chunk (the pass that
         // brings the chunk into L2): 16-sequence decode +7 % (Q8_0) / +20 % (Q4_0) at 2 threads.
         if (RX == 1 || i == 0) prefetch_bytes(p + PG_DECODE_PREFETCH_AHEAD(GROUP_BYTES), GROUP_BYTES);
-        __m256i sums[4];
+        __m256i sums[8];
         for (int a = 0; a < RX; a++) sums[a] = _mm256_setzero_si256();
         for (int t = 0; t < 8; t++) {
             const __m256i w = _mm256_loadu_si256((const __m256i *)(p + 16 + 32 * t));
@@ -68,15 +68,15 @@ PG_INLINE PG_VNNI void q8_0x8_tile_vnni(const int8_t *q, const float *d, const f
 }
 
 /// `q8_0x8_tile` for two adjacent groups (16 W rows) on 512-bit registers with `vpdpbusd`.
-/// AVX-512 has no `vpsignb`: x takes w's signs by a masked negation. Each x row keeps 4
-/// chains of sums (piece t % 4), so no chain waits on `vpdpbusd`'s latency more than twice per block.
+/// AVX-512 has no `vpsignb`: x takes w's signs by a masked negation. Each x row keeps 2
+/// chains of sums (piece t % 2); tiles of up to 8 x rows, as Q4_0x8's.
 PG_INLINE PG_VNNI void q8_0x8_pair_vnni(const int8_t *q, const float *d, const float *s, int64_t k,
                                         const uint8_t *group, int64_t groupStride, int64_t i, float *out, int64_t ldo,
                                         int RX) {
     (void)s;
     const int64_t numBlocks = k / PG_Q8_BLOCK;
     const __m512i zero = _mm512_setzero_si512();
-    __m512 acc[4];
+    __m512 acc[8];
     for (int a = 0; a < RX; a++) acc[a] = _mm512_setzero_ps();
     const uint8_t *p = group;
     for (int64_t b = 0; b < numBlocks; b++, p += GROUP_BYTES) {
@@ -84,23 +84,22 @@ PG_INLINE PG_VNNI void q8_0x8_pair_vnni(const int8_t *q, const float *d, const f
             prefetch_bytes(p + PG_DECODE_PREFETCH_AHEAD(GROUP_BYTES), GROUP_BYTES);
             prefetch_bytes(p + groupStride + PG_DECODE_PREFETCH_AHEAD(GROUP_BYTES), GROUP_BYTES);
         }
-        __m512i sums[4][4];
+        __m512i sums[8][2];
         for (int a = 0; a < RX; a++)
-            for (int h = 0; h < 4; h++) sums[a][h] = zero;
+            for (int h = 0; h < 2; h++) sums[a][h] = zero;
         for (int t = 0; t < 8; t++) {
             const __m512i w = load_pair(p + 16 + 32 * t, groupStride);
             const __mmask64 negative = _mm512_movepi8_mask(w);
             const __m512i magnitude = _mm512_abs_epi8(w);
             for (int a = 0; a < RX; a++) {
                 const __m512i x = broadcast4_512(q + (i + a) * k + b * PG_Q8_BLOCK + 4 * t);
-                sums[a][t % 4] = _mm512_dpbusd_epi32(sums[a][t % 4], magnitude, _mm512_mask_sub_epi8(x, negative, zero, x));
+                sums[a][t % 2] = _mm512_dpbusd_epi32(sums[a][t % 2], magnitude, _mm512_mask_sub_epi8(x, negative, zero, x));
             }
         }
         const __m512 dw = scales_pair(p, groupStride);
         for (int a = 0; a < RX; a++) {
             const __m512 dx = _mm512_set1_ps(d[scale_index(i + a, b, numBlocks)]);
-            const __m512i sum = _mm512_add_epi32(_mm512_add_epi32(sums[a][0], sums[a][1]),
-                                                 _mm512_add_epi32(sums[a][2], sums[a][3]));
+            const __m512i sum = _mm512_add_epi32(sums[a][0], sums[a][1]);
             acc[a] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sum), _mm512_mul_ps(dw, dx), acc[a]);
         }
     }
@@ -109,11 +108,11 @@ PG_INLINE PG_VNNI void q8_0x8_pair_vnni(const int8_t *q, const float *d, const f
 
 PG_AVX2 void pg_q8_0x8_rows_avx2(const int8_t *q, const float *d, const float *s, int64_t m, int64_t k, const void *w,
                                  int64_t g0, int64_t g1, float *out, int64_t ldo) {
-    interleaved_rows(q, d, s, m, k, w, k / PG_Q8_BLOCK * GROUP_BYTES, g0, g1, out, ldo, q8_0x8_tile, NULL);
+    interleaved_rows(q, d, s, m, k, w, k / PG_Q8_BLOCK * GROUP_BYTES, g0, g1, out, ldo, q8_0x8_tile, NULL, 4);
 }
 
 PG_VNNI void pg_q8_0x8_rows_vnni(const int8_t *q, const float *d, const float *s, int64_t m, int64_t k, const void *w,
                                  int64_t g0, int64_t g1, float *out, int64_t ldo) {
     interleaved_rows(q, d, s, m, k, w, k / PG_Q8_BLOCK * GROUP_BYTES, g0, g1, out, ldo, q8_0x8_tile_vnni,
-                     q8_0x8_pair_vnni);
+                     q8_0x8_pair_vnni, 8);
 }
