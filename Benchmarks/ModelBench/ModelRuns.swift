@@ -29,12 +29,6 @@ struct ModelRuns {
         return dtype.hasInt8Kernels || (dtype.isKQuant && numRows < MatMul.packedRowsThreshold)
     }
 
-    /// Whether a forward pass of `numRows` rows runs AVX-512 BF16 dot products (bf16 weights in prefill
-    /// on CPUs that have them) rather than f32 FMAs.
-    func usesBF16Dots(numRows: Int) -> Bool {
-        MatMul.roundsActivationsToBF16(weight: model.projectionDType, m: numRows)
-    }
-
     /// FLOPs of a `length`-token prefill (causal attention scores and sums included, one LM-head row).
     func prefillFLOPs(length: Int) -> Double {
         let c = model.config

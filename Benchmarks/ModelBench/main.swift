@@ -95,13 +95,9 @@ for numThreads in options.threads {
     // The ceilings of a pass of this many rows, read again before each repetition: bandwidth, and
     // the peak of the dot products it runs.
     func window(numRows: Int) -> (ceiling: CeilingWindow, peakName: String) {
-        if runs.usesIntegerDots(numRows: numRows) {
-            return (CeilingWindow(pool: pool, loop: pg_int8_dot_peak_loop), "int8-dot")
-        }
-        if runs.usesBF16Dots(numRows: numRows) {
-            return (CeilingWindow(pool: pool, loop: pg_bf16_dot_peak_loop), "bf16-dot")
-        }
-        return (CeilingWindow(pool: pool, loop: pg_fma_peak_loop), "FMA")
+        runs.usesIntegerDots(numRows: numRows)
+            ? (CeilingWindow(pool: pool, loop: pg_int8_dot_peak_loop), "int8-dot")
+            : (CeilingWindow(pool: pool, loop: pg_fma_peak_loop), "FMA")
     }
     if !options.skipPrefill {
         let (ceiling, peakName) = window(numRows: options.promptLength)

@@ -11,8 +11,6 @@
 /// kernels' faster dot step on CPUs that have it (`pg_has_avx512_vnni`).
 #define PG_VNNI __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")))
 #define PG_INLINE static inline __attribute__((always_inline))
-/// AVX2 plus AVX-512 BF16 (`vdpbf16ps`): the bf16 prefill kernel (bf16_dot.c).
-#define PG_BF16 __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512bf16")))
 
 static inline float bf16_to_float(uint16_t bits) {
     uint32_t wide = (uint32_t)bits << 16;
@@ -67,25 +65,6 @@ static inline float q4_0_element(const void *w, int64_t index) {
     return f16_to_float(scale) * (float)(q - 8);
 }
 
-/// In-register 8x8 transpose: afterwards v[l] holds element l of each former v[0..7].
-PG_INLINE PG_AVX2 void transpose8(__m256 v[8]) {
-    __m256 t[8], u[8];
-    for (int i = 0; i < 4; i++) {
-        t[2 * i] = _mm256_unpacklo_ps(v[2 * i], v[2 * i + 1]);
-        t[2 * i + 1] = _mm256_unpackhi_ps(v[2 * i], v[2 * i + 1]);
-    }
-    for (int h = 0; h < 2; h++) {
-        u[4 * h + 0] = _mm256_shuffle_ps(t[4 * h + 0], t[4 * h + 2], _MM_SHUFFLE(1, 0, 1, 0));
-        u[4 * h + 1] = _mm256_shuffle_ps(t[4 * h + 0], t[4 * h + 2], _MM_SHUFFLE(3, 2, 3, 2));
-        u[4 * h + 2] = _mm256_shuffle_ps(t[4 * h + 1], t[4 * h + 3], _MM_SHUFFLE(1, 0, 1, 0));
-        u[4 * h + 3] = _mm256_shuffle_ps(t[4 * h + 1], t[4 * h + 3], _MM_SHUFFLE(3, 2, 3, 2));
-    }
-    for (int i = 0; i < 4; i++) {
-        v[i] = _mm256_permute2f128_ps(u[i], u[i + 4], 0x20);
-        v[i + 4] = _mm256_permute2f128_ps(u[i], u[i + 4], 0x31);
-    }
-}
-
 PG_INLINE PG_AVX2 float hsum(__m256 v) {
     __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
     s = _mm_add_ps(s, _mm_movehl_ps(s, s));
@@ -128,11 +107,6 @@ static inline size_t scales_offset(int64_t m, int64_t k) { return ((size_t)(m * 
 PG_INLINE PG_AVX2 __m256 block_dot(__m256i u, __m256i x) {
     return _mm256_cvtepi32_ps(_mm256_madd_epi16(_mm256_maddubs_epi16(u, x), _mm256_set1_epi16(1)));
 }
-
-/// `pg_linear_rows` for bf16 W and m >= 64 on AVX-512 BF16 CPUs (bf16_dot.c): x rounded to bf16,
-/// products by `vdpbf16ps`. Returns 0, having done nothing, when its buffers cannot be allocated.
-int pg_linear_rows_bf16_dot(const float *x, int64_t m, int64_t k, const void *w, int64_t r0, int64_t r1,
-                            const float *bias, float *out, int64_t ldo);
 
 /// Q4_K / Q6_K rows [r0, r1) against activations in the layout above (kquant_dot.c).
 PG_AVX2 void pg_kquant_rows_int8(const int8_t *q, const float *d, const float *s, int64_t m, int64_t k, const void *w,

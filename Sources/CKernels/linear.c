@@ -55,23 +55,16 @@ int pg_has_avx2_fma(void) {
     return cached;
 }
 
-/// Whether AVX-512 kernels may run: the CPU has AVX-512 F / BW / VL (`__builtin_cpu_supports` reports
-/// them only where the OS saves the registers) and PANGU_KERNEL_ISA is not `avx2`.
-static int avx512_allowed(void) {
-    const char *isa = getenv("PANGU_KERNEL_ISA");
-    return pg_has_avx2_fma() && !(isa && strcmp(isa, "avx2") == 0) && __builtin_cpu_supports("avx512f") &&
-           __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl");
-}
-
 int pg_has_avx512_vnni(void) {
     static int cached = -1;
-    if (cached < 0) cached = avx512_allowed() && __builtin_cpu_supports("avx512vnni") ? 1 : 0;
-    return cached;
-}
-
-int pg_has_avx512_bf16(void) {
-    static int cached = -1;
-    if (cached < 0) cached = avx512_allowed() && __builtin_cpu_supports("avx512bf16") ? 1 : 0;
+    if (cached < 0) {
+        // `__builtin_cpu_supports` reports AVX-512 features only where the OS saves the registers.
+        const char *isa = getenv("PANGU_KERNEL_ISA");
+        cached = pg_has_avx2_fma() && !(isa && strcmp(isa, "avx2") == 0) && __builtin_cpu_supports("avx512vl") &&
+                         __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vnni")
+                     ? 1
+                     : 0;
+    }
     return cached;
 }
 
@@ -191,6 +184,25 @@ PG_INLINE PG_AVX2 void row_group(const float *x, int64_t k, const void *w, int d
     case 2: micro(x, k, w, dtype, r, i, j0, j1, out, ldo, RW, 2); break;
     case 1: micro(x, k, w, dtype, r, i, j0, j1, out, ldo, RW, 1); break;
     default: break;
+    }
+}
+
+/// In-register 8x8 transpose: afterwards v[l] holds element l of each former v[0..7].
+PG_INLINE PG_AVX2 void transpose8(__m256 v[8]) {
+    __m256 t[8], u[8];
+    for (int i = 0; i < 4; i++) {
+        t[2 * i] = _mm256_unpacklo_ps(v[2 * i], v[2 * i + 1]);
+        t[2 * i + 1] = _mm256_unpackhi_ps(v[2 * i], v[2 * i + 1]);
+    }
+    for (int h = 0; h < 2; h++) {
+        u[4 * h + 0] = _mm256_shuffle_ps(t[4 * h + 0], t[4 * h + 2], _MM_SHUFFLE(1, 0, 1, 0));
+        u[4 * h + 1] = _mm256_shuffle_ps(t[4 * h + 0], t[4 * h + 2], _MM_SHUFFLE(3, 2, 3, 2));
+        u[4 * h + 2] = _mm256_shuffle_ps(t[4 * h + 1], t[4 * h + 3], _MM_SHUFFLE(1, 0, 1, 0));
+        u[4 * h + 3] = _mm256_shuffle_ps(t[4 * h + 1], t[4 * h + 3], _MM_SHUFFLE(3, 2, 3, 2));
+    }
+    for (int i = 0; i < 4; i++) {
+        v[i] = _mm256_permute2f128_ps(u[i], u[i + 4], 0x20);
+        v[i + 4] = _mm256_permute2f128_ps(u[i], u[i + 4], 0x31);
     }
 }
 
@@ -354,9 +366,6 @@ void pg_linear_rows(const float *x, int64_t m, int64_t k, const void *w, int dty
         linear_rows_portable(x, m, k, w, dtype, r0, r1, bias, out, ldo);
         return;
     }
-    if (dtype == PG_DTYPE_BF16 && m >= PG_MIN_PACKED_ROWS && pg_has_avx512_bf16() &&
-        pg_linear_rows_bf16_dot(x, m, k, w, r0, r1, bias, out, ldo))
-        return;
     switch (dtype) {
     case PG_DTYPE_F32: linear_rows_f32(x, m, k, w, r0, r1, bias, out, ldo); break;
     case PG_DTYPE_F16: linear_rows_f16(x, m, k, w, r0, r1, bias, out, ldo); break;

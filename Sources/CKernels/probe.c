@@ -91,28 +91,6 @@ double pg_int8_dot_peak_loop(int64_t iterations) {
     return (double)iterations * 2.0;
 }
 
-/// 8 independent chains of AVX-512 BF16's `vdpbf16ps` on 512-bit registers (16 lanes, 2
-/// multiply-adds each): the bf16 prefill kernel's instruction (bf16_dot.c).
-static __attribute__((target("avx512f,avx512bf16"))) double bf16_dot_peak_avx512(int64_t iterations) {
-    __m512 acc[8];
-    for (int c = 0; c < 8; c++) acc[c] = _mm512_setzero_ps();
-    __m512bh x = (__m512bh)_mm512_set1_epi16(0x3F80);  // 1.0
-    const __m512bh y = (__m512bh)_mm512_set1_epi16(0x3400);  // 2^-23
-    for (int64_t it = 0; it < iterations; it++) {
-        for (int c = 0; c < 8; c++) acc[c] = _mm512_dpbf16_ps(acc[c], x, y);
-        __asm__ volatile("" : "+v"(x));
-    }
-    __m512 total = acc[0];
-    for (int c = 1; c < 8; c++) total = _mm512_add_ps(total, acc[c]);
-    volatile float sink = _mm512_reduce_add_ps(total);
-    (void)sink;
-    return (double)iterations * 8.0 * 16.0 * 4.0;
-}
-
-double pg_bf16_dot_peak_loop(int64_t iterations) {
-    return pg_has_avx512_bf16() ? bf16_dot_peak_avx512(iterations) : pg_fma_peak_loop(iterations);
-}
-
 static PG_AVX2 float stream_read_avx2(const void *p, size_t bytes) {
     const __m256i *v = (const __m256i *)p;
     size_t count = bytes / 32;

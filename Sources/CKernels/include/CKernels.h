@@ -81,11 +81,6 @@ int pg_has_avx2_fma(void);
 /// CPU, else 0. `PANGU_KERNEL_ISA=avx2` in the environment keeps them on AVX2 (for A/B runs).
 int pg_has_avx512_vnni(void);
 
-/// 1 when bf16 weights at prefill sizes (m >= 64) take AVX-512 BF16's `vdpbf16ps`, with the
-/// activations rounded to bf16 (to nearest even), on this CPU; else 0 (f32 FMAs on exact
-/// activations). `PANGU_KERNEL_ISA=avx2` keeps them on AVX2.
-int pg_has_avx512_bf16(void);
-
 /// Rows [r0, r1) of a linear layer:
 ///   out[i * ldo + r] = bias[r] + sum_j x[i * k + j] * W[r * k + j]
 /// for i < m, with W row-major [n, k] of `dtype`, x f32 [m, k], f32 accumulation.
@@ -154,10 +149,6 @@ double pg_fma_peak_loop(int64_t iterations);
 /// core for the integer kernels. AVX-512 VNNI: `vpdpbusd` on 512-bit registers; AVX2:
 /// `vpmaddubsw` (u8 x s8 products) into 16-bit accumulators with `vpaddw`.
 double pg_int8_dot_peak_loop(int64_t iterations);
-
-/// The peak loop of the bf16 prefill kernel's instruction: AVX-512 BF16's `vdpbf16ps` on
-/// 512-bit registers (4 operations per lane) where `pg_has_avx512_bf16`, else `pg_fma_peak_loop`.
-double pg_bf16_dot_peak_loop(int64_t iterations);
 
 /// Reads `bytes` bytes at `p` with wide loads and returns a value depending on
 /// all of them (so the read cannot be optimised away): a streaming read for

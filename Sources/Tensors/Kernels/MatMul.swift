@@ -10,19 +10,11 @@ import CKernels
 /// weights (at every batch size) and Q4_K / Q6_K weights (below `packedRowsThreshold` rows): there x is
 /// quantized once per call to 8-bit blocks and each block's dot product runs in
 /// integer arithmetic (as llama.cpp does). In prefill, Q4_K / Q6_K weights are
-/// widened to f32 in registers like the float types. On AVX-512 BF16 CPUs, bf16
-/// weights in prefill take `vdpbf16ps`, with x rounded to bf16 (`roundsActivationsToBF16`).
+/// widened to f32 in registers like the float types.
 public enum MatMul {
     /// Rows of x at or above which the C kernel packs f32 / f16 / bf16 W into
     /// panels of 64 rows (the prefill path); tasks then cover whole panel groups.
     public static let packedRowsThreshold = 64
-
-    /// Whether `m` rows of x against `dtype` weights are rounded to bf16 (to nearest even)
-    /// before their products: bf16 weights in prefill on AVX-512 BF16 CPUs, unless
-    /// `PANGU_KERNEL_ISA=avx2`. Everywhere else float weights meet x in f32.
-    public static func roundsActivationsToBF16(weight dtype: DType, m: Int) -> Bool {
-        dtype == .bf16 && m >= packedRowsThreshold && pg_has_avx512_bf16() != 0
-    }
 
     /// x [m, k] · W [n, k]ᵀ (+ bias [n]) → out [m, n], f32 accumulation, W in any `DType`.
     /// Parallel over ranges of W rows, so each W byte is read by one thread once.
