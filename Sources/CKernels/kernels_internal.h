@@ -7,8 +7,10 @@
 #include <string.h>
 
 #define PG_AVX2 __attribute__((target("avx2,fma,f16c")))
-/// AVX2 plus AVX-512 VNNI on 256-bit registers (`vpdpbusd ymm`, EVEX): the integer
-/// kernels' faster dot step on CPUs that have it (`pg_has_avx512_vnni`).
+/// AVX2 plus AVX-512 F / BW / VL: the float prefill kernel's 512-bit path (`pg_has_avx512`).
+#define PG_AVX512 __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl")))
+/// PG_AVX512 plus VNNI (`vpdpbusd`): the integer kernels' dot step on CPUs that have it
+/// (`pg_has_avx512_vnni`).
 #define PG_VNNI __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")))
 #define PG_INLINE static inline __attribute__((always_inline))
 

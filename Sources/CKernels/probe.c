@@ -34,7 +34,27 @@ static PG_AVX2 double fma_peak_avx2(int64_t iterations) {
     return (double)iterations * 12.0 * 8.0 * 2.0;
 }
 
+/// `fma_peak_avx2` on 512-bit registers: the float prefill kernel's instruction on AVX-512 CPUs.
+static __attribute__((target("avx512f"))) double fma_peak_avx512(int64_t iterations) {
+    __m512 a[12];
+    for (int c = 0; c < 12; c++) a[c] = _mm512_set1_ps(1.0f + 0.001f * (float)c);
+    const __m512 scale = _mm512_set1_ps(0.9999999f);
+    const __m512 add = _mm512_set1_ps(1e-7f);
+    for (int64_t it = 0; it < iterations; it++) {
+        for (int c = 0; c < 12; c++) a[c] = _mm512_fmadd_ps(a[c], scale, add);
+        __asm__ volatile(""
+                         : "+v"(a[0]), "+v"(a[1]), "+v"(a[2]), "+v"(a[3]), "+v"(a[4]), "+v"(a[5]),
+                           "+v"(a[6]), "+v"(a[7]), "+v"(a[8]), "+v"(a[9]), "+v"(a[10]), "+v"(a[11]));
+    }
+    __m512 total = a[0];
+    for (int c = 1; c < 12; c++) total = _mm512_add_ps(total, a[c]);
+    volatile float sink = _mm512_reduce_add_ps(total);
+    (void)sink;
+    return (double)iterations * 12.0 * 16.0 * 2.0;
+}
+
 double pg_fma_peak_loop(int64_t iterations) {
+    if (pg_has_avx512()) return fma_peak_avx512(iterations);
     if (pg_has_avx2_fma()) return fma_peak_avx2(iterations);
     volatile float a = 1.0f;
     for (int64_t it = 0; it < iterations; it++) a = a * 0.9999999f + 1e-7f;

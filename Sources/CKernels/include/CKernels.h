@@ -77,6 +77,11 @@ float pg_q6_Kx8_element(const void *w, int64_t k, int64_t row, int64_t col);
 /// 1 when the AVX2 + FMA + F16C kernels run on this CPU, else 0.
 int pg_has_avx2_fma(void);
 
+/// 1 when the AVX-512 F / BW / VL kernels may run on this CPU (the OS saves the 512-bit
+/// registers, and `PANGU_KERNEL_ISA` is not `avx2`), else 0: the float prefill kernel then
+/// runs on 512-bit registers.
+int pg_has_avx512(void);
+
 /// 1 when the integer kernels take AVX-512 VNNI's `vpdpbusd` (on 256-bit registers) on this
 /// CPU, else 0. `PANGU_KERNEL_ISA=avx2` in the environment keeps them on AVX2 (for A/B runs).
 int pg_has_avx512_vnni(void);
@@ -139,9 +144,10 @@ size_t pg_attention_scratch_bytes(const int64_t *numContext, int64_t numQueries)
 /// SwiGLU: gate[i] = silu(gate[i]) * up[i], silu(g) = g / (1 + e^-g).
 void pg_silu_mul(float *gate, const float *up, int64_t count);
 
-/// Runs a register-only FMA loop (`iterations` rounds of independent 8-wide
-/// FMAs) and returns the number of floating-point operations it performed
-/// (2 per lane per FMA). Time it to get the peak FMA rate of one core.
+/// Runs a register-only FMA loop (`iterations` rounds of independent FMAs, 16-wide
+/// where `pg_has_avx512`, else 8-wide) and returns the number of floating-point
+/// operations it performed (2 per lane per FMA). Time it to get the peak FMA rate of
+/// one core.
 double pg_fma_peak_loop(int64_t iterations);
 
 /// Runs register-only chains of the CPU's fastest int8 multiply-accumulate and returns
