@@ -341,6 +341,75 @@ static __attribute__((noinline)) PG_AVX512 void panel_rows_zmm(const float *x, i
     }
 }
 
+/// 16 float W elements from `index` (f32, f16 or bf16) as f32; `mask` selects the first ones (the rest 0).
+PG_INLINE PG_AVX512 __m512 load_w16(const void *w, int64_t index, int dtype, __mmask16 mask) {
+    switch (dtype) {
+    case PG_DTYPE_F32: return _mm512_maskz_loadu_ps(mask, (const float *)w + index);
+    case PG_DTYPE_F16: return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(mask, (const uint16_t *)w + index));
+    default:
+        return _mm512_castsi512_ps(
+            _mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(mask, (const uint16_t *)w + index)), 16));
+    }
+}
+
+/// `micro` on 512-bit registers (batched decode of float W on AVX-512 CPUs): W rows
+/// r..r+RW against x rows i..i+RX, 16 columns per step, the last step masked. The first
+/// x tile (i = 0) prefetches the next RW rows at the rate these are consumed.
+PG_INLINE PG_AVX512 void micro_zmm(const float *x, int64_t k, const void *w, int dtype, int64_t r, int64_t i,
+                                   float *out, int64_t ldo, const int RW, const int RX) {
+    __m512 acc[3][8];
+    for (int a = 0; a < RW; a++)
+        for (int b = 0; b < RX; b++) acc[a][b] = _mm512_setzero_ps();
+    const int64_t elementBytes = float_element_bytes(dtype);
+    const char *ahead = (const char *)w + (r + RW) * k * elementBytes;
+    for (int64_t j = 0; j < k; j += 16) {
+        const __mmask16 mask = k - j >= 16 ? 0xFFFF : (__mmask16)((1u << (k - j)) - 1);
+        if (i == 0)
+            for (int64_t b = 0; b < RW * 16 * elementBytes; b += 64)
+                _mm_prefetch(ahead + j * RW * elementBytes + b, _MM_HINT_T0);
+        __m512 wv[3];
+        for (int a = 0; a < RW; a++) wv[a] = load_w16(w, (r + a) * k + j, dtype, mask);
+        for (int b = 0; b < RX; b++) {
+            const __m512 xv = _mm512_maskz_loadu_ps(mask, x + (i + b) * k + j);
+            for (int a = 0; a < RW; a++) acc[a][b] = _mm512_fmadd_ps(wv[a], xv, acc[a][b]);
+        }
+    }
+    for (int a = 0; a < RW; a++)
+        for (int b = 0; b < RX; b++) out[(i + b) * ldo + r + a] += _mm512_reduce_add_ps(acc[a][b]);
+}
+
+/// W rows r..r+RW against all m rows of x: tiles of 8 x rows (32 registers hold 24
+/// accumulators), then 4, then one at a time.
+PG_INLINE PG_AVX512 void row_group_zmm(const float *x, int64_t m, int64_t k, const void *w, int dtype, int64_t r,
+                                       float *out, int64_t ldo, const int RW) {
+    int64_t i = 0;
+    for (; i + 8 <= m; i += 8) micro_zmm(x, k, w, dtype, r, i, out, ldo, RW, 8);
+    for (; i + 4 <= m; i += 4) micro_zmm(x, k, w, dtype, r, i, out, ldo, RW, 4);
+    for (; i < m; i++) micro_zmm(x, k, w, dtype, r, i, out, ldo, RW, 1);
+}
+
+/// Batched decode (1 < m < 64) of f32 / f16 / bf16 W on AVX-512 CPUs: 3 W rows at a time,
+/// read straight from memory, against every x row while they are in L1.
+static __attribute__((noinline)) PG_AVX512 void batched_rows_zmm(const float *x, int64_t m, int64_t k, const void *w,
+                                                                 int dtype, int64_t r0, int64_t r1, float *out,
+                                                                 int64_t ldo) {
+    int64_t r = r0;
+    switch (dtype) {  // each case compiled with its dtype known
+    case PG_DTYPE_F32:
+        for (; r + 3 <= r1; r += 3) row_group_zmm(x, m, k, w, PG_DTYPE_F32, r, out, ldo, 3);
+        for (; r < r1; r++) row_group_zmm(x, m, k, w, PG_DTYPE_F32, r, out, ldo, 1);
+        break;
+    case PG_DTYPE_F16:
+        for (; r + 3 <= r1; r += 3) row_group_zmm(x, m, k, w, PG_DTYPE_F16, r, out, ldo, 3);
+        for (; r < r1; r++) row_group_zmm(x, m, k, w, PG_DTYPE_F16, r, out, ldo, 1);
+        break;
+    default:
+        for (; r + 3 <= r1; r += 3) row_group_zmm(x, m, k, w, PG_DTYPE_BF16, r, out, ldo, 3);
+        for (; r < r1; r++) row_group_zmm(x, m, k, w, PG_DTYPE_BF16, r, out, ldo, 1);
+        break;
+    }
+}
+
 /// Batched product: W rows packed 64 at a time (4 panels) per k-block, then every
 /// MC-row block of x (kept in L2) runs against each panel (kept in L1); on AVX-512
 /// CPUs against pairs of panels on 512-bit registers.
@@ -403,6 +472,10 @@ PG_INLINE PG_AVX2 void linear_rows_avx2(const float *x, int64_t m, int64_t k, co
         for (; r + 8 <= r1; r += 8) micro(x, k, w, dtype, r, 0, 0, k, out, ldo, 8, 1);
         for (; r + 4 <= r1; r += 4) micro(x, k, w, dtype, r, 0, 0, k, out, ldo, 4, 1);
         for (; r < r1; r++) micro(x, k, w, dtype, r, 0, 0, k, out, ldo, 1, 1);
+        return;
+    }
+    if (pg_has_avx512() && (dtype == PG_DTYPE_F32 || dtype == PG_DTYPE_F16 || dtype == PG_DTYPE_BF16)) {
+        batched_rows_zmm(x, m, k, w, dtype, r0, r1, out, ldo);
         return;
     }
     // few rows: W straight from memory, 3 W rows x 4 x rows

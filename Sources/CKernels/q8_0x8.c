@@ -68,14 +68,16 @@ PG_INLINE PG_VNNI void q8_0x8_tile_vnni(const int8_t *q, const float *d, const f
 }
 
 /// `q8_0x8_tile` for two adjacent groups (16 W rows) on 512-bit registers with `vpdpbusd`.
-/// AVX-512 has no `vpsignb`: x takes w's signs by a masked negation. Each x row keeps 2
-/// chains of sums (piece t % 2); tiles of up to 8 x rows, as Q4_0x8's.
+/// W is made unsigned, u = w + 128 (one XOR per 64 bytes, shared by the tile's x rows), so
+/// x needs no sign work: d_w d_x sum(w q_x) = d_w (d_x sum(u q_x) - 128 s_x), with s_x =
+/// d_x sum(q_x) from the activations (as Q4_0's offset of 8). Each x row keeps 2 chains of
+/// sums (piece t % 2); tiles of up to 8 x rows, as Q4_0x8's.
 PG_INLINE PG_VNNI void q8_0x8_pair_vnni(const int8_t *q, const float *d, const float *s, int64_t k,
                                         const uint8_t *group, int64_t groupStride, int64_t i, float *out, int64_t ldo,
                                         int RX) {
-    (void)s;
     const int64_t numBlocks = k / PG_Q8_BLOCK;
-    const __m512i zero = _mm512_setzero_si512();
+    const __m512i offset = _mm512_set1_epi8((char)0x80);
+    const __m512 bias = _mm512_set1_ps(128.0f);
     __m512 acc[8];
     for (int a = 0; a < RX; a++) acc[a] = _mm512_setzero_ps();
     const uint8_t *p = group;
@@ -85,22 +87,20 @@ PG_INLINE PG_VNNI void q8_0x8_pair_vnni(const int8_t *q, const float *d, const f
             prefetch_bytes(p + groupStride + PG_DECODE_PREFETCH_AHEAD(GROUP_BYTES), GROUP_BYTES);
         }
         __m512i sums[8][2];
-        for (int a = 0; a < RX; a++)
-            for (int h = 0; h < 2; h++) sums[a][h] = zero;
+        for (int a = 0; a < RX; a++) sums[a][0] = sums[a][1] = _mm512_setzero_si512();
         for (int t = 0; t < 8; t++) {
-            const __m512i w = load_pair(p + 16 + 32 * t, groupStride);
-            const __mmask64 negative = _mm512_movepi8_mask(w);
-            const __m512i magnitude = _mm512_abs_epi8(w);
-            for (int a = 0; a < RX; a++) {
-                const __m512i x = broadcast4_512(q + (i + a) * k + b * PG_Q8_BLOCK + 4 * t);
-                sums[a][t % 2] = _mm512_dpbusd_epi32(sums[a][t % 2], magnitude, _mm512_mask_sub_epi8(x, negative, zero, x));
-            }
+            const __m512i u = _mm512_xor_si512(load_pair(p + 16 + 32 * t, groupStride), offset);
+            for (int a = 0; a < RX; a++)
+                sums[a][t % 2] = _mm512_dpbusd_epi32(sums[a][t % 2], u,
+                                                     broadcast4_512(q + (i + a) * k + b * PG_Q8_BLOCK + 4 * t));
         }
         const __m512 dw = scales_pair(p, groupStride);
         for (int a = 0; a < RX; a++) {
-            const __m512 dx = _mm512_set1_ps(d[scale_index(i + a, b, numBlocks)]);
+            const int64_t at = scale_index(i + a, b, numBlocks);
             const __m512i sum = _mm512_add_epi32(sums[a][0], sums[a][1]);
-            acc[a] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sum), _mm512_mul_ps(dw, dx), acc[a]);
+            const __m512 x = _mm512_fmsub_ps(_mm512_cvtepi32_ps(sum), _mm512_set1_ps(d[at]),
+                                             _mm512_mul_ps(bias, _mm512_set1_ps(s[at])));
+            acc[a] = _mm512_fmadd_ps(x, dw, acc[a]);
         }
     }
     add_tile16(out + i * ldo, ldo, acc, RX);
