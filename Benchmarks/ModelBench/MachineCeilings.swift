@@ -5,13 +5,14 @@ import Tensors
 /// This machine's ceilings for a thread count, measured in the same run as the
 /// model: streaming-read bandwidth (decode's limit) and the peak rate of the dot
 /// products the weights use (prefill's limit): f32 FMA, or for the types with
-/// integer kernels AVX2's int8 multiply-add (`vpmaddubsw` into 16-bit sums). Each
-/// the best of several repetitions.
+/// integer kernels the int8 multiply-add (AVX2's `vpmaddubsw` into 16-bit sums, or
+/// AVX-512 VNNI's `vpdpbusd`), each on the widest registers the CPU has. Each the
+/// best of several repetitions.
 struct MachineCeilings {
     let numThreads: Int
     /// Bytes per second of a large streaming read by all threads.
     let bandwidth: Double
-    /// FLOP/s of register-only 8-wide FMA chains (2 FLOPs per lane), summed over the threads.
+    /// FLOP/s of register-only FMA chains (2 FLOPs per lane; `pg_fma_peak_loop`), summed over the threads.
     let peakFLOPS: Double
     /// The same two ceilings from CPU time (see `Timing`): what idle cores would reach.
     let cpuBandwidth: Double

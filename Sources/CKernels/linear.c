@@ -13,6 +13,7 @@
 //  - larger m (prefill): W packed per k-block into 16-row f32 panels, then an
 //    outer-product micro-kernel (6 x rows x 16 W rows = 12 accumulators) runs
 //    over L2-resident x blocks (MC rows x KC columns).
+// On AVX-512 CPUs the last two run on 512-bit registers (`outer_zmm`, `micro_zmm`).
 #include "CKernels.h"
 #include "kernels_internal.h"
 #include "kquants.h"

@@ -10,7 +10,9 @@
 // products of a block add up in 16 bits (|sum| <= 8 * 2 * 15 * 127 < 2^15), and
 // one `vpmaddwd`, one convert and one FMA with the 8 rows' scales finish the block
 // for 8 rows at once: no horizontal sums and no scalar scale arithmetic, which
-// left the row-by-row Q4_0 kernels compute-bound (`quantized.c`).
+// left the row-by-row Q4_0 kernels compute-bound (`quantized.c`). On AVX-512 VNNI
+// CPUs one `vpdpbusd` replaces `vpmaddubsw` + `vpaddw`, and a 512-bit register
+// holds two adjacent groups (`q4_0x8_pair_vnni`).
 #include "CKernels.h"
 #include "kernels_internal.h"
 

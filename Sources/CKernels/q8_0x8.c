@@ -6,7 +6,8 @@
 // 4t ..< 4t + 4 of each row in row order. The quants are signed, so each chunk
 // is multiplied as |w| x sign(x, w) (`vpsignb`); one `vpmaddubsw` result can
 // reach 2 * 128 * 127, so each goes to 32 bits at once (`vpmaddwd` against
-// ones), and one convert and one FMA by d_w d_x finish a block for 8 rows.
+// ones), and one convert and one FMA by d_w d_x finish a block for 8 rows. On
+// AVX-512 VNNI CPUs, see `q8_0x8_pair_vnni`.
 #include "CKernels.h"
 #include "kernels_internal.h"
 

@@ -1,8 +1,9 @@
 // CKernels: x86 SIMD kernels behind PanguServe's Tensors module.
 //
-// Every entry point checks the CPU at run time (AVX2 + FMA + F16C) and falls
-// back to portable C otherwise, so the library never executes an instruction
-// the machine lacks. Swift calls these through `Tensors.MatMul`.
+// Every entry point checks the CPU at run time (AVX2 + FMA + F16C; AVX-512
+// F/BW/VL and VNNI for the paths that have them) and falls back to portable C
+// otherwise, so the library never executes an instruction the machine lacks.
+// Swift calls these through `Tensors.MatMul`.
 #ifndef PANGU_CKERNELS_H
 #define PANGU_CKERNELS_H
 
