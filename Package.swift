@@ -26,8 +26,9 @@ let package = Package(
             name: "COpenSSL", pkgConfig: "openssl",
             providers: [.apt(["libssl-dev"])]),
         .target(name: "HTTPServer", dependencies: ["HTTP1", "COpenSSL", "Telemetry"]),
-        // x86 SIMD kernels (AVX2/FMA/F16C behind a runtime CPU check), optimised even in debug.
-        .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3"])]),
+        // x86 SIMD kernels (AVX2/FMA/F16C, AVX-512 behind runtime CPU checks), optimised even in
+        // debug; functions on 64-byte lines so their loops do not move with the link order.
+        .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3", "-falign-functions=64"])]),
         .target(name: "Tensors", dependencies: ["CKernels"], swiftSettings: kernelSettings),
         .target(name: "Weights", dependencies: ["Tensors"]),
         .target(name: "Tokenizers"),
