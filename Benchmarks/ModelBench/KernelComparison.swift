@@ -16,7 +16,7 @@ struct KernelComparison {
         let quantized = weights.map { $0.quantizedQ8_0() }
         print("kernel comparison (\(pool.numThreads) threads, W \(n)x\(k); CPU-time figures, best of \(repetitions)):")
         let kernels: [(name: String, weights: [WeightTensor], swift: Bool)] = [
-            ("Swift SIMD bf16", weights, true), ("C AVX2 bf16", weights, false), ("C AVX2 q8_0", quantized, false),
+            ("Swift SIMD bf16", weights, true), ("C bf16", weights, false), ("C q8_0", quantized, false),
         ]
         for m in [1, 4, 16, 64, 512] {
             let x = FloatBuffer(count: m * k)

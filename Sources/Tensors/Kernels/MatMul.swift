@@ -3,7 +3,7 @@ import CKernels
 /// Matrix products of activations with checkpoint weights: every linear
 /// layer of a model goes through `linear`.
 ///
-/// The arithmetic is in `CKernels` (AVX2 + FMA, chosen at run time; portable
+/// The arithmetic is in `CKernels` (AVX2 + FMA, or AVX-512 where present, chosen at run time; portable
 /// C otherwise); this type splits the output rows of W into tasks for the
 /// kernel pool. Accumulation is f32 for every weight dtype. Activations stay
 /// f32, except against Q8_0 / Q4_0 and the repacked Q8_0x8 / Q4_0x8 / Q4_Kx8 / Q6_Kx8
