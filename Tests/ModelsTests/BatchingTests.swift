@@ -78,6 +78,7 @@ struct BatchingTests {
     func shapeDisagreesWithConfig() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("pangu-shape-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
         let weights = Self.directory.appendingPathComponent("model.safetensors")
         try FileManager.default.createSymbolicLink(
             at: dir.appendingPathComponent("model.safetensors"), withDestinationURL: weights)
