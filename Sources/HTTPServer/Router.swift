@@ -8,7 +8,8 @@ public typealias HTTPHandler = @Sendable (HTTPRequest, ResponseWriter) async thr
 /// request and the API layer.
 ///
 /// Paths are matched segment by segment; a `{name}` segment matches any one segment and is exposed in
-/// `HTTPRequest.pathParameters`. A path that matches no route answers 404; a path that matches only with
+/// `HTTPRequest.pathParameters`; a last `{name...}` segment matches the rest of the path, one or more
+/// segments joined by `/` (model names such as `org/model`). A path that matches no route answers 404; a path that matches only with
 /// other methods answers 405 with `Allow` (and `OPTIONS` answers 204 with `Allow`). `HEAD` falls back to
 /// the `GET` route. Middleware registered with `use` wraps every request, including 404/405 answers,
 /// in registration order (first registered = outermost). Errors thrown by a handler become OpenAI-style
@@ -116,10 +117,18 @@ public final class Router: Sendable {
     }
 
     static func match(_ pattern: [Substring], _ path: [Substring]) -> [String: String]? {
+        var path = path
+        if let last = pattern.last, last.hasPrefix("{") && last.hasSuffix("...}") {
+            guard path.count >= pattern.count else { return nil }
+            let rest = path[(pattern.count - 1)...].map { HTTPRequest.percentDecode($0, plusAsSpace: false) }
+            path.replaceSubrange((pattern.count - 1)..., with: [Substring(rest.joined(separator: "/"))])
+        }
         guard pattern.count == path.count else { return nil }
         var parameters: [String: String] = [:]
         for (expected, actual) in zip(pattern, path) {
-            if expected.hasPrefix("{") && expected.hasSuffix("}") {
+            if expected.hasPrefix("{") && expected.hasSuffix("...}") {
+                parameters[String(expected.dropFirst().dropLast(4))] = String(actual)
+            } else if expected.hasPrefix("{") && expected.hasSuffix("}") {
                 parameters[String(expected.dropFirst().dropLast())] = HTTPRequest.percentDecode(
                     actual, plusAsSpace: false)
             } else if expected != actual {

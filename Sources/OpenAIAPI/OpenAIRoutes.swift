@@ -6,7 +6,8 @@ import Telemetry
 /// `Router`, and the `pangu:` metrics in the context's registry.
 ///
 /// Call once per `MetricsRegistry` (metric names are registered once), before `HTTPServer.start()`.
-/// Routes: `POST /v1/completions`, `POST /v1/chat/completions`, `GET /v1/models`, `GET /version`,
+/// Routes: `POST /v1/completions`, `POST /v1/chat/completions`, `GET /v1/models`,
+/// `GET /v1/models/{model}`, `GET /version`,
 /// `POST /tokenize`, `POST /detokenize`, `GET /health`, `GET /ready`, `GET /metrics`. Also adds the
 /// middleware that counts `pangu:http_requests_total{method,route,status}`.
 public enum OpenAIRoutes {
@@ -23,6 +24,7 @@ public enum OpenAIRoutes {
         router.add(.post, "/v1/completions") { request, writer in try await completions.handle(request, writer) }
         router.add(.post, "/v1/chat/completions") { request, writer in try await chat.handle(request, writer) }
         router.add(.get, "/v1/models") { _ in utility.models() }
+        router.add(.get, "/v1/models/{model...}") { request in try utility.model(request) }
         router.add(.get, "/version") { _ in utility.version() }
         router.add(.post, "/tokenize") { request in try await utility.tokenize(request) }
         router.add(.post, "/detokenize") { request in try await utility.detokenize(request) }

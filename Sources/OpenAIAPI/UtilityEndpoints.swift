@@ -9,15 +9,23 @@ struct UtilityEndpoints: Sendable {
 
     /// `GET /v1/models`: the served model (and its aliases).
     func models() -> HTTPResponse {
-        let names = [context.servedModelName] + context.modelAliases
-        let data: [JSONValue] = names.map { name in
-            .object([
-                ("id", .string(name)), ("object", .string("model")), ("created", .int(context.createdTime)),
-                ("owned_by", .string("pangu-serve")), ("root", .string(context.servedModelName)), ("parent", .null),
-                ("max_model_len", .int(context.maxModelLen)),
-            ])
-        }
+        let data = ([context.servedModelName] + context.modelAliases).map(modelObject)
         return .json(JSONValue.object([("object", .string("list")), ("data", .array(data))]).bytes)
+    }
+
+    /// `GET /v1/models/{model}`: one model of that list, or 404 `model_not_found`.
+    func model(_ request: HTTPRequest) throws -> HTTPResponse {
+        let name = request.pathParameters["model"] ?? ""
+        guard context.serves(name) else { throw APIError.modelNotFound(name).httpError }
+        return .json(modelObject(name).bytes)
+    }
+
+    private func modelObject(_ name: String) -> JSONValue {
+        .object([
+            ("id", .string(name)), ("object", .string("model")), ("created", .int(context.createdTime)),
+            ("owned_by", .string("pangu-serve")), ("root", .string(context.servedModelName)), ("parent", .null),
+            ("max_model_len", .int(context.maxModelLen)),
+        ])
     }
 
     /// `GET /version`.

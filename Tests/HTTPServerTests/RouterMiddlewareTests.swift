@@ -1,6 +1,6 @@
-import HTTPTestSupport
 import HTTP1
 import HTTPServer
+import HTTPTestSupport
 import Telemetry
 import Testing
 
@@ -39,6 +39,24 @@ struct RouterMiddlewareTests {
                 try TestClient(port: port).request("GET", "/v1/models/pangu-7b?q=a%20b&x=1")
             }
             #expect(response.text == "pangu-7b a b /v1/models/{model}")
+        }
+    }
+
+    @Test("a last {name...} segment takes the rest of the path, and needs at least one segment")
+    func restOfPath() async throws {
+        let router = Router()
+        router.add(.get, "/v1/models/{model...}") { request in .text(request.pathParameters["model"] ?? "-") }
+        try await withServer(router: router) { _, port in
+            let (nested, encoded, one, none) = try await blocking {
+                let client = try TestClient(port: port)
+                return (
+                    try client.request("GET", "/v1/models/org/pangu-7b"),
+                    try client.request("GET", "/v1/models/org%2Fa%20b"),
+                    try client.request("GET", "/v1/models/pangu-7b"), try client.request("GET", "/v1/models/")
+                )
+            }
+            #expect(nested.text == "org/pangu-7b" && encoded.text == "org/a b" && one.text == "pangu-7b")
+            #expect(none.status == 404)
         }
     }
 

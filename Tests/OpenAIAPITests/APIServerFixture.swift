@@ -52,7 +52,8 @@ final class APIServerFixture: Sendable {
         self.tokenizer = tokenizer
         let router = Router()
         let context = APIContext(
-            engine: engine, tokenizer: tokenizer, servedModelName: "tiny-pangu", chatTemplate: chatTemplate,
+            engine: engine, tokenizer: tokenizer, servedModelName: "tiny-pangu", modelAliases: ["org/tiny-pangu"],
+            chatTemplate: chatTemplate,
             metrics: registry,
             version: "0.0.0-test", readiness: readiness, logger: Logger(label: "test", level: .error))
         OpenAIRoutes.install(on: router, context: context)

@@ -20,6 +20,22 @@ struct OperatorEndpointTests {
         }
     }
 
+    @Test("/v1/models/{model} retrieves the served model or an alias with a slash; another name is 404")
+    func retrieveModel() async throws {
+        try await withFixture { fixture in
+            let served = try await fixture.send("GET", "/v1/models/tiny-pangu")
+            #expect(served.status == 200)
+            #expect(served.json["id"] as? String == "tiny-pangu" && served.json["object"] as? String == "model")
+            let alias = try await fixture.send("GET", "/v1/models/org/tiny-pangu").json
+            #expect(alias["id"] as? String == "org/tiny-pangu" && alias["root"] as? String == "tiny-pangu")
+            let listed = try await fixture.send("GET", "/v1/models").json["data"] as? [[String: Any]]
+            #expect(listed?.compactMap { $0["id"] as? String } == ["tiny-pangu", "org/tiny-pangu"])
+            let missing = try await fixture.send("GET", "/v1/models/gpt-4")
+            #expect(missing.status == 404)
+            #expect(missing.text.contains(#""code":"model_not_found""#) && missing.text.contains("gpt-4"))
+        }
+    }
+
     @Test("/tokenize and /detokenize round-trip text and chat messages")
     func tokenizeRoundTrip() async throws {
         try await withFixture { fixture in
