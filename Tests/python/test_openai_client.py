@@ -89,6 +89,9 @@ def test_logprobs(client):
 def test_models_endpoint(client):
     models = client.models.list()
     assert [m.id for m in models.data] == ["tiny"]
+    assert client.models.retrieve("tiny").id == "tiny"
+    with pytest.raises(openai.NotFoundError):
+        client.models.retrieve("gpt-4")
 
 
 def test_bad_parameter_is_400_naming_it(client):
