@@ -61,7 +61,9 @@ def source_metrics():
 
 def source_routes():
     text = (ROOT / "Sources/OpenAIAPI/OpenAIRoutes.swift").read_text()
-    return {(method, path) for method, path in re.findall(r'router\.add\(\.(get|post), "([^"]+)"', text)}
+    # a rest-of-path parameter `{name...}` is `{name}` in OpenAPI
+    return {(method, path.replace("...}", "}"))
+            for method, path in re.findall(r'router\.add\(\.(get|post), "([^"]+)"', text)}
 
 
 OPTIONS = source_options()
