@@ -34,6 +34,39 @@ struct GenerationParameters: Sendable {
         try decodeSampling(body, vocabSize: vocabSize)
         try decodeStops(body, vocabSize: vocabSize)
         try decodeOutputOptions(body, kind: kind)
+        try Self.rejectUnsupported(body, kind: kind, n: n)
+    }
+
+    /// Refuses the OpenAI parameters whose meaning this server cannot honour, rather than answering as if
+    /// they had not been sent (as vLLM refuses them): insertion (`suffix`), server-side `best_of`
+    /// candidates, JSON output modes, and tool calls. Their neutral values (`best_of` = `n`,
+    /// `response_format` `text`, `tool_choice` `none`) are accepted.
+    private static func rejectUnsupported(_ body: RequestBody, kind: Kind, n: Int) throws(APIError) {
+        if kind == .completion {
+            if let suffix = try body.string("suffix"), !suffix.isEmpty {
+                throw .invalidParameter(param: "suffix", "suffix (insertion) is not supported")
+            }
+            if let bestOf = try body.int("best_of"), bestOf != n {
+                throw .invalidParameter(param: "best_of", "best_of is not supported; use n for several choices")
+            }
+        }
+        if let format = try body.object("response_format") {
+            let type = try format.string("type")
+            guard type == nil || type == "text" else {
+                throw .invalidParameter(
+                    param: "response_format", "response_format '\(type ?? "")' is not supported (only 'text')")
+            }
+        }
+        guard kind == .chat else { return }
+        let choice = body.value("tool_choice")
+        let choosesNone = (choice as? String) == "none"
+        let tools = try body.array("tools") ?? [], functions = try body.array("functions") ?? []
+        let hasTools = !tools.isEmpty || !functions.isEmpty
+        if (hasTools || choice != nil) && !choosesNone {
+            throw .invalidParameter(
+                param: hasTools ? "tools" : "tool_choice",
+                "tool calling is not supported; send tool_choice: \"none\" to have the tools ignored")
+        }
     }
 
     private mutating func decodeLimits(_ body: RequestBody, kind: Kind) throws(APIError) {

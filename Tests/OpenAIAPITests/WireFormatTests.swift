@@ -56,6 +56,35 @@ struct WireFormatTests {
         #expect(throws: APIError.self) { try GenerationParameters(body: bias, kind: .completion, vocabSize: 100) }
     }
 
+    @Test(
+        "Parameters this server cannot honour are refused by name; their neutral values are accepted",
+        arguments: [
+            (#"{"suffix": "end"}"#, GenerationParameters.Kind.completion, "suffix"),
+            (#"{"best_of": 3}"#, .completion, "best_of"),
+            (#"{"response_format": {"type": "json_object"}}"#, .chat, "response_format"),
+            (#"{"response_format": {"type": "json_schema", "json_schema": {}}}"#, .completion, "response_format"),
+            (#"{"tools": [{"type": "function", "function": {"name": "f"}}]}"#, .chat, "tools"),
+            (#"{"tools": [{"type": "function"}], "tool_choice": "auto"}"#, .chat, "tools"),
+            (#"{"functions": [{"name": "f"}]}"#, .chat, "tools"),
+            (#"{"tool_choice": "required"}"#, .chat, "tool_choice"),
+            (#"{"suffix": "", "best_of": 2, "n": 2, "response_format": {"type": "text"}}"#, .completion, ""),
+            (#"{"tools": [{"type": "function"}], "tool_choice": "none", "response_format": {}}"#, .chat, ""),
+            (#"{"tools": [], "suffix": "ignored by chat"}"#, .chat, ""),
+        ])
+    func unsupportedParameters(json: String, kind: GenerationParameters.Kind, refused: String) throws {
+        let body = try RequestBody(bytes: Array(json.utf8))
+        if refused.isEmpty {
+            _ = try GenerationParameters(body: body, kind: kind, vocabSize: 100)
+            return
+        }
+        #expect {
+            try GenerationParameters(body: body, kind: kind, vocabSize: 100)
+        } throws: { error in
+            guard case APIError.invalidParameter(let param, let message) = error else { return false }
+            return param == refused && message.contains("not supported")
+        }
+    }
+
     @Test("Engine refusals map to their HTTP statuses")
     func engineErrorMapping() {
         #expect(APIError.from(.queueFull(numWaitingRequests: 1, numWaitingTokens: 2)).httpError.status.code == 429)

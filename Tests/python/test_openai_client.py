@@ -100,6 +100,21 @@ def test_bad_parameter_is_400_naming_it(client):
     assert "temperature" in str(e.value)
 
 
+def test_tools_and_json_mode_are_refused_not_ignored(client):
+    tools = [{"type": "function", "function": {"name": "f", "parameters": {"type": "object"}}}]
+    messages = [{"role": "user", "content": "x"}]
+    with pytest.raises(openai.BadRequestError) as e:
+        client.chat.completions.create(model="tiny", messages=messages, max_tokens=2, tools=tools)
+    assert "tool" in str(e.value)
+    with pytest.raises(openai.BadRequestError) as e:
+        client.chat.completions.create(model="tiny", messages=messages, max_tokens=2,
+                                       response_format={"type": "json_object"})
+    assert "response_format" in str(e.value)
+    c = client.chat.completions.create(model="tiny", messages=messages, max_tokens=2, tools=tools,
+                                       tool_choice="none")
+    assert c.choices[0].message.tool_calls is None
+
+
 def test_unknown_model_is_404(client):
     with pytest.raises(openai.NotFoundError):
         client.completions.create(model="nope", prompt=PROMPT, max_tokens=4)
