@@ -51,7 +51,8 @@ final class ModelRunner {
         for chunk in chunks {
             batch.append(
                 tokens: chunk.tokenIDs, startPosition: chunk.startPosition, blockTable: chunk.blockTable,
-                blockSize: blockSize, wantLogits: chunk.samplesToken ? .last : .none)
+                blockSize: blockSize,
+                wantLogits: !chunk.samplesToken ? .none : chunk.draftTokenIDs.isEmpty ? .last : .all)
         }
         return batch
     }
@@ -67,20 +68,32 @@ final class ModelRunner {
         var output = ModelRunnerOutput()
         var row = 0
         for chunk in chunks where chunk.samplesToken {
-            let sampled = logits.withUnsafeMutableBufferPointer { all in
-                let slice = UnsafeMutableBufferPointer(rebasing: all[row * vocab..<(row + 1) * vocab])
-                return sample(chunk.requestID, logits: slice)
+            // Row i predicts the token after draft i (row 0: after the last known token). A draft stands while
+            // the sample at its position equals it; sampling from the model's own distribution and keeping
+            // the draft only on a match is exact speculative sampling for a draft that is a single token.
+            var tokens: [Int] = []
+            var logprobs: [SampleLogprob] = []
+            for draftIndex in 0...chunk.draftTokenIDs.count {
+                let sampled = logits.withUnsafeMutableBufferPointer { all in
+                    let slice = UnsafeMutableBufferPointer(
+                        rebasing: all[(row + draftIndex) * vocab..<(row + draftIndex + 1) * vocab])
+                    return sample(chunk.requestID, logits: slice)
+                }
+                states.append(sampled.tokenID, to: chunk.requestID)
+                tokens.append(sampled.tokenID)
+                if let l = sampled.logprobs {
+                    logprobs.append(
+                        SampleLogprob(
+                            tokenID: l.sampled.tokenID, logprob: l.sampled.logprob,
+                            topLogprobs: l.top.map { TopLogprob(tokenID: $0.tokenID, logprob: $0.logprob) }))
+                }
+                if draftIndex == chunk.draftTokenIDs.count || sampled.tokenID != chunk.draftTokenIDs[draftIndex] {
+                    break
+                }
             }
-            row += 1
-            states.append(sampled.tokenID, to: chunk.requestID)
-            output.sampledTokenIDs[chunk.requestID] = [sampled.tokenID]
-            if let l = sampled.logprobs {
-                output.logprobs[chunk.requestID] = [
-                    SampleLogprob(
-                        tokenID: l.sampled.tokenID, logprob: l.sampled.logprob,
-                        topLogprobs: l.top.map { TopLogprob(tokenID: $0.tokenID, logprob: $0.logprob) })
-                ]
-            }
+            row += 1 + chunk.draftTokenIDs.count
+            output.sampledTokenIDs[chunk.requestID] = tokens
+            if !logprobs.isEmpty { output.logprobs[chunk.requestID] = logprobs }
         }
         return output
     }

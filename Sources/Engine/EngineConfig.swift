@@ -28,6 +28,12 @@ public struct EngineConfig: Sendable, Equatable {
     public var maxNumWaitingRequests: Int = 1024
     /// Maximum total tokens of all waiting requests; beyond it `queueFull`. Default 1,048,576.
     public var maxNumWaitingTokens: Int = 1 << 20
+    /// Speculative decoding by prompt lookup (`NgramProposer`): draft tokens proposed per decode step and
+    /// verified in the same forward pass. 0 (default) = off.
+    public var numSpeculativeTokens: Int = 0
+    /// Shortest and longest n-gram the proposer looks up. Defaults 2 and 4.
+    public var promptLookupMin: Int = 2
+    public var promptLookupMax: Int = 4
 
     public init(numBlocks: Int) {
         self.numBlocks = numBlocks
@@ -58,6 +64,10 @@ public struct EngineConfig: Sendable, Equatable {
         }
         if maxNumWaitingRequests < 1 { throw .invalidConfig("maxNumWaitingRequests must be >= 1") }
         if maxNumWaitingTokens < 1 { throw .invalidConfig("maxNumWaitingTokens must be >= 1") }
+        if !(0...16).contains(numSpeculativeTokens) { throw .invalidConfig("numSpeculativeTokens must be in 0...16") }
+        if promptLookupMin < 1 || promptLookupMax < promptLookupMin {
+            throw .invalidConfig("need 1 <= promptLookupMin <= promptLookupMax")
+        }
     }
 }
 

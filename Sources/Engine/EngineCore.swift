@@ -122,6 +122,8 @@ public final class EngineCore {
         stats.prefixCacheHits = kv.numHitTokens
         stats.numPromptTokensTotal = scheduler.numPromptTokensTotal
         stats.numGenerationTokensTotal = scheduler.numGenerationTokensTotal
+        stats.numDraftTokensTotal = scheduler.numDraftTokensTotal
+        stats.numAcceptedDraftTokensTotal = scheduler.numAcceptedDraftTokensTotal
         stats.numFinishedByReason = numFinishedByReason
         stats.numWorkerErrorsTotal = numWorkerErrorsTotal
         stats.lastActivityTime = clock()

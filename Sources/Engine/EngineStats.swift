@@ -31,6 +31,9 @@ public struct EngineStats: Sendable, Equatable {
     public var numPromptTokensTotal: Int = 0
     /// Tokens generated.
     public var numGenerationTokensTotal: Int = 0
+    /// Speculative decoding: draft tokens proposed and verified, and those the model accepted.
+    public var numDraftTokensTotal: Int = 0
+    public var numAcceptedDraftTokensTotal: Int = 0
     /// Finished requests by reason.
     public var numFinishedByReason: [FinishReason: Int] = [:]
     /// Steps whose worker call threw.
@@ -61,6 +64,8 @@ public struct EngineStats: Sendable, Equatable {
             total.prefixCacheHits += item.prefixCacheHits
             total.numPromptTokensTotal += item.numPromptTokensTotal
             total.numGenerationTokensTotal += item.numGenerationTokensTotal
+            total.numDraftTokensTotal += item.numDraftTokensTotal
+            total.numAcceptedDraftTokensTotal += item.numAcceptedDraftTokensTotal
             total.numWorkerErrorsTotal += item.numWorkerErrorsTotal
             total.numFinishedByReason.merge(item.numFinishedByReason, uniquingKeysWith: +)
             total.lastActivityTime = max(total.lastActivityTime, item.lastActivityTime)

@@ -20,14 +20,19 @@ extension Scheduler {
         var index = 0
         while index < running.count && plan.tokenBudget > 0 {
             let request = running[index]
-            let numNewTokens = capped(request.numTokens - request.numComputedTokens, budget: plan.tokenBudget)
+            var drafts = proposeDrafts(request, budget: plan.tokenBudget)
+            var numNewTokens = capped(request.numTokens - request.numComputedTokens, budget: plan.tokenBudget)
             precondition(numNewTokens > 0, "running request \(request.requestID) has nothing to compute")
             var newBlocks: [Int]?
             while newBlocks == nil {
                 newBlocks = kvCacheManager.allocateSlots(
                     requestID: request.requestID, numComputedTokens: request.numComputedTokens,
-                    numNewTokens: numNewTokens)
+                    numNewTokens: numNewTokens + drafts.count)
                 if newBlocks != nil { break }
+                if !drafts.isEmpty {  // no room for the drafts: decode without them before preempting anyone
+                    drafts = []
+                    continue
+                }
                 guard let victim = preemptionVictim(), let victimIndex = running.firstIndex(where: { $0 === victim })
                 else { break }
                 plan.unschedule(victim)
@@ -37,12 +42,22 @@ extension Scheduler {
                 if victim === request { return }
             }
             guard let blocks = newBlocks else { return }
+            numNewTokens += drafts.count
             plan.scheduledRunning.append(request)
             plan.numScheduledTokens[request.requestID] = numNewTokens
+            if !drafts.isEmpty { plan.draftTokenIDs[request.requestID] = drafts }
             plan.newBlockIDs[request.requestID] = blocks
             plan.tokenBudget -= numNewTokens
             index += 1
         }
+    }
+
+    /// Draft tokens for a decoding request (one token left to compute): as many as the proposer finds, the
+    /// budget allows besides that token, and the request may still generate after it.
+    private func proposeDrafts(_ request: Request, budget: Int) -> [Int] {
+        guard let proposer, request.numTokens - request.numComputedTokens == 1 else { return [] }
+        let limit = min(budget - 1, request.maxNumTokens - request.numTokens - 1)
+        return proposer.propose(request.allTokenIDs, limit: limit)
     }
 
     /// The running request to give up first: the last in policy order.
@@ -135,7 +150,8 @@ extension Scheduler {
         let output = SchedulerOutput(
             stepID: stepID, scheduledNewRequests: newRequests, scheduledCachedRequests: cachedRequests,
             numScheduledTokens: plan.numScheduledTokens, finishedRequestIDs: finishedSinceLastStep,
-            preemptedRequestIDs: Set(plan.preempted.map(\.requestID)), blockSize: config.blockSize)
+            preemptedRequestIDs: Set(plan.preempted.map(\.requestID)), blockSize: config.blockSize,
+            scheduledSpecDecodeTokens: plan.draftTokenIDs)
         for request in plan.scheduledRunning + plan.scheduledNew + plan.scheduledResumed {
             request.numComputedTokens += plan.numScheduledTokens[request.requestID] ?? 0
             if request.timings.firstScheduledTime == nil { request.timings.firstScheduledTime = now }

@@ -6,6 +6,12 @@ extension Scheduler {
         var outputs: [RequestOutput] = []
         for requestID in schedulerOutput.scheduledRequestIDs {
             guard let request = requests[requestID], request.status == .running else { continue }
+            if let drafts = schedulerOutput.scheduledSpecDecodeTokens[requestID] {
+                guard verifyDrafts(request, drafts, sampled: runnerOutput.sampledTokenIDs[requestID] ?? []) else {
+                    outputs.append(fail(request, message: "worker broke the draft contract for \(requestID)", now: now))
+                    continue
+                }
+            }
             cacheComputedBlocks(request)
             guard request.numComputedTokens >= request.numTokens else { continue }  // partial prefill chunk
             guard let sampled = runnerOutput.sampledTokenIDs[requestID], !sampled.isEmpty else {
@@ -15,6 +21,20 @@ extension Scheduler {
             outputs.append(appendTokens(request, sampled, logprobs: runnerOutput.logprobs[requestID], now: now))
         }
         return outputs
+    }
+
+    /// Takes the rejected drafts back out of the request's computed tokens (their KV slots will be
+    /// overwritten): the worker returned the accepted drafts, then one sampled token. False when the
+    /// returned tokens do not start with the accepted drafts or outnumber the drafts by more than one.
+    private func verifyDrafts(_ request: Request, _ drafts: [Int], sampled: [Int]) -> Bool {
+        guard !sampled.isEmpty else { return true }  // reported by `update` as a missing token
+        let numAccepted = sampled.count - 1
+        guard numAccepted <= drafts.count, sampled.prefix(numAccepted).elementsEqual(drafts.prefix(numAccepted))
+        else { return false }
+        request.numComputedTokens -= drafts.count - numAccepted
+        numDraftTokensTotal += drafts.count
+        numAcceptedDraftTokensTotal += numAccepted
+        return true
     }
 
     /// Registers the request's newly completed full blocks in the prefix cache.

@@ -24,6 +24,10 @@ final class Scheduler {
     var numPromptTokensTotal = 0
     var numGenerationTokensTotal = 0
     var numLastStepTokens = 0
+    var numDraftTokensTotal = 0
+    var numAcceptedDraftTokensTotal = 0
+    /// Drafts for speculative decoding; nil when `numSpeculativeTokens` is 0.
+    let proposer: NgramProposer?
 
     init(config: EngineConfig, eosTokenIDs: Set<Int>) {
         self.config = config
@@ -33,6 +37,11 @@ final class Scheduler {
             numBlocks: config.numBlocks, blockSize: config.blockSize,
             enablePrefixCaching: config.enablePrefixCaching)
         waiting = RequestQueue(policy: config.schedulingPolicy)
+        proposer =
+            config.numSpeculativeTokens > 0
+            ? NgramProposer(
+                numSpeculativeTokens: config.numSpeculativeTokens, minN: config.promptLookupMin,
+                maxN: config.promptLookupMax) : nil
     }
 
     /// Whether a step has anything to do (requests, or finished ids the worker has not heard of).
@@ -96,6 +105,8 @@ struct StepPlan {
     /// Preempted requests scheduled again.
     var scheduledResumed: [Request] = []
     var numScheduledTokens: [String: Int] = [:]
+    /// Draft tokens of running requests (part of their `numScheduledTokens`).
+    var draftTokenIDs: [String: [Int]] = [:]
     var newBlockIDs: [String: [Int]] = [:]
     /// Preempted in this step.
     var preempted: [Request] = []
@@ -105,6 +116,7 @@ struct StepPlan {
         guard let count = numScheduledTokens.removeValue(forKey: request.requestID) else { return }
         tokenBudget += count
         newBlockIDs[request.requestID] = nil
+        draftTokenIDs[request.requestID] = nil
         scheduledRunning.removeAll { $0 === request }
     }
 }

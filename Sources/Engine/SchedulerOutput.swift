@@ -25,11 +25,16 @@ public struct SchedulerOutput: Sendable {
     public var preemptedRequestIDs: Set<String>
     /// Tokens per KV block.
     public var blockSize: Int
+    /// Draft tokens to verify per request (speculative decoding): they follow the request's known tokens
+    /// and are counted in its `numScheduledTokens`. The worker samples each drafted position in turn and
+    /// stops at the first sample that differs from the draft, returning the accepted drafts plus that
+    /// sample (or one more token when all were accepted).
+    public var scheduledSpecDecodeTokens: [String: [Int]]
 
     public init(
         stepID: Int, scheduledNewRequests: [NewRequestData], scheduledCachedRequests: [CachedRequestData],
         numScheduledTokens: [String: Int], finishedRequestIDs: Set<String>, preemptedRequestIDs: Set<String>,
-        blockSize: Int
+        blockSize: Int, scheduledSpecDecodeTokens: [String: [Int]] = [:]
     ) {
         self.stepID = stepID
         self.scheduledNewRequests = scheduledNewRequests
@@ -39,6 +44,7 @@ public struct SchedulerOutput: Sendable {
         self.finishedRequestIDs = finishedRequestIDs
         self.preemptedRequestIDs = preemptedRequestIDs
         self.blockSize = blockSize
+        self.scheduledSpecDecodeTokens = scheduledSpecDecodeTokens
     }
 
     /// Scheduled request ids in a stable order: cached requests first, then new ones.

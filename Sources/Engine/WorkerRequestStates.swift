@@ -40,16 +40,23 @@ public struct WorkerRequestStates: Sendable {
             states[cached.requestID] = state
         }
         return try output.scheduledRequestIDs.map { requestID throws(EngineError) in
-            try chunk(requestID, count: output.numScheduledTokens[requestID] ?? 0, blockSize: output.blockSize)
+            try chunk(
+                requestID, count: output.numScheduledTokens[requestID] ?? 0,
+                drafts: output.scheduledSpecDecodeTokens[requestID] ?? [], blockSize: output.blockSize)
         }
     }
 
-    private mutating func chunk(_ requestID: String, count: Int, blockSize: Int) throws(EngineError) -> ScheduledChunk {
+    private mutating func chunk(_ requestID: String, count: Int, drafts: [Int], blockSize: Int) throws(EngineError)
+        -> ScheduledChunk
+    {
         guard var state = states[requestID] else {
             throw .inconsistentSchedulerOutput(requestID: requestID, reason: "scheduled but unknown")
         }
         let start = state.numComputedTokens
-        let end = start + count
+        let end = start + count - drafts.count
+        if !drafts.isEmpty && end != state.tokenIDs.count {
+            throw .inconsistentSchedulerOutput(requestID: requestID, reason: "drafts scheduled before the last token")
+        }
         if end > state.tokenIDs.count {
             throw .inconsistentSchedulerOutput(
                 requestID: requestID, reason: "positions up to \(end) scheduled, \(state.tokenIDs.count) known")
@@ -57,14 +64,18 @@ public struct WorkerRequestStates: Sendable {
         if state.blockTable.count * blockSize < end {
             throw .inconsistentSchedulerOutput(requestID: requestID, reason: "block table too short for \(end)")
         }
-        state.numComputedTokens = end
+        if state.blockTable.count * blockSize < end + drafts.count {
+            throw .inconsistentSchedulerOutput(requestID: requestID, reason: "block table too short for the drafts")
+        }
+        state.numComputedTokens = end + drafts.count
         states[requestID] = state
         return ScheduledChunk(
-            requestID: requestID, startPosition: start, tokenIDs: Array(state.tokenIDs[start..<end]),
-            blockTable: state.blockTable, samplesToken: end == state.tokenIDs.count, blockSize: blockSize)
+            requestID: requestID, startPosition: start, tokenIDs: Array(state.tokenIDs[start..<end]) + drafts,
+            blockTable: state.blockTable, samplesToken: end == state.tokenIDs.count, blockSize: blockSize,
+            draftTokenIDs: drafts)
     }
 
-    /// Records the token sampled for a request (after a chunk with `samplesToken`).
+    /// Records a token sampled for a request (after a chunk with `samplesToken`; one call per token).
     public mutating func append(_ tokenID: Int, to requestID: String) {
         states[requestID]?.tokenIDs.append(tokenID)
     }
@@ -95,9 +106,12 @@ public struct ScheduledChunk: Sendable, Equatable {
     public var tokenIDs: [Int]
     /// The request's whole block table (covers every position up to the chunk's end).
     public var blockTable: [Int]
-    /// True when the chunk ends at the request's last known token: sample one token from its last position.
+    /// True when the chunk ends at the request's last known token: sample one token from its last position
+    /// (with drafts: from the last known token's position on, until a sample differs from its draft).
     public var samplesToken: Bool
     public var blockSize: Int
+    /// Draft tokens to verify, the last `draftTokenIDs.count` of `tokenIDs` (speculative decoding).
+    public var draftTokenIDs: [Int] = []
 
     /// The KV slot (`block * blockSize + offset`) of a position of this request.
     public func slot(of position: Int) -> Int {

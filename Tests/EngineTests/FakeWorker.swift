@@ -71,37 +71,54 @@ final class FakeWorker: Worker {
         var sampled: [String: [Int]] = [:]
         var logprobs: [String: [SampleLogprob]] = [:]
         for id in output.scheduledRequestIDs {
-            guard let count = output.numScheduledTokens[id], let token = compute(id, count: count) else { continue }
-            sampled[id] = [token]
+            guard let count = output.numScheduledTokens[id] else { continue }
+            let tokens = compute(id, count: count, drafts: output.scheduledSpecDecodeTokens[id] ?? [])
+            guard !tokens.isEmpty else { continue }
+            sampled[id] = tokens
             if let numTop = states[id]?.numLogprobs {
-                let top = (0..<numTop).map { TopLogprob(tokenID: token + $0, logprob: -Float($0) - 0.5) }
-                logprobs[id] = [SampleLogprob(tokenID: token, logprob: -0.5, topLogprobs: top)]
+                logprobs[id] = tokens.map { token in
+                    let top = (0..<numTop).map { TopLogprob(tokenID: token + $0, logprob: -Float($0) - 0.5) }
+                    return SampleLogprob(tokenID: token, logprob: -0.5, topLogprobs: top)
+                }
             }
         }
         return ModelRunnerOutput(sampledTokenIDs: sampled, logprobs: logprobs)
     }
 
-    /// Writes KV for the scheduled positions; at the end of the known tokens, samples from the KV store.
-    private func compute(_ id: String, count: Int) -> Int? {
-        guard var state = states[id] else { return nil }
+    /// Writes KV for the scheduled positions (drafts included); at the end of the known tokens, samples from
+    /// the KV store: one token, or with drafts the accepted drafts and the token after them. Afterwards
+    /// only positions holding known tokens count as computed, so the scheduler's next `numComputedTokens`
+    /// must have taken the rejected drafts back.
+    private func compute(_ id: String, count: Int, drafts: [Int]) -> [Int] {
+        guard var state = states[id] else { return [] }
         let start = state.numComputedTokens
-        check(start + count <= state.tokenIDs.count, "scheduled past the known tokens of \(id)")
+        let known = state.tokenIDs.count
+        check(start + count - drafts.count <= known, "scheduled past the known tokens of \(id)")
+        check(drafts.isEmpty || start + count - drafts.count == known, "drafts of \(id) not after its last token")
         check(state.blockTable.count * blockSize >= start + count, "block table of \(id) too short")
-        for position in start..<min(start + count, state.tokenIDs.count) {
-            kvStore[slot(state, position)] = Slot(tokenID: state.tokenIDs[position], position: position)
+        let tokens = state.tokenIDs + drafts
+        for position in start..<min(start + count, tokens.count) {
+            kvStore[slot(state, position)] = Slot(tokenID: tokens[position], position: position)
         }
         state.numComputedTokens = start + count
         defer { states[id] = state }
-        guard state.numComputedTokens == state.tokenIDs.count else { return nil }
-        var context: [Int] = []
-        for position in 0..<state.tokenIDs.count {
-            let stored = kvStore[slot(state, position)]
-            check(stored == Slot(tokenID: state.tokenIDs[position], position: position), "KV of \(id) at \(position)")
-            context.append(stored?.tokenID ?? -1)
+        guard state.numComputedTokens - drafts.count == known else { return [] }
+        var sampled: [Int] = []
+        for draftIndex in 0...drafts.count {
+            let end = known + draftIndex
+            var context: [Int] = []
+            for position in 0..<end {
+                let stored = kvStore[slot(state, position)]
+                check(stored == Slot(tokenID: tokens[position], position: position), "KV of \(id) at \(position)")
+                context.append(stored?.tokenID ?? -1)
+            }
+            let token = scripts[id].map { script in scriptToken(script, id: id) } ?? FakeModel.next(after: context)
+            state.tokenIDs.append(token)
+            sampled.append(token)
+            if draftIndex == drafts.count || token != drafts[draftIndex] { break }
         }
-        let token = scripts[id].map { script in scriptToken(script, id: id) } ?? FakeModel.next(after: context)
-        state.tokenIDs.append(token)
-        return token
+        state.numComputedTokens = state.tokenIDs.count - 1
+        return sampled
     }
 
     private var scriptPositions: [String: Int] = [:]
