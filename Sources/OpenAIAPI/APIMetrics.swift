@@ -81,6 +81,12 @@ final class APIMetrics: Sendable {
         collect("prefix_cache_hits", "Prompt tokens found in the prefix cache.", .counter) {
             Double($0.prefixCacheHits)
         }
+        collect("spec_decode_num_draft_tokens", "Draft tokens proposed (speculative decoding).", .counter) {
+            Double($0.numDraftTokensTotal)
+        }
+        collect("spec_decode_num_accepted_tokens", "Draft tokens accepted (speculative decoding).", .counter) {
+            Double($0.numAcceptedDraftTokensTotal)
+        }
         registry.collector(
             name: p + "request_success", help: "Finished requests by finish reason.", type: .counter,
             labelNames: ["model_name", "finished_reason"]

@@ -71,7 +71,11 @@ struct OptionValues {
     }
 
     private static func string(from value: Any) -> String {
-        if let b = value as? Bool { return b ? "true" : "false" }
+        // JSON numbers and booleans both arrive as NSNumber, and 0 and 1 bridge to Bool too: only a number
+        // whose type is a C char came from true or false.
+        if let number = value as? NSNumber {
+            return String(cString: number.objCType) == "c" ? (number.boolValue ? "true" : "false") : "\(number)"
+        }
         if let a = value as? [Any] { return a.map { "\($0)" }.joined(separator: ",") }
         return "\(value)"
     }

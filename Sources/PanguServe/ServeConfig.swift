@@ -34,6 +34,10 @@ struct ServeConfig {
     var enablePrefixCaching = true
     var schedulingPolicy = SchedulingPolicy.fcfs
     var maxNumWaitingRequests = 1024
+    /// Speculative decoding by prompt lookup (`--num-speculative-tokens`, 0 = off; n-gram sizes).
+    var numSpeculativeTokens = 0
+    var promptLookupMin = 2
+    var promptLookupMax = 4
     var apiKey: String?
     var allowedOrigins = ["*"]
     var drainTimeout: Duration = .seconds(30)
@@ -90,6 +94,15 @@ struct ServeConfig {
         schedulingPolicy = parsedPolicy
         maxNumWaitingRequests =
             try positive("maxNumWaitingRequests", o.int("maxNumWaitingRequests")) ?? maxNumWaitingRequests
+        numSpeculativeTokens = try o.int("numSpeculativeTokens") ?? 0
+        guard (0...16).contains(numSpeculativeTokens) else {
+            throw CLIError("invalid value for --num-speculative-tokens: must be in 0...16")
+        }
+        promptLookupMin = try positive("promptLookupMin", o.int("promptLookupMin")) ?? promptLookupMin
+        promptLookupMax = try positive("promptLookupMax", o.int("promptLookupMax")) ?? promptLookupMax
+        guard promptLookupMin <= promptLookupMax else {
+            throw CLIError("invalid value for --prompt-lookup-min: must not exceed --prompt-lookup-max")
+        }
         apiKey = o.string("apiKey")
         allowedOrigins = (o.string("allowedOrigins") ?? "*").split(separator: ",").map {
             $0.trimmingCharacters(in: .whitespaces)

@@ -72,6 +72,16 @@ enum ServeOptions {
             name: "maxNumWaitingRequests", help: "waiting-queue bound; beyond it requests get 429",
             unit: "requests", defaultValue: "1024"),
         OptionSpec(
+            name: "numSpeculativeTokens",
+            help:
+                "speculative decoding by prompt lookup: up to this many draft tokens per step, copied from where the request's last tokens occurred before in its prompt or output and verified in the same forward pass (0 = off)",
+            unit: "tokens", defaultValue: "0"),
+        OptionSpec(
+            name: "promptLookupMin", help: "shortest n-gram looked up for drafts", unit: "tokens", defaultValue: "2"),
+        OptionSpec(
+            name: "promptLookupMax", help: "longest n-gram looked up for drafts (tried first)", unit: "tokens",
+            defaultValue: "4"),
+        OptionSpec(
             name: "apiKey", help: "require 'Authorization: Bearer KEY' (health, ready, metrics stay open)",
             unit: "key"),
         OptionSpec(

@@ -48,6 +48,9 @@ struct ServingStack: Sendable {
         engineConfig.enablePrefixCaching = config.enablePrefixCaching
         engineConfig.schedulingPolicy = config.schedulingPolicy
         engineConfig.maxNumWaitingRequests = config.maxNumWaitingRequests
+        engineConfig.numSpeculativeTokens = config.numSpeculativeTokens
+        engineConfig.promptLookupMin = config.promptLookupMin
+        engineConfig.promptLookupMax = config.promptLookupMax
         guard engineConfig.numBlocks >= 2 else {
             throw CLIError(
                 "invalid value for --kv-cache-bytes: \(kvBytes) bytes per worker hold fewer than 2 blocks of \(config.blockSize) tokens (\(bytesPerToken) bytes per token)"

@@ -25,7 +25,8 @@ final class APIServerFixture: Sendable {
 
     init(
         numBlocks: Int = 256, maxNumWaitingRequests: Int = 64, maxBodyBytes: Int = 1 << 20,
-        chatTemplate: ChatTemplate? = nil, failFromStep: Int? = nil, stepDelay: Duration? = nil
+        chatTemplate: ChatTemplate? = nil, failFromStep: Int? = nil, stepDelay: Duration? = nil,
+        numSpeculativeTokens: Int = 0
     ) throws {
         let pool = KernelPool(numThreads: 1)
         let model = try ModelLoader.load(directory: Self.modelDirectory, pool: pool)
@@ -36,6 +37,7 @@ final class APIServerFixture: Sendable {
         config.maxNumBatchedTokens = 256
         config.maxModelLen = 512
         config.maxNumWaitingRequests = maxNumWaitingRequests
+        config.numSpeculativeTokens = numSpeculativeTokens
         let worker = CPUWorker(
             name: "cpu0", model: model, numBlocks: numBlocks, blockSize: Self.blockSize, kvCacheDType: .f16,
             numThreads: 1)  // the daemon's default cache type

@@ -7,7 +7,7 @@ import Testing
 func withFixture(
     numBlocks: Int = 256, maxNumWaitingRequests: Int = 64, maxBodyBytes: Int = 1 << 20,
     chatTemplate: ChatTemplate? = nil, failFromStep: Int? = nil, stepDelay: Duration? = nil,
-    _ body: (APIServerFixture) async throws -> Void
+    numSpeculativeTokens: Int = 0, _ body: (APIServerFixture) async throws -> Void
 ) async throws {
     // Loading the model and tokenizer takes a while in debug builds: do it on its own thread, never on the
     // cooperative pool, whose few threads every server handler in the test process (HTTPServerTests
@@ -15,7 +15,8 @@ func withFixture(
     let fixture = try await offPool {
         try APIServerFixture(
             numBlocks: numBlocks, maxNumWaitingRequests: maxNumWaitingRequests, maxBodyBytes: maxBodyBytes,
-            chatTemplate: chatTemplate, failFromStep: failFromStep, stepDelay: stepDelay)
+            chatTemplate: chatTemplate, failFromStep: failFromStep, stepDelay: stepDelay,
+            numSpeculativeTokens: numSpeculativeTokens)
     }
     do {
         try await body(fixture)
@@ -170,6 +171,35 @@ struct CompletionsTests {
             #expect(values.allSatisfy { $0 <= 0 && $0 > -10000 })
             #expect(tops.allSatisfy { (1...2).contains($0.count) })
             #expect(offsets == offsets.sorted() && offsets.first == 0)
+        }
+    }
+
+    @Test("Speculative decoding changes no response (text, logprobs, streamed text) and is counted in /metrics")
+    func speculativeDecoding() async throws {
+        var body: [String: Any] = [
+            "model": "tiny-pangu", "prompt": "one two three one two three one two three one two three",
+            "max_tokens": 40,
+            "temperature": 0, "logprobs": 1, "ignore_eos": true,
+        ]
+        var plain: [String: Any] = [:]
+        try await withSharedFixture { plain = choices(try await $0.post("/v1/completions", body).json).first ?? [:] }
+        let plainText = try #require(plain["text"] as? String)
+        let plainLogprobs = (plain["logprobs"] as? [String: Any])?["token_logprobs"] as? [Double] ?? []
+        try await withFixture(numSpeculativeTokens: 4) { fixture in
+            let choice = try #require(choices(try await fixture.post("/v1/completions", body).json).first)
+            #expect(choice["text"] as? String == plainText)
+            let logprobs = (choice["logprobs"] as? [String: Any])?["token_logprobs"] as? [Double] ?? []
+            #expect(logprobs.count == 40 && plainLogprobs.count == 40)
+            #expect(zip(logprobs, plainLogprobs).allSatisfy { abs($0 - $1) < 1e-3 })
+            body["stream"] = true
+            let streamed = try await fixture.post("/v1/completions", body).eventObjects
+            #expect(streamed.compactMap { choices($0).first?["text"] as? String }.joined() == plainText)
+            let metrics = try await fixture.send("GET", "/metrics").text
+            let accepted = metrics.split(separator: "\n").first {
+                $0.hasPrefix("pangu:spec_decode_num_accepted_tokens_total{")
+            }
+            let count = accepted.flatMap { Double($0.split(separator: " ").last ?? "") } ?? 0
+            #expect(count > 0, "\(accepted ?? "no accepted-token series")")
         }
     }
 

@@ -38,6 +38,8 @@ import Testing
             (["--port", "http"], "--port"), (["--max-num-seqs", "0"], "--max-num-seqs"),
             (["--bogus"], "--bogus"), (["--log-format", "xml"], "--log-format"), (["--devices", "gpu"], "--devices"),
             (["--tls-cert-file", "a.pem"], "--tls-cert-file"), (["--port"], "--port"),
+            (["--num-speculative-tokens", "17"], "--num-speculative-tokens"),
+            (["--prompt-lookup-min", "5"], "--prompt-lookup-min"),
         ])
     func invalidValues(arguments: [String], option: String) {
         #expect {
@@ -45,6 +47,16 @@ import Testing
         } throws: { error in
             (error as? CLIError)?.description.contains(option) == true
         }
+    }
+
+    @Test("JSON numbers 0 and 1 in a config file are numbers, and true and false are booleans")
+    func jsonZeroAndOne() throws {
+        let json = #"{"threads": 1, "numSpeculativeTokens": 0, "enablePrefixCaching": false, "expertParallel": true}"#
+        let file = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
+        let config = try ServeConfig(
+            OptionValues(arguments: [], specs: ServeOptions.specs, environment: [:], configFile: file))
+        #expect(config.threads == 1 && config.numSpeculativeTokens == 0)
+        #expect(!config.enablePrefixCaching && config.enableExpertParallel)
     }
 
     @Test("an unknown key in the config file is refused")
