@@ -26,6 +26,8 @@ final class Request {
     private(set) var blockHashes: [BlockHash] = []
     var text: OutputTextProcessor
     var timings: RequestTimings
+    /// Speculative decoding: how many drafts the request gets next (set by the scheduler when enabled).
+    var drafts: DraftAllowance?
 
     init(_ request: EngineRequest, sequenceNumber: Int, maxModelLen: Int, text: OutputTextProcessor) {
         requestID = request.requestID

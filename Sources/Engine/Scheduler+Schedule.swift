@@ -53,10 +53,13 @@ extension Scheduler {
     }
 
     /// Draft tokens for a decoding request (one token left to compute): as many as the proposer finds, the
-    /// budget allows besides that token, and the request may still generate after it.
+    /// request's `DraftAllowance` and the budget allow besides that token, and the request may still
+    /// generate after it.
     private func proposeDrafts(_ request: Request, budget: Int) -> [Int] {
         guard let proposer, request.numTokens - request.numComputedTokens == 1 else { return [] }
-        let limit = min(budget - 1, request.maxNumTokens - request.numTokens - 1)
+        var allowance = request.drafts ?? DraftAllowance(maxDrafts: proposer.numSpeculativeTokens)
+        let limit = min(allowance.next(), budget - 1, request.maxNumTokens - request.numTokens - 1)
+        request.drafts = allowance
         return proposer.propose(request.allTokenIDs, limit: limit)
     }
 

@@ -32,6 +32,7 @@ extension Scheduler {
         guard numAccepted <= drafts.count, sampled.prefix(numAccepted).elementsEqual(drafts.prefix(numAccepted))
         else { return false }
         request.numComputedTokens -= drafts.count - numAccepted
+        request.drafts?.record(proposed: drafts.count, accepted: numAccepted)
         numDraftTokensTotal += drafts.count
         numAcceptedDraftTokensTotal += numAccepted
         return true

@@ -130,6 +130,45 @@ import Testing
         #expect(worker.violations.isEmpty, "\(worker.violations.prefix(3))")
     }
 
+    @Test("the allowance grows on acceptance, follows partial acceptance, and backs off on rejection")
+    func allowance() {
+        var allowance = DraftAllowance(maxDrafts: 4)
+        #expect(allowance.next() == 4)
+        allowance.record(proposed: 4, accepted: 1)
+        #expect(allowance.next() == 2)
+        allowance.record(proposed: 2, accepted: 2)
+        #expect(allowance.next() == 3)
+        allowance.record(proposed: 0, accepted: 0)  // nothing proposed: nothing learnt
+        #expect(allowance.next() == 3)
+        var skipped: [Int] = []
+        for _ in 0..<6 {
+            allowance.record(proposed: allowance.limit, accepted: 0)
+            var count = 0
+            while allowance.next() == 0 { count += 1 }
+            skipped.append(count)
+        }
+        #expect(skipped == [1, 2, 4, 8, 16, 16])
+        #expect(allowance.limit == 1)
+        allowance.record(proposed: 1, accepted: 1)
+        #expect(allowance.next() == 2)
+    }
+
+    @Test("a request whose repetitions never continue the same way soon stops drafting")
+    func draftsBackOff() throws {
+        let (core, worker) = try makeCore(specConfig(4))
+        // "7 8 X" with a new X each time: the bigram 7 8 always matches, its continuation never does.
+        let script = (0..<40).flatMap { [7, 8, 100 + $0] }
+        worker.scripts["r"] = script
+        try core.add(
+            EngineRequest(
+                requestID: "r", promptTokenIDs: [3, 7, 8, 99], samplingParams: params(maxTokens: 120, ignoreEOS: true)))
+        #expect(collect(core.runUntilIdle())["r"]?.tokenIDs == script)
+        let drafted = worker.history.filter { $0.scheduledSpecDecodeTokens["r"] != nil }.count
+        #expect(core.stats.numAcceptedDraftTokensTotal == 0)
+        #expect(drafted <= 10, "drafted in \(drafted) of 40 steps where the bigram matched")
+        #expect(worker.violations.isEmpty)
+    }
+
     @Test("speculative settings are range-checked")
     func validation() {
         var config = makeConfig()
