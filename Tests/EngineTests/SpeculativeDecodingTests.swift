@@ -165,7 +165,7 @@ import Testing
         #expect(collect(core.runUntilIdle())["r"]?.tokenIDs == script)
         let drafted = worker.history.filter { $0.scheduledSpecDecodeTokens["r"] != nil }.count
         #expect(core.stats.numAcceptedDraftTokensTotal == 0)
-        #expect(drafted <= 10, "drafted in \(drafted) of 40 steps where the bigram matched")
+        #expect(drafted <= 12, "drafted in \(drafted) of 40 steps where the bigram matched")
         #expect(worker.violations.isEmpty)
     }
 
