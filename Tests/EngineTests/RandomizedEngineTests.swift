@@ -9,13 +9,17 @@ import Testing
     @Test(
         "random traffic with aborts and preemptions yields reference tokens and leaks no block",
         arguments: [
-            (SchedulingPolicy.fcfs, true, 1 as UInt64), (.priority, true, 2), (.fcfs, false, 3),
+            (SchedulingPolicy.fcfs, true, 1 as UInt64, 0), (.priority, true, 2, 0), (.fcfs, false, 3, 0),
+            (.fcfs, true, 4, 3), (.priority, false, 5, 3),
         ])
-    func randomTraffic(policy: SchedulingPolicy, enablePrefixCaching: Bool, seed: UInt64) throws {
+    func randomTraffic(policy: SchedulingPolicy, enablePrefixCaching: Bool, seed: UInt64, numSpeculativeTokens: Int)
+        throws
+    {
         var rng = TestRNG(state: seed)
         var config = makeConfig(numBlocks: 24, blockSize: 4, maxNumBatchedTokens: 48, maxNumSeqs: 6, maxModelLen: 64)
         config.schedulingPolicy = policy
         config.enablePrefixCaching = enablePrefixCaching
+        config.numSpeculativeTokens = numSpeculativeTokens  // drafts from the shared bases, mostly rejected
         config.longPrefillTokenThreshold = 20
         config.maxNumWaitingRequests = 100_000
         let (core, worker) = try makeCore(config)
@@ -77,6 +81,7 @@ import Testing
         #expect(stats.numPreemptionsTotal > 0)
         #expect(stats.numRunning == 0 && stats.numWaiting == 0)
         if enablePrefixCaching { #expect(stats.prefixCacheHits > 0) }
+        if numSpeculativeTokens > 0 { #expect(stats.numDraftTokensTotal > 0) }
         _ = core.step()
         #expect(worker.states.isEmpty)
     }
