@@ -23,6 +23,13 @@
 /// 6. If `c + n` equals the length of its token list, sample one token from the logits of position
 ///    `c + n - 1`, append it to the token list and return it in `sampledTokenIDs[id]`. Otherwise (a partial
 ///    prefill chunk) return nothing for it.
+/// 7. Speculative decoding: `scheduledSpecDecodeTokens[id]` holds `d` draft tokens, the last `d` of the `n`
+///    scheduled tokens, after the whole token list (so `c + n - d` is its length). Compute all `n`
+///    positions, drafts included; then for `i` in `0 ... d` sample from the logits of position
+///    `c + n - d - 1 + i`, append the sample, and stop after it unless `i < d` and it equals draft `i`.
+///    Return the samples (the accepted drafts and one more token). A worker that ignores drafts and samples
+///    once from position `c + n - d - 1` is correct too (every draft rejected). The next step's
+///    `numComputedTokens` excludes the rejected drafts, whose KV slots are then written again.
 /// The engine records the same sampled tokens, so the next step for that request normally schedules one
 /// token: the one just sampled, at position `c + n`.
 ///
