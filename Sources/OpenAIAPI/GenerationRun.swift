@@ -33,7 +33,11 @@ extension GenerationRun {
         for await (index, output) in session.outputs { record(output, into: &choices[index]) }
         if let failed = choices.first(where: { $0.finishReason == .error || !$0.isFinished }) {
             let message = failed.errorMessage ?? "generation ended without a result"
-            context.logger.warning("generation failed", ["id": responseID, "error": message])
+            // Without a worker error and with the engine running, the call was aborted: its client hung up.
+            let aborted = failed.finishReason != .error && context.engine.isAlive
+            context.logger.log(
+                aborted ? .info : .warning, aborted ? "generation aborted" : "generation failed",
+                ["id": responseID, "error": message])
             throw APIError.generationFailed(message)
         }
         return choices

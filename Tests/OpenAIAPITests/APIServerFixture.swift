@@ -26,7 +26,7 @@ final class APIServerFixture: Sendable {
     init(
         numBlocks: Int = 256, maxNumWaitingRequests: Int = 64, maxBodyBytes: Int = 1 << 20,
         chatTemplate: ChatTemplate? = nil, failFromStep: Int? = nil, stepDelay: Duration? = nil,
-        numSpeculativeTokens: Int = 0
+        numSpeculativeTokens: Int = 0, logSink: Logger.Sink? = nil
     ) throws {
         let pool = KernelPool(numThreads: 1)
         let model = try ModelLoader.load(directory: Self.modelDirectory, pool: pool)
@@ -57,7 +57,8 @@ final class APIServerFixture: Sendable {
             engine: engine, tokenizer: tokenizer, servedModelName: "tiny-pangu", modelAliases: ["org/tiny-pangu"],
             chatTemplate: chatTemplate,
             metrics: registry,
-            version: "0.0.0-test", readiness: readiness, logger: Logger(label: "test", level: .error))
+            version: "0.0.0-test", readiness: readiness,
+            logger: Logger(label: "test", level: logSink == nil ? .error : .info, sink: logSink))
         OpenAIRoutes.install(on: router, context: context)
         var serverConfig = HTTPServerConfig()
         serverConfig.port = 0

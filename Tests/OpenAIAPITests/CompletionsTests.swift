@@ -1,4 +1,5 @@
 import Foundation
+import Telemetry
 import Testing
 
 @testable import OpenAIAPI
@@ -7,7 +8,7 @@ import Testing
 func withFixture(
     numBlocks: Int = 256, maxNumWaitingRequests: Int = 64, maxBodyBytes: Int = 1 << 20,
     chatTemplate: ChatTemplate? = nil, failFromStep: Int? = nil, stepDelay: Duration? = nil,
-    numSpeculativeTokens: Int = 0, _ body: (APIServerFixture) async throws -> Void
+    numSpeculativeTokens: Int = 0, logSink: Logger.Sink? = nil, _ body: (APIServerFixture) async throws -> Void
 ) async throws {
     // Loading the model and tokenizer takes a while in debug builds: do it on its own thread, never on the
     // cooperative pool, whose few threads every server handler in the test process (HTTPServerTests
@@ -16,7 +17,7 @@ func withFixture(
         try APIServerFixture(
             numBlocks: numBlocks, maxNumWaitingRequests: maxNumWaitingRequests, maxBodyBytes: maxBodyBytes,
             chatTemplate: chatTemplate, failFromStep: failFromStep, stepDelay: stepDelay,
-            numSpeculativeTokens: numSpeculativeTokens)
+            numSpeculativeTokens: numSpeculativeTokens, logSink: logSink)
     }
     do {
         try await body(fixture)

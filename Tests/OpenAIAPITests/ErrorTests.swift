@@ -1,5 +1,5 @@
-import HTTPTestSupport
 import Foundation
+import HTTPTestSupport
 import Testing
 
 @testable import OpenAIAPI

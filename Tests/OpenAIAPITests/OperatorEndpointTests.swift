@@ -1,6 +1,7 @@
 import Engine
 import Foundation
 import HTTPTestSupport
+import Synchronization
 import Testing
 
 @testable import OpenAIAPI
@@ -127,9 +128,12 @@ struct OperatorEndpointTests {
         }
     }
 
-    @Test("A client that disconnects before a non-streamed answer aborts its request and frees its blocks")
+    @Test(
+        "A client that disconnects before a non-streamed answer aborts its request, frees its blocks, and is no warning"
+    )
     func disconnectBeforeAnswer() async throws {
-        try await withFixture { fixture in
+        let lines = Mutex<[String]>([])
+        try await withFixture(logSink: { line in lines.withLock { $0.append(line) } }) { fixture in
             let port = fixture.port
             let body: [String: Any] = [
                 "model": "tiny-pangu", "prompt": "Tell me a long story", "max_tokens": 480, "ignore_eos": true,
@@ -150,5 +154,8 @@ struct OperatorEndpointTests {
             #expect(stats.numFinishedByReason[.abort] == 1)
             #expect(stats.numFreeBlocks == stats.numBlocksTotal)
         }
+        let logged = lines.withLock { $0 }
+        #expect(logged.contains { $0.contains("generation aborted") }, "\(logged)")
+        #expect(!logged.contains { $0.contains("warning") }, "\(logged)")
     }
 }
