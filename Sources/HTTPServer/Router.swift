@@ -9,11 +9,11 @@ public typealias HTTPHandler = @Sendable (HTTPRequest, ResponseWriter) async thr
 ///
 /// Paths are matched segment by segment; a `{name}` segment matches any one segment and is exposed in
 /// `HTTPRequest.pathParameters`; a last `{name...}` segment matches the rest of the path, one or more
-/// segments joined by `/` (model names such as `org/model`). A path that matches no route answers 404; a path that matches only with
-/// other methods answers 405 with `Allow` (and `OPTIONS` answers 204 with `Allow`). `HEAD` falls back to
-/// the `GET` route. Middleware registered with `use` wraps every request, including 404/405 answers,
-/// in registration order (first registered = outermost). Errors thrown by a handler become OpenAI-style
-/// JSON error responses (`HTTPError` keeps its status; anything else is 500).
+/// segments joined by `/` (model names such as `org/model`). A path that matches no route answers 404; a
+/// path that matches only with other methods answers 405 with `Allow` (and `OPTIONS` answers 204 with
+/// `Allow`). `HEAD` falls back to the `GET` route. Middleware registered with `use` wraps every request,
+/// including 404/405 answers, in registration order (first registered = outermost). Errors thrown by a
+/// handler become OpenAI-style JSON error responses (`HTTPError` keeps its status; anything else is 500).
 /// Register routes and middleware before `HTTPServer.start()`.
 public final class Router: Sendable {
     struct Route: Sendable {
