@@ -34,6 +34,10 @@ public struct EngineConfig: Sendable, Equatable {
     /// Shortest and longest n-gram the proposer looks up. Defaults 2 and 4.
     public var promptLookupMin: Int = 2
     public var promptLookupMax: Int = 4
+    /// No drafts while more requests than this are running (0 = no limit), as vLLM's
+    /// `disable_by_batch_size`: a step of many sequences is already compute-bound on a CPU, where every
+    /// draft row costs as much as a sequence's token. Default 8.
+    public var speculativeDisableByBatchSize: Int = 8
 
     public init(numBlocks: Int) {
         self.numBlocks = numBlocks
@@ -65,6 +69,7 @@ public struct EngineConfig: Sendable, Equatable {
         if maxNumWaitingRequests < 1 { throw .invalidConfig("maxNumWaitingRequests must be >= 1") }
         if maxNumWaitingTokens < 1 { throw .invalidConfig("maxNumWaitingTokens must be >= 1") }
         if !(0...16).contains(numSpeculativeTokens) { throw .invalidConfig("numSpeculativeTokens must be in 0...16") }
+        if speculativeDisableByBatchSize < 0 { throw .invalidConfig("speculativeDisableByBatchSize must be >= 0") }
         if promptLookupMin < 1 || promptLookupMax < promptLookupMin {
             throw .invalidConfig("need 1 <= promptLookupMin <= promptLookupMax")
         }

@@ -17,10 +17,12 @@ extension Scheduler {
         if config.schedulingPolicy == .priority {
             running.sort { RequestQueue.precedes($0, $1, policy: .priority) }  // most urgent get the budget first
         }
+        let cap = config.speculativeDisableByBatchSize
+        let drafting = proposer != nil && (cap == 0 || running.count <= cap)
         var index = 0
         while index < running.count && plan.tokenBudget > 0 {
             let request = running[index]
-            var drafts = proposeDrafts(request, budget: plan.tokenBudget)
+            var drafts = drafting ? proposeDrafts(request, budget: plan.tokenBudget) : []
             var numNewTokens = capped(request.numTokens - request.numComputedTokens, budget: plan.tokenBudget)
             precondition(numNewTokens > 0, "running request \(request.requestID) has nothing to compute")
             var newBlocks: [Int]?

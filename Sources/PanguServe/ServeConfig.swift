@@ -38,6 +38,7 @@ struct ServeConfig {
     var numSpeculativeTokens = 0
     var promptLookupMin = 2
     var promptLookupMax = 4
+    var speculativeDisableByBatchSize = 8
     var apiKey: String?
     var allowedOrigins = ["*"]
     var drainTimeout: Duration = .seconds(30)
@@ -102,6 +103,10 @@ struct ServeConfig {
         promptLookupMax = try positive("promptLookupMax", o.int("promptLookupMax")) ?? promptLookupMax
         guard promptLookupMin <= promptLookupMax else {
             throw CLIError("invalid value for --prompt-lookup-min: must not exceed --prompt-lookup-max")
+        }
+        speculativeDisableByBatchSize = try o.int("speculativeDisableByBatchSize") ?? speculativeDisableByBatchSize
+        guard speculativeDisableByBatchSize >= 0 else {
+            throw CLIError("invalid value for --speculative-disable-by-batch-size: must be >= 0")
         }
         apiKey = o.string("apiKey")
         allowedOrigins = (o.string("allowedOrigins") ?? "*").split(separator: ",").map {

@@ -82,6 +82,10 @@ enum ServeOptions {
             name: "promptLookupMax", help: "longest n-gram looked up for drafts (tried first)", unit: "tokens",
             defaultValue: "4"),
         OptionSpec(
+            name: "speculativeDisableByBatchSize",
+            help: "no drafts while more requests than this run on a worker (0 = no limit)", unit: "requests",
+            defaultValue: "8"),
+        OptionSpec(
             name: "apiKey", help: "require 'Authorization: Bearer KEY' (health, ready, metrics stay open)",
             unit: "key"),
         OptionSpec(

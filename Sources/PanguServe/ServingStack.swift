@@ -51,6 +51,7 @@ struct ServingStack: Sendable {
         engineConfig.numSpeculativeTokens = config.numSpeculativeTokens
         engineConfig.promptLookupMin = config.promptLookupMin
         engineConfig.promptLookupMax = config.promptLookupMax
+        engineConfig.speculativeDisableByBatchSize = config.speculativeDisableByBatchSize
         guard engineConfig.numBlocks >= 2 else {
             throw CLIError(
                 "invalid value for --kv-cache-bytes: \(kvBytes) bytes per worker hold fewer than 2 blocks of \(config.blockSize) tokens (\(bytesPerToken) bytes per token)"

@@ -169,6 +169,27 @@ import Testing
         #expect(worker.violations.isEmpty)
     }
 
+    @Test("no drafts while more requests than speculativeDisableByBatchSize run")
+    func disabledByBatchSize() throws {
+        var config = specConfig(3)
+        config.speculativeDisableByBatchSize = 2
+        let (core, worker) = try makeCore(config)
+        let script = Array(repeating: [31, 32, 33], count: 20).flatMap { $0 }
+        for (index, maxTokens) in [12, 12, 50, 50].enumerated() {
+            worker.scripts["r\(index)"] = script
+            try core.add(
+                EngineRequest(
+                    requestID: "r\(index)", promptTokenIDs: [3, 31, 32, 33],
+                    samplingParams: params(maxTokens: maxTokens, ignoreEOS: true)))
+        }
+        let completions = collect(core.runUntilIdle())
+        #expect(completions.values.allSatisfy { script.starts(with: $0.tokenIDs) })
+        let crowded = worker.history.filter { $0.numScheduledTokens.count > 2 }
+        #expect(!crowded.isEmpty && crowded.allSatisfy { $0.scheduledSpecDecodeTokens.isEmpty })
+        #expect(worker.history.contains { !$0.scheduledSpecDecodeTokens.isEmpty })
+        #expect(worker.violations.isEmpty)
+    }
+
     @Test("speculative settings are range-checked")
     func validation() {
         var config = makeConfig()
@@ -176,6 +197,9 @@ import Testing
         #expect(throws: EngineError.self) { try config.validate() }
         config.numSpeculativeTokens = 4
         config.promptLookupMin = 5
+        #expect(throws: EngineError.self) { try config.validate() }
+        config.promptLookupMin = 2
+        config.speculativeDisableByBatchSize = -1
         #expect(throws: EngineError.self) { try config.validate() }
     }
 }

@@ -40,6 +40,7 @@ import Testing
             (["--tls-cert-file", "a.pem"], "--tls-cert-file"), (["--port"], "--port"),
             (["--num-speculative-tokens", "17"], "--num-speculative-tokens"),
             (["--prompt-lookup-min", "5"], "--prompt-lookup-min"),
+            (["--speculative-disable-by-batch-size", "-1"], "--speculative-disable-by-batch-size"),
         ])
     func invalidValues(arguments: [String], option: String) {
         #expect {
