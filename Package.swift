@@ -9,6 +9,13 @@ import PackageDescription
 let targetCPU = ProcessInfo.processInfo.environment["PANGU_TARGET_CPU"] ?? "haswell"
 /// Compute modules are optimised even in debug builds: unoptimised SIMD code
 /// is ~100x slower, which would make the model tests crawl.
+/// `PANGU_EMULATE_ISA=1` (tests, with its own `--scratch-path`) builds the C kernels with AVX-512
+/// and AMX emulated on AVX2 by SIMDe (libsimde-dev; Sources/CKernels/emulated_isa.h), so their
+/// AVX-512 and AMX paths run on any AVX2 machine.
+let emulateISA = ProcessInfo.processInfo.environment["PANGU_EMULATE_ISA"] == "1"
+let kernelCFlags =
+    ["-O3", "-falign-functions=64"]
+    + (emulateISA ? ["-DPG_EMULATE_ISA", "-mavx2", "-mfma", "-mf16c", "-Wno-psabi"] : [])
 let kernelSettings: [SwiftSetting] = [
     .unsafeFlags(["-target-cpu", targetCPU], .when(platforms: [.linux])),
     .unsafeFlags(["-O"]),
@@ -28,7 +35,7 @@ let package = Package(
         .target(name: "HTTPServer", dependencies: ["HTTP1", "COpenSSL", "Telemetry"]),
         // x86 SIMD kernels (AVX2/FMA/F16C, AVX-512 behind runtime CPU checks), optimised even in
         // debug; functions on 64-byte lines so their loops do not move with the link order.
-        .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3", "-falign-functions=64"])]),
+        .target(name: "CKernels", cSettings: [.unsafeFlags(kernelCFlags)]),
         .target(name: "Tensors", dependencies: ["CKernels"], swiftSettings: kernelSettings),
         .target(name: "Weights", dependencies: ["Tensors"]),
         .target(name: "Tokenizers"),
@@ -73,7 +80,8 @@ let package = Package(
         .testTarget(
             name: "OpenAIAPITests",
             dependencies: [
-                "OpenAIAPI", "HTTP1", "HTTPServer", "Engine", "Sampling", "Tokenizers", "Telemetry", "Devices", "Models",
+                "OpenAIAPI", "HTTP1", "HTTPServer", "Engine", "Sampling", "Tokenizers", "Telemetry", "Devices",
+                "Models",
                 "Tensors", "HTTPTestSupport",
             ]),
     ]

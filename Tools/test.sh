@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The project's test command (the README's second command; CI runs exactly this).
-# Builds, runs the Swift test suite, then the openai-client tests against the built daemon.
+# Builds, runs the Swift test suite, then the openai-client tests against the built daemon, then
+# the kernel tests again with AVX-512 and AMX emulated (Tools/test-emulated-isa.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -9,3 +10,4 @@ python3 -c "import openai, pytest, schemathesis" 2>/dev/null || python3 -m pip i
 swift build --build-tests
 swift test --skip-build --no-parallel  # timing-sensitive live tests; serial is steadier on 2 cores
 python3 -m pytest -q Tests/python
+Tools/test-emulated-isa.sh

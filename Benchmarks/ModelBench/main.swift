@@ -78,7 +78,10 @@ for numThreads in options.threads {
             format: "== %d thread(s): bandwidth %.1f GB/s wall, %.1f GB/s cpu; peak FMA %.1f GFLOP/s wall, %.1f cpu; "
                 + "peak int8 dot %.1f GOP/s wall, %.1f cpu",
             numThreads, ceilings.bandwidth / 1e9, ceilings.cpuBandwidth / 1e9, ceilings.peakFLOPS / 1e9,
-            ceilings.cpuPeakFLOPS / 1e9, ceilings.peakInt8OPS / 1e9, ceilings.cpuPeakInt8OPS / 1e9))
+            ceilings.cpuPeakFLOPS / 1e9, ceilings.peakInt8OPS / 1e9, ceilings.cpuPeakInt8OPS / 1e9)
+            + (ceilings.peakAMXInt8OPS > 0
+                ? String(format: "; AMX int8 %.1f GOP/s wall (PANGU_KERNEL_ISA=amx)", ceilings.peakAMXInt8OPS / 1e9)
+                : ""))
     if options.kernels {
         KernelComparison(pool: pool).run(ceilings: ceilings, repetitions: max(options.repetitions, 3))
     }
@@ -113,7 +116,9 @@ for numThreads in options.threads {
                     + " [peak in the same seconds: %.1f G/s wall, %.1f cpu]",
                 options.promptLength, time.wall, tokens / time.wall, percent(flops / time.wall / ceiling.peak.wall),
                 peakName, time.cpu, tokens / time.cpu, flops / time.cpu / 1e9,
-                percent(flops / time.cpu / ceiling.peak.cpu), ceiling.peak.wall / 1e9, ceiling.peak.cpu / 1e9))
+                percent(flops / time.cpu / ceiling.peak.cpu), ceiling.peak.wall / 1e9, ceiling.peak.cpu / 1e9)
+                + (ceilings.peakAMXInt8OPS > 0 && peakName == "int8-dot"
+                    ? " | " + percent(flops / time.wall / ceilings.peakAMXInt8OPS) + " of the AMX peak" : ""))
     }
     for numSequences in options.batches {
         let (ceiling, peakName) = window(numRows: numSequences)

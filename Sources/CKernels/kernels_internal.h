@@ -2,16 +2,29 @@
 #ifndef PANGU_KERNELS_INTERNAL_H
 #define PANGU_KERNELS_INTERNAL_H
 
-#include <immintrin.h>
 #include <stdint.h>
 #include <string.h>
 
 #define PG_AVX2 __attribute__((target("avx2,fma,f16c")))
+#ifdef PG_EMULATE_ISA
+// Test builds: AVX-512 and AMX emulated on AVX2 (emulated_isa.h); every CPU check says yes.
+#include "emulated_isa.h"
+#define PG_AVX512 PG_AVX2
+#define PG_VNNI PG_AVX2
+#define PG_AMX PG_AVX2
+#define PG_CPU_SUPPORTS_AVX512(feature) 1
+#else
+#include <immintrin.h>
 /// AVX2 plus AVX-512 F / BW / VL: the float prefill kernel's 512-bit path (`pg_has_avx512`).
 #define PG_AVX512 __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl")))
 /// PG_AVX512 plus VNNI (`vpdpbusd`): the integer kernels' dot step on CPUs that have it
 /// (`pg_has_avx512_vnni`).
 #define PG_VNNI __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")))
+/// PG_VNNI plus AMX tiles and their int8 products (`pg_has_amx`).
+#define PG_AMX __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni,amx-tile,amx-int8")))
+/// `__builtin_cpu_supports`, which reports AVX-512 features only where the OS saves the registers.
+#define PG_CPU_SUPPORTS_AVX512(feature) __builtin_cpu_supports(feature)
+#endif
 #define PG_INLINE static inline __attribute__((always_inline))
 
 static inline float bf16_to_float(uint16_t bits) {
@@ -258,6 +271,10 @@ PG_INLINE PG_VNNI __m512i broadcast4_512(const int8_t *p) {
 /// x + 128 (`pg_offset_activations`) as `q`.
 PG_VNNI void pg_q8_0x8_rows_vnni(const int8_t *q, const float *d, const float *s, int64_t m, int64_t k, const void *w,
                                  int64_t g0, int64_t g1, float *out, int64_t ldo);
+/// Q8_0x8 / Q4_0x8 (`dtype`) groups [g0, g1) added into out on AMX, 16 x rows by 16 W rows
+/// (amx.c); the rest of the rows and an odd last group by the `_vnni` kernels.
+PG_AMX void pg_interleaved_rows_amx(const int8_t *q, const float *d, const float *s, int64_t m, int64_t k,
+                                    const void *w, int dtype, int64_t g0, int64_t g1, float *out, int64_t ldo);
 PG_VNNI void pg_q4_0x8_rows_vnni(const int8_t *q, const float *d, const float *s, int64_t m, int64_t k, const void *w,
                                  int64_t g0, int64_t g1, float *out, int64_t ldo);
 PG_AVX2 void pg_q8_0x8_rows_avx2(const int8_t *q, const float *d, const float *s, int64_t m, int64_t k, const void *w,

@@ -59,10 +59,9 @@ int pg_has_avx2_fma(void) {
 int pg_has_avx512(void) {
     static int cached = -1;
     if (cached < 0) {
-        // `__builtin_cpu_supports` reports AVX-512 features only where the OS saves the registers.
         const char *isa = getenv("PANGU_KERNEL_ISA");
-        cached = pg_has_avx2_fma() && !(isa && strcmp(isa, "avx2") == 0) && __builtin_cpu_supports("avx512f") &&
-                         __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl")
+        cached = pg_has_avx2_fma() && !(isa && strcmp(isa, "avx2") == 0) && PG_CPU_SUPPORTS_AVX512("avx512f") &&
+                         PG_CPU_SUPPORTS_AVX512("avx512bw") && PG_CPU_SUPPORTS_AVX512("avx512vl")
                      ? 1
                      : 0;
     }
@@ -71,7 +70,7 @@ int pg_has_avx512(void) {
 
 int pg_has_avx512_vnni(void) {
     static int cached = -1;
-    if (cached < 0) cached = pg_has_avx512() && __builtin_cpu_supports("avx512vnni") ? 1 : 0;
+    if (cached < 0) cached = pg_has_avx512() && PG_CPU_SUPPORTS_AVX512("avx512vnni") ? 1 : 0;
     return cached;
 }
 

@@ -1,10 +1,7 @@
 // Machine ceilings for the benchmarks: peak FMA and int8 dot-product rates, and
 // streaming read bandwidth.
 #include "CKernels.h"
-
-#include <immintrin.h>
-
-#define PG_AVX2 __attribute__((target("avx2,fma,f16c")))
+#include "kernels_internal.h"
 
 /// Makes the loops' results observable, so their chains cannot be optimised away.
 static PG_AVX2 void keep(const __m256 *chains, int count) {
@@ -34,8 +31,9 @@ static PG_AVX2 double fma_peak_avx2(int64_t iterations) {
     return (double)iterations * 12.0 * 8.0 * 2.0;
 }
 
+#ifndef PG_EMULATE_ISA  // the emulated build measures its AVX2 loops
 /// `fma_peak_avx2` on 512-bit registers: the float prefill kernel's instruction on AVX-512 CPUs.
-static __attribute__((target("avx512f"))) double fma_peak_avx512(int64_t iterations) {
+static PG_AVX512 double fma_peak_avx512(int64_t iterations) {
     __m512 a[12];
     for (int c = 0; c < 12; c++) a[c] = _mm512_set1_ps(1.0f + 0.001f * (float)c);
     const __m512 scale = _mm512_set1_ps(0.9999999f);
@@ -53,8 +51,12 @@ static __attribute__((target("avx512f"))) double fma_peak_avx512(int64_t iterati
     return (double)iterations * 12.0 * 16.0 * 2.0;
 }
 
+#endif
+
 double pg_fma_peak_loop(int64_t iterations) {
+#ifndef PG_EMULATE_ISA
     if (pg_has_avx512()) return fma_peak_avx512(iterations);
+#endif
     if (pg_has_avx2_fma()) return fma_peak_avx2(iterations);
     volatile float a = 1.0f;
     for (int64_t it = 0; it < iterations; it++) a = a * 0.9999999f + 1e-7f;
@@ -82,10 +84,11 @@ static PG_AVX2 double int8_dot_peak_avx2(int64_t iterations) {
     return (double)iterations * 8.0 * 32.0 * 2.0;
 }
 
+#ifndef PG_EMULATE_ISA
 /// 8 independent chains of AVX-512 VNNI's `vpdpbusd` on 512-bit registers (64 u8 x s8
 /// products into 16 s32 sums each): the widest int8 dot product such a CPU has, so the
 /// ceiling the integer kernels (`vpdpbusd` on 256-bit registers there) are measured against.
-static __attribute__((target("avx512f,avx512bw,avx512vnni"))) double int8_dot_peak_vnni(int64_t iterations) {
+static PG_VNNI double int8_dot_peak_vnni(int64_t iterations) {
     __m512i u[8], acc[8];
     for (int c = 0; c < 8; c++) {
         u[c] = _mm512_set1_epi8((char)(3 + c));
@@ -103,13 +106,53 @@ static __attribute__((target("avx512f,avx512bw,avx512vnni"))) double int8_dot_pe
     return (double)iterations * 8.0 * 64.0 * 2.0;
 }
 
+#endif
+
 double pg_int8_dot_peak_loop(int64_t iterations) {
+#ifndef PG_EMULATE_ISA
     if (pg_has_avx512_vnni()) return int8_dot_peak_vnni(iterations);
+#endif
     if (pg_has_avx2_fma()) return int8_dot_peak_avx2(iterations);
     volatile int a = 1;
     for (int64_t it = 0; it < iterations; it++) a = a * 3 + 1;
     return (double)iterations * 2.0;
 }
+
+/// 4 independent accumulators of AMX's `tdpbssd` on full tiles (16 x 16 sums of 64 int8
+/// products each): the ceiling of the AMX prefill kernels (amx.c). 0 where `pg_has_amx` is not.
+static PG_AMX double int8_dot_peak_amx(int64_t iterations) {
+    struct {
+        uint8_t palette, startRow, reserved[14];
+        uint16_t colsb[16];
+        uint8_t rows[16];
+    } config;
+    memset(&config, 0, sizeof config);
+    config.palette = 1;
+    for (int t = 0; t < 6; t++) config.rows[t] = 16, config.colsb[t] = 64;
+    _Alignas(64) int8_t operand[16 * 64];
+    for (int j = 0; j < 16 * 64; j++) operand[j] = (int8_t)(j % 7 - 3);
+    _Alignas(64) int32_t sums[16 * 16];
+    _tile_loadconfig(&config);
+    _tile_loadd(4, operand, 64);
+    _tile_loadd(5, operand, 64);
+    _tile_zero(0);
+    _tile_zero(1);
+    _tile_zero(2);
+    _tile_zero(3);
+    for (int64_t it = 0; it < iterations; it++) {
+        _tile_dpbssd(0, 4, 5);
+        _tile_dpbssd(1, 4, 5);
+        _tile_dpbssd(2, 4, 5);
+        _tile_dpbssd(3, 4, 5);
+    }
+    _tile_stored(3, sums, 64);
+    _tile_release();
+    volatile int32_t sink = sums[0];
+    (void)sink;
+    return (double)iterations * 4.0 * 16 * 16 * 64 * 2.0;
+}
+
+double pg_amx_int8_peak_loop(int64_t iterations) { return pg_has_amx() ? int8_dot_peak_amx(iterations) : 0; }
 
 static PG_AVX2 float stream_read_avx2(const void *p, size_t bytes) {
     const __m256i *v = (const __m256i *)p;

@@ -42,7 +42,7 @@ import Testing
     func linearMatchesReference(dtype: DType) {
         for (m, n, k) in [
             (1, 8, 32), (1, 64, 96), (2, 24, 64), (3, 40, 288), (4, 16, 32), (5, 48, 64), (7, 8, 1536),
-            (13, 152, 64), (67, 88, 288), (101, 24, 320), (5, 72, 8192),
+            (13, 152, 64), (67, 88, 288), (101, 24, 320), (5, 72, 8192), (48, 64, 1536),
         ] {
             let q4 = WeightTensor.owning(QuantizeTests.values(n * k, seed: n), shape: [n, k], dtype: dtype)
             let x8 = q4.interleaved()

@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 import Testing
 
@@ -9,6 +10,15 @@ import Testing
 
     static func values(_ n: Int, seed: Int) -> [Float] {
         (0..<n).map { i in Float(((i &* 2_654_435_761 &+ seed &* 97) % 2001) - 1000) / 1000 }
+    }
+
+    @Test(
+        "the emulated test build runs the AVX-512 kernels, and the AMX ones with PANGU_KERNEL_ISA=amx",
+        .enabled(if: ProcessInfo.processInfo.environment["PANGU_EMULATE_ISA"] == "1"))
+    func emulatedISAIsInEffect() {
+        #expect(pg_isa_emulated() == 1)
+        #expect(pg_has_avx512() == 1 && pg_has_avx512_vnni() == 1)
+        #expect(pg_has_amx() == (ProcessInfo.processInfo.environment["PANGU_KERNEL_ISA"] == "amx" ? 1 : 0))
     }
 
     @Test("linear equals the plain loop for every dtype, odd sizes and bias", arguments: DType.floatingPointCases)

@@ -87,6 +87,14 @@ int pg_has_avx512(void);
 /// CPU, else 0. `PANGU_KERNEL_ISA=avx2` in the environment keeps them on AVX2 (for A/B runs).
 int pg_has_avx512_vnni(void);
 
+/// 1 when Q8_0 / Q4_0 prefill (16 x rows or more) runs on AMX tiles: opted into by
+/// `PANGU_KERNEL_ISA=amx`, on a CPU with AMX-INT8 and AVX-512 VNNI whose OS grants this
+/// process the tile state; else 0.
+int pg_has_amx(void);
+
+/// 1 in the test build with AVX-512 and AMX emulated (`PANGU_EMULATE_ISA=1`, Package.swift), else 0.
+int pg_isa_emulated(void);
+
 /// Rows [r0, r1) of a linear layer:
 ///   out[i * ldo + r] = bias[r] + sum_j x[i * k + j] * W[r * k + j]
 /// for i < m, with W row-major [n, k] of `dtype`, x f32 [m, k], f32 accumulation.
@@ -156,6 +164,10 @@ double pg_fma_peak_loop(int64_t iterations);
 /// core for the integer kernels. AVX-512 VNNI: `vpdpbusd` on 512-bit registers; AVX2:
 /// `vpmaddubsw` (u8 x s8 products) into 16-bit accumulators with `vpaddw`.
 double pg_int8_dot_peak_loop(int64_t iterations);
+
+/// `pg_int8_dot_peak_loop` for AMX's `tdpbssd` (16 x 16 x 64 products per instruction) where
+/// `pg_has_amx`; 0 elsewhere.
+double pg_amx_int8_peak_loop(int64_t iterations);
 
 /// Reads `bytes` bytes at `p` with wide loads and returns a value depending on
 /// all of them (so the read cannot be optimised away): a streaming read for

@@ -1,0 +1,188 @@
+// Q8_0x8 / Q4_0x8 prefill on AMX (Intel Xeon since Sapphire Rapids): one `tdpbssd` multiplies
+// 16 x rows by 16 W rows over a block of 32 (8192 int8 products, signed by signed, so neither
+// side needs an offset), in the tile unit beside the vector ports, which only scale each
+// block's 16 x 16 sums into f32 (convert, multiply by d_w, FMA by d_x).
+//
+// Opt-in (`PANGU_KERNEL_ISA=amx`) until measured on such a CPU: `pg_has_amx`. Its tests run on
+// any AVX2 CPU in the emulated build (emulated_isa.h).
+#include "CKernels.h"
+#include "kernels_internal.h"
+
+#include <stdlib.h>
+#ifndef PG_EMULATE_ISA
+#include <cpuid.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
+
+/// Whether the CPU has AMX tiles with int8 products and the OS lets this process use them
+/// (Linux asks each process to request the tile state once: ARCH_REQ_XCOMP_PERM).
+static int amx_available(void) {
+#ifdef PG_EMULATE_ISA
+    return 1;
+#else
+    unsigned eax, ebx, ecx, edx;
+    if (!__get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx)) return 0;
+    const unsigned tile = 1u << 24, int8 = 1u << 25;
+    if ((edx & (tile | int8)) != (tile | int8)) return 0;
+    enum { ARCH_REQ_XCOMP_PERM = 0x1023, XFEATURE_XTILEDATA = 18 };
+    return syscall(SYS_arch_prctl, ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA) == 0;
+#endif
+}
+
+int pg_has_amx(void) {
+    static int cached = -1;
+    if (cached < 0) {
+        const char *isa = getenv("PANGU_KERNEL_ISA");
+        cached = isa && strcmp(isa, "amx") == 0 && pg_has_avx512_vnni() && amx_available() ? 1 : 0;
+    }
+    return cached;
+}
+
+int pg_isa_emulated(void) {
+#ifdef PG_EMULATE_ISA
+    return 1;
+#else
+    return 0;
+#endif
+}
+
+/// x rows per tile, and W rows per tile (a pair of Q*_0x8 groups).
+enum { AMX_M = 16, AMX_N = 16 };
+
+/// A pair's block in the tiles' layout: 8 rows of 64 bytes, row t holding int8 weights
+/// 4t ..< 4t + 4 of each of the 16 W rows (the B operand of `tdpbssd`), then the 16 rows' d_w.
+enum { PANEL_WEIGHTS = 8 * 64, PANEL_BLOCK = PANEL_WEIGHTS + AMX_N * 4 };
+
+/// Tiles 0-1: two blocks' 16 x 16 s32 sums; 2-3: their 16 x rows (32 bytes each);
+/// 4-5: their panel blocks. Two blocks are in flight, so one's sums are scaled while the
+/// tile unit multiplies the other.
+typedef struct {
+    uint8_t palette, startRow, reserved[14];
+    uint16_t colsb[16];
+    uint8_t rows[16];
+} amx_config;
+
+PG_INLINE PG_AMX void configure_tiles(void) {
+    amx_config config;
+    memset(&config, 0, sizeof config);
+    config.palette = 1;
+    for (int t = 0; t < 2; t++) {
+        config.rows[t] = AMX_M, config.colsb[t] = AMX_N * 4;
+        config.rows[2 + t] = AMX_M, config.colsb[2 + t] = PG_Q8_BLOCK;
+        config.rows[4 + t] = PG_Q8_BLOCK / 4, config.colsb[4 + t] = AMX_N * 4;
+    }
+    _tile_loadconfig(&config);
+}
+
+/// One pair's block of Q8_0x8 (`p`, `p + groupStride`) into `panel`: chunk t of both groups
+/// is row t already (4 quants of each of 8 rows).
+PG_INLINE PG_AMX void panel_q8_0(const uint8_t *p, int64_t groupStride, uint8_t *panel) {
+    for (int t = 0; t < 8; t++) {
+        memcpy(panel + 64 * t, p + 16 + 32 * t, 32);
+        memcpy(panel + 64 * t + 32, p + groupStride + 16 + 32 * t, 32);
+    }
+}
+
+/// One pair's block of Q4_0x8 into `panel`: chunk c's low nibbles are weights 4c ..< 4c + 4,
+/// its high nibbles weights 16 + 4c ..< 20 + 4c (rows c and c + 4), less the offset of 8.
+PG_INLINE PG_AMX void panel_q4_0(const uint8_t *p, int64_t groupStride, uint8_t *panel) {
+    const __m256i low = _mm256_set1_epi8(0x0F), eight = _mm256_set1_epi8(8);
+    for (int h = 0; h < 2; h++)
+        for (int c = 0; c < 4; c++) {
+            const __m256i packed = _mm256_loadu_si256((const __m256i *)(p + h * groupStride + 16 + 32 * c));
+            const __m256i lo = _mm256_sub_epi8(_mm256_and_si256(packed, low), eight);
+            const __m256i hi = _mm256_sub_epi8(_mm256_and_si256(_mm256_srli_epi16(packed, 4), low), eight);
+            _mm256_storeu_si256((__m256i *)(panel + 64 * c + 32 * h), lo);
+            _mm256_storeu_si256((__m256i *)(panel + 64 * (c + 4) + 32 * h), hi);
+        }
+}
+
+/// Pair `g` (groups g and g + 1) into `panel`, every block, with its d_w as f32.
+PG_INLINE PG_AMX void fill_panel(const uint8_t *w, int64_t groupStride, int64_t numBlocks, int64_t g, int dtype,
+                                 uint8_t *panel) {
+    const int64_t blockBytes = groupStride / numBlocks;
+    for (int64_t b = 0; b < numBlocks; b++, panel += PANEL_BLOCK) {
+        const uint8_t *p = w + g * groupStride + b * blockBytes;
+        if (dtype == PG_DTYPE_Q8_0X8) panel_q8_0(p, groupStride, panel);
+        else panel_q4_0(p, groupStride, panel);
+        _mm512_storeu_ps(panel + PANEL_WEIGHTS, scales_pair(p, groupStride));
+    }
+}
+
+/// acc[a] += d_x(row i + a, block b) d_w sums[a] for the 16 x rows of a tile.
+PG_INLINE PG_AMX void scale_sums(__m512 *acc, const int32_t *sums, const float *d, int64_t i, int64_t b,
+                                 int64_t numBlocks, const uint8_t *panelBlock) {
+    const __m512 dw = _mm512_loadu_ps(panelBlock + PANEL_WEIGHTS);
+    for (int a = 0; a < AMX_M; a++) {
+        const __m512 dot = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_loadu_si512(sums + a * AMX_N)), dw);
+        acc[a] = _mm512_fmadd_ps(dot, _mm512_set1_ps(d[scale_index(i + a, b, numBlocks)]), acc[a]);
+    }
+}
+
+/// x rows [i, i + 16) against one pair's panel: out[(i + a) * ldo .. + 16] += the dot products.
+PG_INLINE PG_AMX void amx_tile(const int8_t *q, const float *d, int64_t k, const uint8_t *panel, int64_t i,
+                               float *out, int64_t ldo) {
+    const int64_t numBlocks = k / PG_Q8_BLOCK;
+    _Alignas(64) int32_t sums[2][AMX_M * AMX_N];
+    __m512 acc[AMX_M];
+    for (int a = 0; a < AMX_M; a++) acc[a] = _mm512_setzero_ps();
+    const int8_t *x = q + i * k;
+    for (int64_t b = 0; b < numBlocks; b += 2) {
+        const uint8_t *block = panel + b * PANEL_BLOCK;
+        _tile_zero(0);
+        _tile_loadd(2, x + b * PG_Q8_BLOCK, k);
+        _tile_loadd(4, block, 64);
+        _tile_dpbssd(0, 2, 4);
+        const int second = b + 1 < numBlocks;
+        if (second) {
+            _tile_zero(1);
+            _tile_loadd(3, x + (b + 1) * PG_Q8_BLOCK, k);
+            _tile_loadd(5, block + PANEL_BLOCK, 64);
+            _tile_dpbssd(1, 3, 5);
+        }
+        _tile_stored(0, sums[0], AMX_N * 4);
+        scale_sums(acc, sums[0], d, i, b, numBlocks, block);
+        if (second) {
+            _tile_stored(1, sums[1], AMX_N * 4);
+            scale_sums(acc, sums[1], d, i, b + 1, numBlocks, block + PANEL_BLOCK);
+        }
+    }
+    add_tile16(out + i * ldo, ldo, acc, AMX_M);
+}
+
+/// W rows of pairs of groups per panel chunk: about 128 KiB of panels, in L2 while every
+/// x tile meets them.
+static int64_t pairs_per_chunk(int64_t numBlocks) {
+    const int64_t pairs = 128 * 1024 / (numBlocks * PANEL_BLOCK);
+    return pairs > 0 ? pairs : 1;
+}
+
+PG_AMX void pg_interleaved_rows_amx(const int8_t *q, const float *d, const float *s, int64_t m, int64_t k,
+                                    const void *w, int dtype, int64_t g0, int64_t g1, float *out, int64_t ldo) {
+    const int64_t numBlocks = k / PG_Q8_BLOCK, m16 = m / AMX_M * AMX_M, pairs = (g1 - g0) / 2;
+    const int64_t groupStride = numBlocks * 8 * (dtype == PG_DTYPE_Q8_0X8 ? PG_Q8_BYTES : PG_Q4_BYTES);
+    void (*rest)(const int8_t *, const float *, const float *, int64_t, int64_t, const void *, int64_t, int64_t,
+                 float *, int64_t) = dtype == PG_DTYPE_Q8_0X8 ? pg_q8_0x8_rows_vnni : pg_q4_0x8_rows_vnni;
+    const int tiles = m16 > 0 && pairs > 0;
+    if (tiles) {
+        const int64_t chunk = pairs_per_chunk(numBlocks);
+        uint8_t *panels = aligned_alloc(64, (size_t)(chunk * numBlocks * PANEL_BLOCK));
+        configure_tiles();
+        for (int64_t p0 = 0; p0 < pairs; p0 += chunk) {
+            const int64_t p1 = p0 + chunk < pairs ? p0 + chunk : pairs;
+            for (int64_t p = p0; p < p1; p++)
+                fill_panel(w, groupStride, numBlocks, g0 + 2 * p, dtype, panels + (p - p0) * numBlocks * PANEL_BLOCK);
+            for (int64_t i = 0; i < m16; i += AMX_M)
+                for (int64_t p = p0; p < p1; p++)
+                    amx_tile(q, d, k, panels + (p - p0) * numBlocks * PANEL_BLOCK, i, out + (g0 + 2 * p) * 8, ldo);
+        }
+        _tile_release();
+        free(panels);
+        if (g0 + 2 * pairs < g1) rest(q, d, s, m16, k, w, g0 + 2 * pairs, g1, out, ldo);  // an odd last group
+    }
+    // The rows past the tiles on VNNI (m16 is a multiple of 8: a tile of 8 rows of scales starts there).
+    const int64_t from = tiles ? m16 : 0;
+    if (from < m)
+        rest(q + from * k, d + from * numBlocks, s + from * numBlocks, m - from, k, w, g0, g1, out + from * ldo, ldo);
+}

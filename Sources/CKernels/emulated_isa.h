@@ -1,0 +1,203 @@
+// Test builds only (`PANGU_EMULATE_ISA=1 swift build`, see Package.swift): the AVX-512 and AMX
+// intrinsics the kernels use, emulated with SIMDe (Debian's libsimde-dev) and plain C, so their
+// AVX-512 VNNI and AMX paths run, and are tested, on any CPU with AVX2. The target is then built
+// with -mavx2 -mfma -mf16c, SIMDe uses AVX2 natively, and PG_AVX512 / PG_VNNI / PG_AMX compile
+// as AVX2 code (kernels_internal.h). An intrinsic missing from the lists below fails to compile
+// there ("requires target feature"), so a new one is added here, not silently run natively.
+#ifndef PANGU_EMULATED_ISA_H
+#define PANGU_EMULATED_ISA_H
+
+#include <immintrin.h>
+#include <simde/x86/avx512.h>
+#include <stdint.h>
+#include <string.h>
+
+#define __m512 simde__m512
+#define __m512i simde__m512i
+
+#undef _mm256_dpbusd_epi32
+#define _mm256_dpbusd_epi32 simde_mm256_dpbusd_epi32
+#undef _mm512_add_epi32
+#define _mm512_add_epi32 simde_mm512_add_epi32
+#undef _mm512_add_ps
+#define _mm512_add_ps simde_mm512_add_ps
+#undef _mm512_and_si512
+#define _mm512_and_si512 simde_mm512_and_si512
+#undef _mm512_castsi256_si512
+#define _mm512_castsi256_si512 simde_mm512_castsi256_si512
+#undef _mm512_castsi512_ps
+#define _mm512_castsi512_ps simde_mm512_castsi512_ps
+#undef _mm512_dpbusd_epi32
+#define _mm512_dpbusd_epi32 simde_mm512_dpbusd_epi32
+#undef _mm512_fmadd_ps
+#define _mm512_fmadd_ps simde_mm512_fmadd_ps
+#undef _mm512_fmsub_ps
+#define _mm512_fmsub_ps simde_mm512_fmsub_ps
+#undef _mm512_inserti64x4
+#define _mm512_inserti64x4 simde_mm512_inserti64x4
+#undef _mm512_load_ps
+#define _mm512_load_ps simde_mm512_load_ps
+#undef _mm512_loadu_ps
+#define _mm512_loadu_ps simde_mm512_loadu_ps
+#undef _mm512_loadu_si512
+#define _mm512_loadu_si512 simde_mm512_loadu_si512
+#undef _mm512_mul_ps
+#define _mm512_mul_ps simde_mm512_mul_ps
+#undef _mm512_set1_epi8
+#define _mm512_set1_epi8 simde_mm512_set1_epi8
+#undef _mm512_set1_epi32
+#define _mm512_set1_epi32 simde_mm512_set1_epi32
+#undef _mm512_set1_ps
+#define _mm512_set1_ps simde_mm512_set1_ps
+#undef _mm512_setzero_ps
+#define _mm512_setzero_ps simde_mm512_setzero_ps
+#undef _mm512_setzero_si512
+#define _mm512_setzero_si512 simde_mm512_setzero_si512
+#undef _mm512_slli_epi32
+#define _mm512_slli_epi32 simde_mm512_slli_epi32
+#undef _mm512_srli_epi16
+#define _mm512_srli_epi16 simde_mm512_srli_epi16
+#undef _mm512_storeu_ps
+#define _mm512_storeu_ps simde_mm512_storeu_ps
+#undef _mm512_storeu_si512
+#define _mm512_storeu_si512 simde_mm512_storeu_si512
+#undef _mm512_sub_epi8
+#define _mm512_sub_epi8 simde_mm512_sub_epi8
+#undef _mm512_xor_si512
+#define _mm512_xor_si512 simde_mm512_xor_si512
+
+// Not in SIMDe 0.7.4: element by element.
+#define PG_EMU_LANES(type, v) \
+    type v##_[16];            \
+    memcpy(v##_, &v, 64)
+
+static inline __m512 pg_emu_mm512_cvtepi32_ps(__m512i a) {
+    PG_EMU_LANES(int32_t, a);
+    float r[16];
+    for (int j = 0; j < 16; j++) r[j] = (float)a_[j];
+    return simde_mm512_loadu_ps(r);
+}
+
+static inline __m512i pg_emu_mm512_cvtepu16_epi32(__m256i a) {
+    uint16_t in[16];
+    int32_t r[16];
+    memcpy(in, &a, 32);
+    for (int j = 0; j < 16; j++) r[j] = in[j];
+    return simde_mm512_loadu_si512(r);
+}
+
+static inline __m512 pg_emu_mm512_cvtph_ps(__m256i a) {
+    return simde_mm512_insertf32x8(simde_mm512_castps256_ps512(_mm256_cvtph_ps(_mm256_castsi256_si128(a))),
+                                   _mm256_cvtph_ps(_mm256_extracti128_si256(a, 1)), 1);
+}
+
+static inline __m512 pg_emu_mm512_maskz_loadu_ps(__mmask16 mask, const void *p) {
+    float r[16];
+    for (int j = 0; j < 16; j++) r[j] = (mask >> j) & 1 ? ((const float *)p)[j] : 0.0f;
+    return simde_mm512_loadu_ps(r);
+}
+
+static inline void pg_emu_mm512_mask_storeu_ps(void *p, __mmask16 mask, __m512 a) {
+    PG_EMU_LANES(float, a);
+    for (int j = 0; j < 16; j++)
+        if ((mask >> j) & 1) ((float *)p)[j] = a_[j];
+}
+
+static inline __m256i pg_emu_mm256_maskz_loadu_epi16(__mmask16 mask, const void *p) {
+    uint16_t r[16];
+    for (int j = 0; j < 16; j++) r[j] = (mask >> j) & 1 ? ((const uint16_t *)p)[j] : 0;
+    return _mm256_loadu_si256((const __m256i *)r);
+}
+
+static inline float pg_emu_mm512_reduce_add_ps(__m512 a) {
+    PG_EMU_LANES(float, a);
+    // The hardware sequence's order (halves, then quarters ...), so sums round as there.
+    for (int width = 8; width >= 1; width /= 2)
+        for (int j = 0; j < width; j++) a_[j] += a_[j + width];
+    return a_[0];
+}
+
+static inline int pg_emu_mm512_reduce_add_epi32(__m512i a) {
+    PG_EMU_LANES(int32_t, a);
+    int sum = 0;
+    for (int j = 0; j < 16; j++) sum += a_[j];
+    return sum;
+}
+
+#undef _mm512_cvtepi32_ps
+#define _mm512_cvtepi32_ps pg_emu_mm512_cvtepi32_ps
+#undef _mm512_cvtepu16_epi32
+#define _mm512_cvtepu16_epi32 pg_emu_mm512_cvtepu16_epi32
+#undef _mm512_cvtph_ps
+#define _mm512_cvtph_ps pg_emu_mm512_cvtph_ps
+#undef _mm512_maskz_loadu_ps
+#define _mm512_maskz_loadu_ps pg_emu_mm512_maskz_loadu_ps
+#undef _mm512_mask_storeu_ps
+#define _mm512_mask_storeu_ps pg_emu_mm512_mask_storeu_ps
+#undef _mm256_maskz_loadu_epi16
+#define _mm256_maskz_loadu_epi16 pg_emu_mm256_maskz_loadu_epi16
+#undef _mm512_reduce_add_ps
+#define _mm512_reduce_add_ps pg_emu_mm512_reduce_add_ps
+#undef _mm512_reduce_add_epi32
+#define _mm512_reduce_add_epi32 pg_emu_mm512_reduce_add_epi32
+
+// ---- AMX: 8 tiles of up to 16 rows x 64 bytes, as the ISA reference defines them ----------
+
+typedef struct {
+    uint8_t palette, startRow, reserved[14];
+    uint16_t colsb[16];
+    uint8_t rows[16];
+} pg_emu_tile_config;
+
+static _Thread_local struct {
+    pg_emu_tile_config config;
+    uint8_t data[8][16][64];
+} pg_emu_amx;
+
+static inline void pg_emu_tile_loadconfig(const void *config) {
+    memcpy(&pg_emu_amx.config, config, 64);
+    memset(pg_emu_amx.data, 0, sizeof pg_emu_amx.data);
+}
+
+static inline void pg_emu_tile_release(void) { memset(&pg_emu_amx, 0, sizeof pg_emu_amx); }
+
+static inline void pg_emu_tile_zero(int t) { memset(pg_emu_amx.data[t], 0, sizeof pg_emu_amx.data[t]); }
+
+static inline void pg_emu_tile_loadd(int t, const void *base, int64_t stride) {
+    pg_emu_tile_zero(t);
+    for (int r = 0; r < pg_emu_amx.config.rows[t]; r++)
+        memcpy(pg_emu_amx.data[t][r], (const uint8_t *)base + r * stride, pg_emu_amx.config.colsb[t]);
+}
+
+static inline void pg_emu_tile_stored(int t, void *base, int64_t stride) {
+    for (int r = 0; r < pg_emu_amx.config.rows[t]; r++)
+        memcpy((uint8_t *)base + r * stride, pg_emu_amx.data[t][r], pg_emu_amx.config.colsb[t]);
+}
+
+/// C (int32) += A (signed bytes) . B (signed bytes, 4-byte pairs of K per column).
+static inline void pg_emu_tile_dpbssd(int c, int a, int b) {
+    const pg_emu_tile_config *cfg = &pg_emu_amx.config;
+    for (int m = 0; m < cfg->rows[c]; m++)
+        for (int n = 0; n < cfg->colsb[c] / 4; n++) {
+            int32_t sum;
+            memcpy(&sum, pg_emu_amx.data[c][m] + 4 * n, 4);
+            for (int k = 0; k < cfg->colsb[a] / 4; k++)
+                for (int j = 0; j < 4; j++)
+                    sum += (int8_t)pg_emu_amx.data[a][m][4 * k + j] * (int8_t)pg_emu_amx.data[b][k][4 * n + j];
+            memcpy(pg_emu_amx.data[c][m] + 4 * n, &sum, 4);
+        }
+}
+
+// clang's <immintrin.h> declares these as functions or macros for AMX CPUs.
+#undef _tile_loadd
+#undef _tile_stored
+#undef _tile_zero
+#undef _tile_dpbssd
+#define _tile_loadconfig pg_emu_tile_loadconfig
+#define _tile_release pg_emu_tile_release
+#define _tile_zero pg_emu_tile_zero
+#define _tile_loadd pg_emu_tile_loadd
+#define _tile_stored pg_emu_tile_stored
+#define _tile_dpbssd pg_emu_tile_dpbssd
+
+#endif
