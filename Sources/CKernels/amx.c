@@ -4,7 +4,7 @@
 // block's 16 x 16 sums into f32 (convert, multiply by d_w, FMA by d_x).
 //
 // Opt-in (`PANGU_KERNEL_ISA=amx`) until measured on such a CPU: `pg_has_amx`. Its tests run on
-// any AVX2 CPU in the emulated build (emulated_isa.h).
+// any AVX2 CPU in the emulated build (emulated_isa.h). bf16 weights: amx_bf16.c.
 #include "CKernels.h"
 #include "kernels_internal.h"
 
@@ -15,7 +15,7 @@
 #include <unistd.h>
 #endif
 
-/// Whether the CPU has AMX tiles with int8 products and the OS lets this process use them
+/// Whether the CPU has AMX tiles with int8 and bf16 products and the OS lets this process use them
 /// (Linux asks each process to request the tile state once: ARCH_REQ_XCOMP_PERM).
 static int amx_available(void) {
 #ifdef PG_EMULATE_ISA
@@ -23,8 +23,8 @@ static int amx_available(void) {
 #else
     unsigned eax, ebx, ecx, edx;
     if (!__get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx)) return 0;
-    const unsigned tile = 1u << 24, int8 = 1u << 25;
-    if ((edx & (tile | int8)) != (tile | int8)) return 0;
+    const unsigned features = 1u << 22 | 1u << 24 | 1u << 25;  // AMX-BF16, AMX-TILE, AMX-INT8
+    if ((edx & features) != features) return 0;
     enum { ARCH_REQ_XCOMP_PERM = 0x1023, XFEATURE_XTILEDATA = 18 };
     return syscall(SYS_arch_prctl, ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA) == 0;
 #endif
@@ -57,14 +57,8 @@ enum { PANEL_WEIGHTS = 8 * 64, PANEL_BLOCK = PANEL_WEIGHTS + AMX_N * 4 };
 /// Tiles 0-1: two blocks' 16 x 16 s32 sums; 2-3: their 16 x rows (32 bytes each);
 /// 4-5: their panel blocks. Two blocks are in flight, so one's sums are scaled while the
 /// tile unit multiplies the other.
-typedef struct {
-    uint8_t palette, startRow, reserved[14];
-    uint16_t colsb[16];
-    uint8_t rows[16];
-} amx_config;
-
 PG_INLINE PG_AMX void configure_tiles(void) {
-    amx_config config;
+    pg_amx_config config;
     memset(&config, 0, sizeof config);
     config.palette = 1;
     for (int t = 0; t < 2; t++) {

@@ -188,16 +188,40 @@ static inline void pg_emu_tile_dpbssd(int c, int a, int b) {
         }
 }
 
+/// C (f32) += A (bf16 pairs) . B (bf16, pairs of K per column), each product added in f32.
+static inline void pg_emu_tile_dpbf16ps(int c, int a, int b) {
+    const pg_emu_tile_config *cfg = &pg_emu_amx.config;
+    for (int m = 0; m < cfg->rows[c]; m++)
+        for (int n = 0; n < cfg->colsb[c] / 4; n++) {
+            float sum;
+            memcpy(&sum, pg_emu_amx.data[c][m] + 4 * n, 4);
+            for (int k = 0; k < cfg->colsb[a] / 4; k++)
+                for (int j = 0; j < 2; j++) {
+                    uint16_t x, y;
+                    memcpy(&x, pg_emu_amx.data[a][m] + 4 * k + 2 * j, 2);
+                    memcpy(&y, pg_emu_amx.data[b][k] + 4 * n + 2 * j, 2);
+                    const uint32_t xb = (uint32_t)x << 16, yb = (uint32_t)y << 16;
+                    float xf, yf;
+                    memcpy(&xf, &xb, 4);
+                    memcpy(&yf, &yb, 4);
+                    sum += xf * yf;
+                }
+            memcpy(pg_emu_amx.data[c][m] + 4 * n, &sum, 4);
+        }
+}
+
 // clang's <immintrin.h> declares these as functions or macros for AMX CPUs.
 #undef _tile_loadd
 #undef _tile_stored
 #undef _tile_zero
 #undef _tile_dpbssd
+#undef _tile_dpbf16ps
 #define _tile_loadconfig pg_emu_tile_loadconfig
 #define _tile_release pg_emu_tile_release
 #define _tile_zero pg_emu_tile_zero
 #define _tile_loadd pg_emu_tile_loadd
 #define _tile_stored pg_emu_tile_stored
 #define _tile_dpbssd pg_emu_tile_dpbssd
+#define _tile_dpbf16ps pg_emu_tile_dpbf16ps
 
 #endif

@@ -121,11 +121,7 @@ double pg_int8_dot_peak_loop(int64_t iterations) {
 /// 4 independent accumulators of AMX's `tdpbssd` on full tiles (16 x 16 sums of 64 int8
 /// products each): the ceiling of the AMX prefill kernels (amx.c). 0 where `pg_has_amx` is not.
 static PG_AMX double int8_dot_peak_amx(int64_t iterations) {
-    struct {
-        uint8_t palette, startRow, reserved[14];
-        uint16_t colsb[16];
-        uint8_t rows[16];
-    } config;
+    pg_amx_config config;
     memset(&config, 0, sizeof config);
     config.palette = 1;
     for (int t = 0; t < 6; t++) config.rows[t] = 16, config.colsb[t] = 64;

@@ -59,8 +59,9 @@ import Testing
         arguments: DType.floatingPointCases)
     func packedPrefill(dtype: DType) {
         // m >= 64 packs W; k = 300 spans two 256-column blocks; m = 101 spans two 96-row blocks;
-        // n = 83 leaves a partial 16-row panel and a partial 64-row group.
-        for (m, n, k) in [(64, 16, 8), (67, 83, 31), (101, 83, 300), (70, 130, 257)] {
+        // n = 83 leaves a partial 16-row panel and a partial 64-row group. k a multiple of 32
+        // (bf16 on AMX): tiles of 16 x rows by 32 W rows, with both kinds of rows left over.
+        for (m, n, k) in [(64, 16, 8), (67, 83, 31), (101, 83, 300), (70, 130, 257), (48, 96, 96), (35, 70, 64)] {
             let error = Self.maxError(m: m, n: n, k: k, dtype: dtype, bias: true, pool: Self.singlePool)
             #expect(error <= 2e-5, "m=\(m) n=\(n) k=\(k) \(dtype): error \(error)")
         }
@@ -68,7 +69,7 @@ import Testing
 
     @Test("splitting W rows into pool tasks gives the same result as one thread")
     func splitAcrossThreads() {
-        for (m, n, k) in [(1, 3000, 40), (2, 3001, 40), (17, 1001, 24), (70, 1000, 40)] {
+        for (m, n, k) in [(1, 3000, 40), (2, 3001, 40), (17, 1001, 24), (70, 1000, 40), (40, 1000, 96)] {
             #expect(MatMul.taskRows(m: m, n: n, k: k, numThreads: 2) < n, "m=\(m): expected several tasks")
             for dtype in DType.floatingPointCases {
                 let error = Self.maxError(m: m, n: n, k: k, dtype: dtype, bias: true, pool: Self.pool)
