@@ -7,11 +7,10 @@
 // products per weight still leave the tile unit well ahead of 512-bit FMAs.
 //
 // W is tile A as it lies in memory (16 W rows, 32 weights each: 64 bytes per row); x is tile B,
-// packed per thread into pairs of K per x row (`pack_x`). C is then W rows by x rows.
+// packed once per call into pairs of K per x row (`pg_pack_bf16_parts`, shared by the tasks).
+// C is then W rows by x rows.
 #include "CKernels.h"
 #include "kernels_internal.h"
-
-#include <stdlib.h>
 
 enum {
     TILE = 16,   // x rows and W rows per tile
@@ -21,31 +20,71 @@ enum {
     PART_BYTES = TILE * TILE * 4,
 };
 
-/// f32 to bf16, rounded to nearest even (no NaNs here).
-static inline uint16_t bf16_round(float v) {
-    uint32_t bits;
-    memcpy(&bits, &v, 4);
-    return (uint16_t)((bits + 0x7FFF + ((bits >> 16) & 1)) >> 16);
+int64_t pg_bf16_parts_bytes(int64_t m, int64_t k) {
+    return m >= TILE && k % CHUNK == 0 && pg_has_amx() ? m / TILE * (k / CHUNK) * PARTS * PART_BYTES : 0;
 }
 
-/// x rows [i0, i0 + rows) (a multiple of 16), every chunk of K, as tile B parts: for tile t and
-/// chunk c, parts hi, mid and lo, each row p holding K pair p of each of the 16 x rows.
-static void pack_x(const float *x, int64_t k, int64_t i0, int64_t rows, uint16_t *packed) {
+/// 8 f32 rounded to bf16 (nearest even; no NaNs here), as f32 bit patterns.
+PG_INLINE PG_AVX2 __m256i bf16_round8(__m256 v) {
+    const __m256i bits = _mm256_castps_si256(v);
+    const __m256i lsb = _mm256_and_si256(_mm256_srli_epi32(bits, 16), _mm256_set1_epi32(1));
+    const __m256i rounded = _mm256_add_epi32(_mm256_add_epi32(bits, _mm256_set1_epi32(0x7FFF)), lsb);
+    return _mm256_and_si256(rounded, _mm256_set1_epi32((int)0xFFFF0000u));
+}
+
+/// The bf16 halves of 16 such patterns (a: values 0-7, b: 8-15) as 8 pairs, value 2q low in lane q.
+PG_INLINE PG_AVX2 __m256i bf16_pairs(__m256i a, __m256i b) {
+    const __m256i packed = _mm256_packus_epi32(_mm256_srli_epi32(a, 16), _mm256_srli_epi32(b, 16));
+    return _mm256_permute4x64_epi64(packed, 0xD8);  // packus interleaves the 128-bit halves
+}
+
+/// dst[c * ld + r] = src[r * 16 + c] for an 8 x 8 block of 32-bit values.
+PG_INLINE PG_AVX2 void transpose8(const uint32_t *src, uint32_t *dst, int64_t ld) {
+    __m256 r[8], t[8];
+    for (int i = 0; i < 8; i++) r[i] = _mm256_loadu_ps((const float *)(src + 16 * i));
+    for (int i = 0; i < 8; i += 2) {
+        t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
+        t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
+    }
+    for (int i = 0; i < 8; i += 4) {
+        r[i] = _mm256_shuffle_ps(t[i], t[i + 2], 0x44);
+        r[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], 0xEE);
+        r[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0x44);
+        r[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0xEE);
+    }
+    for (int i = 0; i < 4; i++) {
+        _mm256_storeu_ps((float *)(dst + i * ld), _mm256_permute2f128_ps(r[i], r[i + 4], 0x20));
+        _mm256_storeu_ps((float *)(dst + (i + 4) * ld), _mm256_permute2f128_ps(r[i], r[i + 4], 0x31));
+    }
+}
+
+/// x rows [0, m / 16 * 16) as tile B parts: for tile t and chunk c, parts hi, mid and lo, each
+/// row p holding K pair p of each of the 16 x rows (bf16 2p low): a part's pairs row by row,
+/// then transposed.
+PG_AVX2 void pg_pack_bf16_parts(const float *x, int64_t m, int64_t k, void *parts) {
     const int64_t numChunks = k / CHUNK;
-    for (int64_t i = 0; i < rows; i++) {
-        const float *row = x + (i0 + i) * k;
-        for (int64_t c = 0; c < numChunks; c++) {
-            uint16_t *part = packed + (i / TILE * numChunks + c) * PARTS * (PART_BYTES / 2) + (i % TILE) * 2;
-            for (int j = 0; j < CHUNK; j++) {
-                float v = row[c * CHUNK + j];
+    uint32_t *out = parts;
+    _Alignas(32) uint32_t pairs[PARTS][TILE][TILE];  // part, x row, pair
+    for (int64_t t = 0; t < m / TILE; t++)
+        for (int64_t c = 0; c < numChunks; c++, out += PARTS * TILE * TILE) {
+            for (int a = 0; a < TILE; a++) {
+                __m256 v[4];
+                for (int q = 0; q < 4; q++) v[q] = _mm256_loadu_ps(x + (t * TILE + a) * k + c * CHUNK + 8 * q);
                 for (int p = 0; p < PARTS; p++) {
-                    const uint16_t h = bf16_round(v);
-                    part[p * (PART_BYTES / 2) + (j / 2) * TILE * 2 + j % 2] = h;
-                    v -= bf16_to_float(h);
+                    __m256i r[4];
+                    for (int q = 0; q < 4; q++) {
+                        r[q] = bf16_round8(v[q]);
+                        v[q] = _mm256_sub_ps(v[q], _mm256_castsi256_ps(r[q]));
+                    }
+                    _mm256_store_si256((__m256i *)pairs[p][a], bf16_pairs(r[0], r[1]));
+                    _mm256_store_si256((__m256i *)(pairs[p][a] + 8), bf16_pairs(r[2], r[3]));
                 }
             }
+            for (int p = 0; p < PARTS; p++)
+                for (int a0 = 0; a0 < TILE; a0 += 8)
+                    for (int j0 = 0; j0 < TILE; j0 += 8)
+                        transpose8(&pairs[p][a0][j0], out + p * TILE * TILE + j0 * TILE + a0, TILE);
         }
-    }
 }
 
 /// Tiles 0-3: the sums of W rows [r, r + 16) and [r + 16, r + 32) (tiles 4, 5) with two x
@@ -103,27 +142,23 @@ PG_INLINE PG_AMX void tile_block(const uint16_t *w, int64_t k, int64_t r, const 
     }
 }
 
-PG_AMX void pg_bf16_rows_amx(const float *x, int64_t m, int64_t k, const void *w, int64_t r0, int64_t r1,
-                             const float *bias, float *out, int64_t ldo, pg_linear_rows_fn rest) {
+PG_AMX void pg_linear_rows_bf16_parts(const void *parts, const float *x, int64_t m, int64_t k, const void *w,
+                                      int64_t r0, int64_t r1, const float *bias, float *out, int64_t ldo) {
     const int64_t m16 = m / TILE * TILE, rAMX = r0 + (r1 - r0) / (2 * TILE) * (2 * TILE);
-    if (m16 > 0 && rAMX > r0) {
-        // x in blocks of up to 1 MiB packed (L2), each against every W row pair of this range.
-        int64_t block = (1 << 20) / (k * 2 * PARTS) / (2 * TILE) * (2 * TILE);
-        block = block < 2 * TILE ? 2 * TILE : block > m16 ? m16 : block;
+    if (rAMX > r0) {
+        // x tiles in blocks of up to 1 MiB (L2), each against every W row pair of this range.
         const int64_t tileBytes = k / CHUNK * PARTS * PART_BYTES;
-        uint8_t *packed = aligned_alloc(64, (size_t)(block / TILE * tileBytes));
+        int64_t block = (1 << 20) / tileBytes / 2 * 2;
+        block = block < 2 ? 2 : block;
         configure_tiles();
-        for (int64_t i0 = 0; i0 < m16; i0 += block) {
-            const int64_t tiles = (i0 + block < m16 ? block : m16 - i0) / TILE;
-            pack_x(x, k, i0, tiles * TILE, (uint16_t *)packed);
+        for (int64_t t0 = 0; t0 < m16 / TILE; t0 += block) {
+            const int64_t t1 = t0 + block < m16 / TILE ? t0 + block : m16 / TILE;
             for (int64_t r = r0; r < rAMX; r += 2 * TILE)
-                for (int64_t t = 0; t < tiles; t += 2)
-                    tile_block(w, k, r, packed + t * tileBytes, i0 + t * TILE, t + 1 < tiles, bias, out, ldo);
+                for (int64_t t = t0; t < t1; t += 2)
+                    tile_block(w, k, r, (const uint8_t *)parts + t * tileBytes, t * TILE, t + 1 < t1, bias, out, ldo);
         }
         _tile_release();
-        free(packed);
-        if (rAMX < r1) rest(x, m16, k, w, rAMX, r1, bias, out, ldo);
     }
-    const int64_t from = m16 > 0 && rAMX > r0 ? m16 : 0;
-    if (from < m) rest(x + from * k, m - from, k, w, r0, r1, bias, out + from * ldo, ldo);
+    if (rAMX < r1) pg_linear_rows(x, m16, k, w, PG_DTYPE_BF16, rAMX, r1, bias, out, ldo);
+    if (m16 < m) pg_linear_rows(x + m16 * k, m - m16, k, w, PG_DTYPE_BF16, r0, r1, bias, out + m16 * ldo, ldo);
 }

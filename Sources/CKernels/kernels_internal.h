@@ -279,15 +279,6 @@ typedef struct {
     uint8_t rows[16];
 } pg_amx_config;
 
-/// A linear kernel for rows [r0, r1) of W (`pg_linear_rows`' signature, dtype fixed).
-typedef void (*pg_linear_rows_fn)(const float *x, int64_t m, int64_t k, const void *w, int64_t r0, int64_t r1,
-                                  const float *bias, float *out, int64_t ldo);
-
-/// `pg_linear_rows` for bf16 W on AMX (amx_bf16.c; k a multiple of 32): tiles of 16 x rows by
-/// 32 W rows; `rest` takes the rows left over.
-PG_AMX void pg_bf16_rows_amx(const float *x, int64_t m, int64_t k, const void *w, int64_t r0, int64_t r1,
-                             const float *bias, float *out, int64_t ldo, pg_linear_rows_fn rest);
-
 /// Q8_0x8 / Q4_0x8 (`dtype`) groups [g0, g1) added into out on AMX, 16 x rows by 16 W rows
 /// (amx.c); the rest of the rows and an odd last group by the `_vnni` kernels.
 PG_AMX void pg_interleaved_rows_amx(const int8_t *q, const float *d, const float *s, int64_t m, int64_t k,

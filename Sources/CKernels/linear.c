@@ -513,9 +513,6 @@ void pg_linear_rows(const float *x, int64_t m, int64_t k, const void *w, int dty
     case PG_DTYPE_Q4_0: linear_rows_q4_0(x, m, k, w, r0, r1, bias, out, ldo); break;
     case PG_DTYPE_Q4_K: linear_rows_q4_K(x, m, k, w, r0, r1, bias, out, ldo); break;
     case PG_DTYPE_Q6_K: linear_rows_q6_K(x, m, k, w, r0, r1, bias, out, ldo); break;
-    default:
-        if (m >= 16 && k % 32 == 0 && pg_has_amx()) pg_bf16_rows_amx(x, m, k, w, r0, r1, bias, out, ldo, linear_rows_bf16);
-        else linear_rows_bf16(x, m, k, w, r0, r1, bias, out, ldo);
-        break;
+    default: linear_rows_bf16(x, m, k, w, r0, r1, bias, out, ldo); break;
     }
 }

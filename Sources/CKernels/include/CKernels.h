@@ -92,6 +92,20 @@ int pg_has_avx512_vnni(void);
 /// this process the tile state; else 0.
 int pg_has_amx(void);
 
+/// bf16 W on AMX (`pg_has_amx`): bytes of x [m, k] packed by `pg_pack_bf16_parts` for
+/// `pg_linear_rows_bf16_parts`, or 0 where that kernel does not apply (m < 16, k not a
+/// multiple of 32, no AMX).
+int64_t pg_bf16_parts_bytes(int64_t m, int64_t k);
+
+/// x rows [0, m / 16 * 16) as three bf16 parts (hi + mid + lo = x to about 2^-26) in AMX
+/// tiles of pairs of K: once per call, shared by every task of `pg_linear_rows_bf16_parts`.
+void pg_pack_bf16_parts(const float *x, int64_t m, int64_t k, void *parts);
+
+/// `pg_linear_rows` for bf16 W with x also packed by `pg_pack_bf16_parts`: tiles of 16 x rows
+/// by 32 W rows on AMX, the rows left over by `pg_linear_rows`.
+void pg_linear_rows_bf16_parts(const void *parts, const float *x, int64_t m, int64_t k, const void *w, int64_t r0,
+                               int64_t r1, const float *bias, float *out, int64_t ldo);
+
 /// 1 in the test build with AVX-512 and AMX emulated (`PANGU_EMULATE_ISA=1`, Package.swift), else 0.
 int pg_isa_emulated(void);
 

@@ -57,7 +57,7 @@ public enum MatMul {
             let (n, k) = (p.weight.rows, p.weight.cols)
             precondition(k == products[0].weight.cols, "products of one x share its width")
             precondition(k % p.weight.dtype.blockSize == 0, "\(p.weight.dtype) rows hold whole blocks")
-            let format = Activations(weight: p.weight.dtype, m: m)
+            let format = Activations(weight: p.weight.dtype, m: m, k: k)
             if format != .f32 && !formats.contains(format) { formats.append(format) }
             slots.append(format == .f32 ? nil : formats.firstIndex(of: format))
             let rowsPerTask = taskRows(m: m, n: n, k: k, numThreads: pool.numThreads)
@@ -65,12 +65,14 @@ public enum MatMul {
             for r0 in stride(from: 0, to: n, by: rowsPerTask) { tasks.append((index, r0..<min(n, r0 + rowsPerTask))) }
         }
         let k = products.first?.weight.cols ?? 0
-        let formatBytes = pg_quantized_activation_bytes(Int64(m), Int64(k))
-        // Integer dot products: x quantized to 8-bit blocks once per format, shared by every task.
-        withUnsafeTemporaryAllocation(byteCount: max(1, formats.count * formatBytes), alignment: 64) { buffer in
+        // x quantized to 8-bit blocks (integer dot products), or packed for AMX, once per format,
+        // shared by every task.
+        var offsets = [0]
+        for format in formats { offsets.append(offsets.last! + (format.bytes(m: m, k: k) + 63) / 64 * 64) }
+        withUnsafeTemporaryAllocation(byteCount: max(1, offsets.last!), alignment: 64) { buffer in
             guard let base = buffer.baseAddress else { return }
             for (index, format) in formats.enumerated() {
-                format.quantize(x, m: m, k: k, into: base + index * formatBytes)
+                format.quantize(x, m: m, k: k, into: base + offsets[index])
             }
             let quantized = UnsafeRawPointer(base)
             pool.parallelFor(tasks.count) { t in
@@ -79,8 +81,11 @@ public enum MatMul {
                 let n = Int64(p.weight.rows)
                 let code = dtypeCode(p.weight.dtype)
                 let (r0, r1) = (Int64(rows.lowerBound), Int64(rows.upperBound))
-                if let slot = slots[index] {
-                    let qx = quantized + slot * formatBytes
+                if let slot = slots[index], formats[slot] == .bf16Parts {
+                    let parts = quantized + offsets[slot]
+                    pg_linear_rows_bf16_parts(parts, x, Int64(m), Int64(k), p.weight.data, r0, r1, p.bias, p.out, n)
+                } else if let slot = slots[index] {
+                    let qx = quantized + offsets[slot]
                     pg_linear_rows_quantized(qx, Int64(m), Int64(k), p.weight.data, code, r0, r1, p.bias, p.out, n)
                 } else {
                     pg_linear_rows(x, Int64(m), Int64(k), p.weight.data, code, r0, r1, p.bias, p.out, n)
@@ -89,7 +94,7 @@ public enum MatMul {
         }
     }
 
-    /// How a product reads x: f32, or quantized once per call to 8-bit blocks.
+    /// How a product reads x: f32, quantized once per call to 8-bit blocks, or packed once for AMX.
     enum Activations: Equatable {
         /// f32 (float weights; k-quants as stored in the file, in prefill, dequantize into f32 panels).
         case f32
@@ -99,9 +104,13 @@ public enum MatMul {
         case kBlocks
         /// Q8_K with 128 added to every byte (Q6_Kx8 multiplies the signed q − 32 by x + 128).
         case kBlocksOffset
+        /// bf16 weights on AMX (`PANGU_KERNEL_ISA=amx`): x as three bf16 parts in tiles.
+        case bf16Parts
 
-        init(weight dtype: DType, m: Int) {
-            if dtype == .q6_Kx8 {
+        init(weight dtype: DType, m: Int, k: Int) {
+            if dtype == .bf16 {
+                self = pg_bf16_parts_bytes(Int64(m), Int64(k)) > 0 ? .bf16Parts : .f32
+            } else if dtype == .q6_Kx8 {
                 self = .kBlocksOffset
             } else if dtype.isKQuant {
                 self = dtype.isInterleaved || m < packedRowsThreshold ? .kBlocks : .f32
@@ -110,9 +119,15 @@ public enum MatMul {
             }
         }
 
+        func bytes(m: Int, k: Int) -> Int {
+            if self == .bf16Parts { return Int(pg_bf16_parts_bytes(Int64(m), Int64(k))) }
+            return pg_quantized_activation_bytes(Int64(m), Int64(k))
+        }
+
         func quantize(_ x: UnsafePointer<Float>, m: Int, k: Int, into qx: UnsafeMutableRawPointer) {
             switch self {
             case .f32: break
+            case .bf16Parts: pg_pack_bf16_parts(x, Int64(m), Int64(k), qx)
             case .blocks: pg_quantize_activations(x, Int64(m), Int64(k), qx)
             case .kBlocks: pg_quantize_activations_k(x, Int64(m), Int64(k), qx)
             case .kBlocksOffset:
