@@ -20,8 +20,10 @@ struct MachineCeilings {
     /// Operations/s (2 per multiply-add) of int8 multiply-adds (`pg_int8_dot_peak_loop`), wall and CPU.
     let peakInt8OPS: Double
     let cpuPeakInt8OPS: Double
-    /// The same for AMX's `tdpbssd` (`pg_amx_int8_peak_loop`) where the AMX kernels run, else 0.
+    /// The same for AMX's `tdpbssd` and `tdpbf16ps` (`pg_amx_int8_peak_loop`, `pg_amx_bf16_peak_loop`)
+    /// where the AMX kernels run, else 0.
     let peakAMXInt8OPS: Double
+    let peakAMXBF16FLOPS: Double
 
     /// A buffer far larger than the last-level cache, shared by every measurement.
     static let streamBuffer = HeapStorage(byteCount: 1 << 30)
@@ -30,10 +32,13 @@ struct MachineCeilings {
         let read = bandwidth(pool: pool, repetitions: max(repetitions, 5))
         let fma = peak(pool: pool, repetitions: max(repetitions, 10), loop: pg_fma_peak_loop)
         let int8 = peak(pool: pool, repetitions: max(repetitions, 10), loop: pg_int8_dot_peak_loop)
-        let amx = pg_has_amx() != 0 ? peak(pool: pool, repetitions: 3, loop: pg_amx_int8_peak_loop).wall : 0
+        let amx = pg_has_amx() != 0
+        let amxInt8 = amx ? peak(pool: pool, repetitions: 3, loop: pg_amx_int8_peak_loop).wall : 0
+        let amxBF16 = amx ? peak(pool: pool, repetitions: 3, loop: pg_amx_bf16_peak_loop).wall : 0
         return MachineCeilings(
             numThreads: pool.numThreads, bandwidth: read.wall, peakFLOPS: fma.wall, cpuBandwidth: read.cpu,
-            cpuPeakFLOPS: fma.cpu, peakInt8OPS: int8.wall, cpuPeakInt8OPS: int8.cpu, peakAMXInt8OPS: amx)
+            cpuPeakFLOPS: fma.cpu, peakInt8OPS: int8.wall, cpuPeakInt8OPS: int8.cpu, peakAMXInt8OPS: amxInt8,
+            peakAMXBF16FLOPS: amxBF16)
     }
 
     /// Best bytes/s (wall, CPU) of `repetitions` streaming reads of `streamBuffer` by all threads.

@@ -80,8 +80,9 @@ for numThreads in options.threads {
             numThreads, ceilings.bandwidth / 1e9, ceilings.cpuBandwidth / 1e9, ceilings.peakFLOPS / 1e9,
             ceilings.cpuPeakFLOPS / 1e9, ceilings.peakInt8OPS / 1e9, ceilings.cpuPeakInt8OPS / 1e9)
             + (ceilings.peakAMXInt8OPS > 0
-                ? String(format: "; AMX int8 %.1f GOP/s wall (PANGU_KERNEL_ISA=amx)", ceilings.peakAMXInt8OPS / 1e9)
-                : ""))
+                ? String(
+                    format: "; AMX int8 %.1f GOP/s, bf16 %.1f GFLOP/s wall (PANGU_KERNEL_ISA=amx)",
+                    ceilings.peakAMXInt8OPS / 1e9, ceilings.peakAMXBF16FLOPS / 1e9) : ""))
     if options.kernels {
         KernelComparison(pool: pool).run(ceilings: ceilings, repetitions: max(options.repetitions, 3))
     }
@@ -117,8 +118,7 @@ for numThreads in options.threads {
                 options.promptLength, time.wall, tokens / time.wall, percent(flops / time.wall / ceiling.peak.wall),
                 peakName, time.cpu, tokens / time.cpu, flops / time.cpu / 1e9,
                 percent(flops / time.cpu / ceiling.peak.cpu), ceiling.peak.wall / 1e9, ceiling.peak.cpu / 1e9)
-                + (ceilings.peakAMXInt8OPS > 0 && peakName == "int8-dot"
-                    ? " | " + percent(flops / time.wall / ceilings.peakAMXInt8OPS) + " of the AMX peak" : ""))
+                + amxFraction(flops: flops, seconds: time.wall, ceilings: ceilings, integer: peakName == "int8-dot"))
     }
     for numSequences in options.batches {
         let (ceiling, peakName) = window(numRows: numSequences)
@@ -128,6 +128,13 @@ for numThreads in options.threads {
         print(decodeLine(runs: runs, numSequences: numSequences, time: time, ceiling: ceiling, peakName: peakName))
     }
     pool.shutdown()
+}
+
+/// Where the AMX kernels run: a prefill's fraction of the AMX peak of its weights' product
+/// (bf16 W takes 3 products per weight, one per bf16 part of x, so a third of that peak).
+func amxFraction(flops: Double, seconds: Double, ceilings: MachineCeilings, integer: Bool) -> String {
+    let peak = integer ? ceilings.peakAMXInt8OPS : ceilings.peakAMXBF16FLOPS / 3
+    return peak > 0 ? " | \(percent(flops / seconds / peak)) of the AMX peak" : ""
 }
 
 /// Decode throughput against the step's ceiling: all weights read once (bandwidth), or the

@@ -118,15 +118,16 @@ double pg_int8_dot_peak_loop(int64_t iterations) {
     return (double)iterations * 2.0;
 }
 
-/// 4 independent accumulators of AMX's `tdpbssd` on full tiles (16 x 16 sums of 64 int8
-/// products each): the ceiling of the AMX prefill kernels (amx.c). 0 where `pg_has_amx` is not.
-static PG_AMX double int8_dot_peak_amx(int64_t iterations) {
+/// 4 independent accumulators of AMX's `tdpbssd` (16 x 16 sums of 64 int8 products each) or
+/// `tdpbf16ps` (32 bf16 products each) on full tiles: the ceilings of the AMX kernels (amx.c,
+/// amx_bf16.c).
+static PG_AMX double amx_peak(int64_t iterations, int bf16) {
     pg_amx_config config;
     memset(&config, 0, sizeof config);
     config.palette = 1;
     for (int t = 0; t < 6; t++) config.rows[t] = 16, config.colsb[t] = 64;
-    _Alignas(64) int8_t operand[16 * 64];
-    for (int j = 0; j < 16 * 64; j++) operand[j] = (int8_t)(j % 7 - 3);
+    _Alignas(64) uint16_t operand[16 * 32];
+    for (int j = 0; j < 16 * 32; j++) operand[j] = 0x3F80;  // bf16 1.0; int8 -128 and 63
     _Alignas(64) int32_t sums[16 * 16];
     _tile_loadconfig(&config);
     _tile_loadd(4, operand, 64);
@@ -136,19 +137,28 @@ static PG_AMX double int8_dot_peak_amx(int64_t iterations) {
     _tile_zero(2);
     _tile_zero(3);
     for (int64_t it = 0; it < iterations; it++) {
-        _tile_dpbssd(0, 4, 5);
-        _tile_dpbssd(1, 4, 5);
-        _tile_dpbssd(2, 4, 5);
-        _tile_dpbssd(3, 4, 5);
+        if (bf16) {
+            _tile_dpbf16ps(0, 4, 5);
+            _tile_dpbf16ps(1, 4, 5);
+            _tile_dpbf16ps(2, 4, 5);
+            _tile_dpbf16ps(3, 4, 5);
+        } else {
+            _tile_dpbssd(0, 4, 5);
+            _tile_dpbssd(1, 4, 5);
+            _tile_dpbssd(2, 4, 5);
+            _tile_dpbssd(3, 4, 5);
+        }
     }
     _tile_stored(3, sums, 64);
     _tile_release();
     volatile int32_t sink = sums[0];
     (void)sink;
-    return (double)iterations * 4.0 * 16 * 16 * 64 * 2.0;
+    return (double)iterations * 4.0 * 16 * 16 * (bf16 ? 32 : 64) * 2.0;
 }
 
-double pg_amx_int8_peak_loop(int64_t iterations) { return pg_has_amx() ? int8_dot_peak_amx(iterations) : 0; }
+double pg_amx_int8_peak_loop(int64_t iterations) { return pg_has_amx() ? amx_peak(iterations, 0) : 0; }
+
+double pg_amx_bf16_peak_loop(int64_t iterations) { return pg_has_amx() ? amx_peak(iterations, 1) : 0; }
 
 static PG_AVX2 float stream_read_avx2(const void *p, size_t bytes) {
     const __m256i *v = (const __m256i *)p;

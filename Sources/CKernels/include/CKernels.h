@@ -183,6 +183,9 @@ double pg_int8_dot_peak_loop(int64_t iterations);
 /// `pg_has_amx`; 0 elsewhere.
 double pg_amx_int8_peak_loop(int64_t iterations);
 
+/// The same for AMX's `tdpbf16ps` (16 x 16 x 32 bf16 products, f32 sums): FLOPs.
+double pg_amx_bf16_peak_loop(int64_t iterations);
+
 /// Reads `bytes` bytes at `p` with wide loads and returns a value depending on
 /// all of them (so the read cannot be optimised away): a streaming read for
 /// measuring memory bandwidth.
