@@ -102,7 +102,8 @@ PG_INLINE void store_sums(const float *sums0, const float *sums1, int64_t r, int
                           float *out, int64_t ldo) {
     for (int a = 0; a < TILE; a++)
         for (int b = 0; b < 2 * TILE; b++)
-            out[(i + a) * ldo + r + b] = (bias ? bias[r + b] : 0.0f) + (b < TILE ? sums0 : sums1)[(b % TILE) * TILE + a];
+            out[(i + a) * ldo + r + b] =
+                (bias ? bias[r + b] : 0.0f) + (b < TILE ? sums0 : sums1)[(b % TILE) * TILE + a];
 }
 
 /// W rows [r, r + 32) against the packed x tiles at `xt` (two, or one where `two` is 0),

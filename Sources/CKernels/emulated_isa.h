@@ -33,6 +33,8 @@
 #define _mm512_fmadd_ps simde_mm512_fmadd_ps
 #undef _mm512_fmsub_ps
 #define _mm512_fmsub_ps simde_mm512_fmsub_ps
+#undef _mm512_fnmadd_ps
+#define _mm512_fnmadd_ps simde_mm512_fnmadd_ps
 #undef _mm512_inserti64x4
 #define _mm512_inserti64x4 simde_mm512_inserti64x4
 #undef _mm512_load_ps
@@ -188,6 +190,20 @@ static inline void pg_emu_tile_dpbssd(int c, int a, int b) {
         }
 }
 
+/// `pg_emu_tile_dpbssd` with B's bytes unsigned.
+static inline void pg_emu_tile_dpbsud(int c, int a, int b) {
+    const pg_emu_tile_config *cfg = &pg_emu_amx.config;
+    for (int m = 0; m < cfg->rows[c]; m++)
+        for (int n = 0; n < cfg->colsb[c] / 4; n++) {
+            int32_t sum;
+            memcpy(&sum, pg_emu_amx.data[c][m] + 4 * n, 4);
+            for (int k = 0; k < cfg->colsb[a] / 4; k++)
+                for (int j = 0; j < 4; j++)
+                    sum += (int8_t)pg_emu_amx.data[a][m][4 * k + j] * (uint8_t)pg_emu_amx.data[b][k][4 * n + j];
+            memcpy(pg_emu_amx.data[c][m] + 4 * n, &sum, 4);
+        }
+}
+
 /// C (f32) += A (bf16 pairs) . B (bf16, pairs of K per column), each product added in f32.
 static inline void pg_emu_tile_dpbf16ps(int c, int a, int b) {
     const pg_emu_tile_config *cfg = &pg_emu_amx.config;
@@ -215,6 +231,7 @@ static inline void pg_emu_tile_dpbf16ps(int c, int a, int b) {
 #undef _tile_stored
 #undef _tile_zero
 #undef _tile_dpbssd
+#undef _tile_dpbsud
 #undef _tile_dpbf16ps
 #define _tile_loadconfig pg_emu_tile_loadconfig
 #define _tile_release pg_emu_tile_release
@@ -222,6 +239,7 @@ static inline void pg_emu_tile_dpbf16ps(int c, int a, int b) {
 #define _tile_loadd pg_emu_tile_loadd
 #define _tile_stored pg_emu_tile_stored
 #define _tile_dpbssd pg_emu_tile_dpbssd
+#define _tile_dpbsud pg_emu_tile_dpbsud
 #define _tile_dpbf16ps pg_emu_tile_dpbf16ps
 
 #endif

@@ -14,6 +14,10 @@
 /// Q6_K 210 bytes (ql at 0, qh at 128, int8 scales at 192, f16 d at 208).
 enum { PG_QK_BLOCK = 256, PG_Q4K_BYTES = 144, PG_Q6K_BYTES = 210 };
 
+/// Q4_Kx8 (q4_Kx8.c): bytes per group of 8 rows and super-block, and where the unpacked
+/// sub-block scales, mins and the nibble chunks start.
+enum { PG_Q4KX8_BYTES = 8 * 148, PG_Q4KX8_SCALES = 32, PG_Q4KX8_MINS = 96, PG_Q4KX8_QS = 160 };
+
 /// Sub-block `s` (< 8) of a Q4_K super-block: its 6-bit scale and min from the 12
 /// packed bytes (s < 4: low 6 bits of bytes s, s + 4; else nibbles of byte s + 4
 /// below the top 2 bits of bytes s - 4 (scale) and s (min)).

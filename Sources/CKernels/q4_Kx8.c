@@ -17,13 +17,11 @@
 #include "kernels_internal.h"
 #include "kquants.h"
 
-enum { KX8_BYTES = 8 * 148, KX8_SCALES = 32, KX8_MINS = 96, KX8_QS = 160 };
-
 void pg_repack_q4_Kx8(const void *src, int64_t n, int64_t k, void *dst) {
     const int64_t numBlocks = k / PG_QK_BLOCK;
     for (int64_t g = 0; g < n / 8; g++) {
         for (int64_t b = 0; b < numBlocks; b++) {
-            uint8_t *out = (uint8_t *)dst + (g * numBlocks + b) * KX8_BYTES;
+            uint8_t *out = (uint8_t *)dst + (g * numBlocks + b) * PG_Q4KX8_BYTES;
             for (int r = 0; r < 8; r++) {
                 const uint8_t *block = (const uint8_t *)src + ((g * 8 + r) * numBlocks + b) * PG_Q4K_BYTES;
                 memcpy(out + 2 * r, block, 2);
@@ -31,26 +29,26 @@ void pg_repack_q4_Kx8(const void *src, int64_t n, int64_t k, void *dst) {
                 for (int s = 0; s < 8; s++) {
                     int sc, mn;
                     q4_K_scale_min(block + 4, s, &sc, &mn);
-                    out[KX8_SCALES + 8 * s + r] = (uint8_t)sc;
-                    out[KX8_MINS + 8 * s + r] = (uint8_t)mn;
+                    out[PG_Q4KX8_SCALES + 8 * s + r] = (uint8_t)sc;
+                    out[PG_Q4KX8_MINS + 8 * s + r] = (uint8_t)mn;
                 }
                 for (int chunk = 0; chunk < 32; chunk++)
-                    memcpy(out + KX8_QS + 32 * chunk + 4 * r, block + 16 + 4 * chunk, 4);
+                    memcpy(out + PG_Q4KX8_QS + 32 * chunk + 4 * r, block + 16 + 4 * chunk, 4);
             }
         }
     }
 }
 
 float pg_q4_Kx8_element(const void *w, int64_t k, int64_t row, int64_t col) {
-    const uint8_t *group = (const uint8_t *)w + ((row / 8) * (k / PG_QK_BLOCK) + col / PG_QK_BLOCK) * KX8_BYTES;
+    const uint8_t *group = (const uint8_t *)w + ((row / 8) * (k / PG_QK_BLOCK) + col / PG_QK_BLOCK) * PG_Q4KX8_BYTES;
     const int r = (int)(row % 8), i = (int)(col % PG_QK_BLOCK), c = i / 64, high = i % 64 >= 32, byte = i % 32;
     const int s = 2 * c + high;
     uint16_t d, dmin;
     memcpy(&d, group + 2 * r, 2);
     memcpy(&dmin, group + 16 + 2 * r, 2);
-    const uint8_t packed = group[KX8_QS + 32 * (8 * c + byte / 4) + 4 * r + byte % 4];
-    return f16_to_float(d) * (float)group[KX8_SCALES + 8 * s + r] * (float)(high ? packed >> 4 : packed & 0x0F) -
-           f16_to_float(dmin) * (float)group[KX8_MINS + 8 * s + r];
+    const uint8_t packed = group[PG_Q4KX8_QS + 32 * (8 * c + byte / 4) + 4 * r + byte % 4];
+    return f16_to_float(d) * (float)group[PG_Q4KX8_SCALES + 8 * s + r] * (float)(high ? packed >> 4 : packed & 0x0F) -
+           f16_to_float(dmin) * (float)group[PG_Q4KX8_MINS + 8 * s + r];
 }
 
 /// 8 bytes (one per row) widened to 32-bit lanes.
@@ -67,24 +65,24 @@ PG_INLINE PG_AVX2 void q4_Kx8_tile(const int8_t *q, const float *d, const float 
     __m256 acc[4];
     for (int a = 0; a < RX; a++) acc[a] = _mm256_setzero_ps();
     const uint8_t *p = group;
-    for (int64_t b = 0; b < numBlocks; b++, p += KX8_BYTES) {
+    for (int64_t b = 0; b < numBlocks; b++, p += PG_Q4KX8_BYTES) {
         __m256i sums[4];
         for (int a = 0; a < RX; a++) sums[a] = _mm256_setzero_si256();
         for (int sub = 0; sub < 8; sub++) {
             // decode: an eighth of the next super-block per sub-block (see prefetch_bytes)
-            if (RX == 1) prefetch_bytes(p + KX8_BYTES + sub * (KX8_BYTES / 8), KX8_BYTES / 8);
+            if (RX == 1) prefetch_bytes(p + PG_Q4KX8_BYTES + sub * (PG_Q4KX8_BYTES / 8), PG_Q4KX8_BYTES / 8);
             const int c = sub / 2, shift = 4 * (sub % 2);
             __m256i sub16[4];
             for (int a = 0; a < RX; a++) sub16[a] = _mm256_setzero_si256();
             for (int t = 0; t < 8; t++) {
-                const __m256i packed = _mm256_loadu_si256((const __m256i *)(p + KX8_QS + 32 * (8 * c + t)));
+                const __m256i packed = _mm256_loadu_si256((const __m256i *)(p + PG_Q4KX8_QS + 32 * (8 * c + t)));
                 const __m256i u = _mm256_and_si256(_mm256_srli_epi16(packed, shift), low);
                 for (int a = 0; a < RX; a++) {
                     const int8_t *x = q + (i + a) * k + b * PG_QK_BLOCK + 32 * sub + 4 * t;
                     sub16[a] = _mm256_add_epi16(sub16[a], _mm256_maddubs_epi16(u, broadcast4(x)));
                 }
             }
-            const __m256i scale = bytes_to_lanes(p + KX8_SCALES + 8 * sub);
+            const __m256i scale = bytes_to_lanes(p + PG_Q4KX8_SCALES + 8 * sub);
             const __m256i pairs = _mm256_or_si256(scale, _mm256_slli_epi32(scale, 16));  // (sc, sc) per row
             for (int a = 0; a < RX; a++) sums[a] = _mm256_add_epi32(sums[a], _mm256_madd_epi16(sub16[a], pairs));
         }
@@ -97,7 +95,7 @@ PG_INLINE PG_AVX2 void q4_Kx8_tile(const int8_t *q, const float *d, const float 
         __m256 mins[4];
         for (int a = 0; a < RX; a++) mins[a] = _mm256_setzero_ps();
         for (int sub = 0; sub < 8; sub++) {
-            const __m256 mn = _mm256_cvtepi32_ps(bytes_to_lanes(p + KX8_MINS + 8 * sub));
+            const __m256 mn = _mm256_cvtepi32_ps(bytes_to_lanes(p + PG_Q4KX8_MINS + 8 * sub));
             for (int a = 0; a < RX; a++)
                 mins[a] = _mm256_fmadd_ps(mn, _mm256_set1_ps(s[scale_index(i + a, 8 * b + sub, numXBlocks)]), mins[a]);
         }
@@ -108,5 +106,5 @@ PG_INLINE PG_AVX2 void q4_Kx8_tile(const int8_t *q, const float *d, const float 
 
 PG_AVX2 void pg_q4_Kx8_rows_avx2(const int8_t *q, const float *d, const float *s, int64_t m, int64_t k, const void *w,
                                  int64_t g0, int64_t g1, float *out, int64_t ldo) {
-    interleaved_rows(q, d, s, m, k, w, k / PG_QK_BLOCK * KX8_BYTES, g0, g1, out, ldo, q4_Kx8_tile, NULL, 4);
+    interleaved_rows(q, d, s, m, k, w, k / PG_QK_BLOCK * PG_Q4KX8_BYTES, g0, g1, out, ldo, q4_Kx8_tile, NULL, 4);
 }

@@ -142,7 +142,7 @@ static void interleaved_linear_rows(const int8_t *q, const float *d, const float
             : dtype == PG_DTYPE_Q4_KX8 ? pg_q4_Kx8_element
                                        : pg_q6_Kx8_element;
         interleaved_rows_portable(q, d, m, k, w, r0, r1, out, ldo, element, dtype == PG_DTYPE_Q6_KX8 ? 0x80 : 0);
-    } else if ((dtype == PG_DTYPE_Q8_0X8 || dtype == PG_DTYPE_Q4_0X8) && pg_has_amx()) {
+    } else if ((dtype == PG_DTYPE_Q8_0X8 || dtype == PG_DTYPE_Q4_0X8 || dtype == PG_DTYPE_Q4_KX8) && pg_has_amx()) {
         pg_interleaved_rows_amx(q, d, s, m, k, w, dtype, r0 / 8, r1 / 8, out, ldo);
     } else if (dtype == PG_DTYPE_Q8_0X8) {
         if (pg_has_avx512_vnni()) pg_q8_0x8_rows_vnni(q, d, s, m, k, w, r0 / 8, r1 / 8, out, ldo);
