@@ -201,10 +201,10 @@ PG_AMX void pg_interleaved_rows_amx(const int8_t *q, const float *d, const float
                  float *, int64_t) = kquant                      ? pg_q4_Kx8_rows_avx2
                                      : dtype == PG_DTYPE_Q8_0X8 ? pg_q8_0x8_rows_vnni
                                                                 : pg_q4_0x8_rows_vnni;
-    const int tiles = m16 > 0 && pairs > 0;
+    const int64_t chunk = pairs_per_chunk(numUnits), panelBytes = numUnits * PANEL_UNIT;
+    uint8_t *panels = m16 > 0 && pairs > 0 ? aligned_alloc(64, (size_t)(chunk * panelBytes)) : NULL;
+    const int tiles = panels != NULL;
     if (tiles) {
-        const int64_t chunk = pairs_per_chunk(numUnits), panelBytes = numUnits * PANEL_UNIT;
-        uint8_t *panels = aligned_alloc(64, (size_t)(chunk * panelBytes));
         configure_tiles();
         for (int64_t p0 = 0; p0 < pairs; p0 += chunk) {
             const int64_t p1 = p0 + chunk < pairs ? p0 + chunk : pairs;
