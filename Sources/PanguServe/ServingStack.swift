@@ -125,6 +125,7 @@ struct ServingStack: Sendable {
             pangu-serve \(version)
               model      \(modelName) (\(modelConfig.architecture), \(params) parameters, \(weightsDescription), f32 compute)
               devices    \(workerNames.joined(separator: ", "))
+              kernels    \(MatMul.kernelISA)
               KV cache   \(engineConfig.numBlocks) blocks × \(engineConfig.blockSize) tokens per worker (\(kvTokens) tokens, \(kvCacheDType.rawValue.lowercased())), max model len \(engineConfig.effectiveMaxModelLen)
               listening  \(address)
             """
