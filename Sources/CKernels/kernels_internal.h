@@ -20,7 +20,7 @@
 /// PG_AVX512 plus VNNI (`vpdpbusd`): the integer kernels' dot step on CPUs that have it
 /// (`pg_has_avx512_vnni`).
 #define PG_VNNI __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")))
-/// PG_VNNI plus AMX tiles and their int8 products (`pg_has_amx`).
+/// PG_VNNI plus AMX tiles and their int8 and bf16 products (`pg_has_amx`).
 #define PG_AMX \
     __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni,amx-tile,amx-int8,amx-bf16")))
 /// `__builtin_cpu_supports`, which reports AVX-512 features only where the OS saves the registers.
@@ -272,17 +272,6 @@ PG_INLINE PG_VNNI __m512i broadcast4_512(const int8_t *p) {
 /// x + 128 (`pg_offset_activations`) as `q`.
 PG_VNNI void pg_q8_0x8_rows_vnni(const int8_t *q, const float *d, const float *s, int64_t m, int64_t k, const void *w,
                                  int64_t g0, int64_t g1, float *out, int64_t ldo);
-/// An AMX tile configuration (palette 1): rows and bytes per row of each tile.
-typedef struct {
-    uint8_t palette, startRow, reserved[14];
-    uint16_t colsb[16];
-    uint8_t rows[16];
-} pg_amx_config;
-
-/// Q8_0x8 / Q4_0x8 (`dtype`) groups [g0, g1) added into out on AMX, 16 x rows by 16 W rows
-/// (amx.c); the rest of the rows and an odd last group by the `_vnni` kernels.
-PG_AMX void pg_interleaved_rows_amx(const int8_t *q, const float *d, const float *s, int64_t m, int64_t k,
-                                    const void *w, int dtype, int64_t g0, int64_t g1, float *out, int64_t ldo);
 PG_VNNI void pg_q4_0x8_rows_vnni(const int8_t *q, const float *d, const float *s, int64_t m, int64_t k, const void *w,
                                  int64_t g0, int64_t g1, float *out, int64_t ldo);
 PG_AVX2 void pg_q8_0x8_rows_avx2(const int8_t *q, const float *d, const float *s, int64_t m, int64_t k, const void *w,
@@ -291,7 +280,21 @@ PG_AVX2 void pg_q4_0x8_rows_avx2(const int8_t *q, const float *d, const float *s
                                  int64_t g0, int64_t g1, float *out, int64_t ldo);
 PG_AVX2 void pg_q4_Kx8_rows_avx2(const int8_t *q, const float *d, const float *s, int64_t m, int64_t k, const void *w,
                                  int64_t g0, int64_t g1, float *out, int64_t ldo);
+
 PG_AVX2 void pg_q6_Kx8_rows_avx2(const int8_t *q, const float *d, const float *s, int64_t m, int64_t k, const void *w,
                                  int64_t g0, int64_t g1, float *out, int64_t ldo);
+
+/// An AMX tile configuration (palette 1): rows and bytes per row of each tile.
+typedef struct {
+    uint8_t palette, startRow, reserved[14];
+    uint16_t colsb[16];
+    uint8_t rows[16];
+} pg_amx_config;
+
+/// Q8_0x8 / Q4_0x8 / Q4_Kx8 (`dtype`) groups [g0, g1) added into out on AMX, 16 x rows by 16 W
+/// rows (amx.c); the rest of the rows and an odd last group by the kernels above.
+PG_AMX void pg_interleaved_rows_amx(const int8_t *q, const float *d, const float *s, int64_t m, int64_t k,
+                                    const void *w, int dtype, int64_t g0, int64_t g1, float *out, int64_t ldo);
+
 
 #endif

@@ -87,7 +87,7 @@ int pg_has_avx512(void);
 /// CPU, else 0. `PANGU_KERNEL_ISA=avx2` in the environment keeps them on AVX2 (for A/B runs).
 int pg_has_avx512_vnni(void);
 
-/// 1 when bf16, Q8_0 and Q4_0 prefill (16 x rows or more) runs on AMX tiles: opted into by
+/// 1 when bf16, Q8_0, Q4_0 and Q4_K prefill (16 x rows or more) runs on AMX tiles: opted into by
 /// `PANGU_KERNEL_ISA=amx`, on a CPU with AMX-INT8, AMX-BF16 and AVX-512 VNNI whose OS grants
 /// this process the tile state; else 0.
 int pg_has_amx(void);
