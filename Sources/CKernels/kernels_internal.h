@@ -280,7 +280,6 @@ PG_AVX2 void pg_q4_0x8_rows_avx2(const int8_t *q, const float *d, const float *s
                                  int64_t g0, int64_t g1, float *out, int64_t ldo);
 PG_AVX2 void pg_q4_Kx8_rows_avx2(const int8_t *q, const float *d, const float *s, int64_t m, int64_t k, const void *w,
                                  int64_t g0, int64_t g1, float *out, int64_t ldo);
-
 PG_AVX2 void pg_q6_Kx8_rows_avx2(const int8_t *q, const float *d, const float *s, int64_t m, int64_t k, const void *w,
                                  int64_t g0, int64_t g1, float *out, int64_t ldo);
 
@@ -295,6 +294,5 @@ typedef struct {
 /// rows (amx.c); the rest of the rows and an odd last group by the kernels above.
 PG_AMX void pg_interleaved_rows_amx(const int8_t *q, const float *d, const float *s, int64_t m, int64_t k,
                                     const void *w, int dtype, int64_t g0, int64_t g1, float *out, int64_t ldo);
-
 
 #endif
