@@ -7,8 +7,6 @@ import PackageDescription
 /// CPU the compute kernels are compiled for. `haswell` (AVX2 + FMA) is the
 /// portable baseline; `PANGU_TARGET_CPU=native` builds for the build machine.
 let targetCPU = ProcessInfo.processInfo.environment["PANGU_TARGET_CPU"] ?? "haswell"
-/// Compute modules are optimised even in debug builds: unoptimised SIMD code
-/// is ~100x slower, which would make the model tests crawl.
 /// `PANGU_EMULATE_ISA=1` (tests, with its own `--scratch-path`) builds the C kernels with AVX-512
 /// and AMX emulated on AVX2 by SIMDe (libsimde-dev; Sources/CKernels/emulated_isa.h), so their
 /// AVX-512 and AMX paths run on any AVX2 machine.
@@ -16,6 +14,8 @@ let emulateISA = ProcessInfo.processInfo.environment["PANGU_EMULATE_ISA"] == "1"
 let kernelCFlags =
     ["-O3", "-falign-functions=64"]
     + (emulateISA ? ["-DPG_EMULATE_ISA", "-mavx2", "-mfma", "-mf16c", "-Wno-psabi"] : [])
+/// Compute modules are optimised even in debug builds: unoptimised SIMD code
+/// is ~100x slower, which would make the model tests crawl.
 let kernelSettings: [SwiftSetting] = [
     .unsafeFlags(["-target-cpu", targetCPU], .when(platforms: [.linux])),
     .unsafeFlags(["-O"]),
@@ -80,8 +80,7 @@ let package = Package(
         .testTarget(
             name: "OpenAIAPITests",
             dependencies: [
-                "OpenAIAPI", "HTTP1", "HTTPServer", "Engine", "Sampling", "Tokenizers", "Telemetry", "Devices",
-                "Models",
+                "OpenAIAPI", "HTTP1", "HTTPServer", "Engine", "Sampling", "Tokenizers", "Telemetry", "Devices", "Models",
                 "Tensors", "HTTPTestSupport",
             ]),
     ]
