@@ -113,7 +113,7 @@ static inline __m256i pg_emu_mm256_maskz_loadu_epi16(__mmask16 mask, const void 
 
 static inline float pg_emu_mm512_reduce_add_ps(__m512 a) {
     PG_EMU_LANES(float, a);
-    // The hardware sequence's order (halves, then quarters ...), so sums round as there.
+    // The order of clang's sequence (halves, then quarters ...), so sums round as there.
     for (int width = 8; width >= 1; width /= 2)
         for (int j = 0; j < width; j++) a_[j] += a_[j + width];
     return a_[0];
