@@ -58,14 +58,14 @@ PG_INLINE PG_AVX2 void transpose8(const uint32_t *src, uint32_t *dst, int64_t ld
     }
 }
 
-/// x rows [0, m / 16 * 16) as tile B parts: for tile t and chunk c, parts hi, mid and lo, each
-/// row p holding K pair p of each of the 16 x rows (bf16 2p low): a part's pairs row by row,
-/// then transposed.
-PG_AVX2 void pg_pack_bf16_parts(const float *x, int64_t m, int64_t k, void *parts) {
+/// x tiles [t0, t1) (rows 16 t ..< 16 t + 16) as tile B parts: for tile t and chunk c, parts hi,
+/// mid and lo, each row p holding K pair p of each of the 16 x rows (bf16 2p low): a part's
+/// pairs row by row, then transposed.
+PG_AVX2 void pg_pack_bf16_parts(const float *x, int64_t k, int64_t t0, int64_t t1, void *parts) {
     const int64_t numChunks = k / CHUNK;
-    uint32_t *out = parts;
+    uint32_t *out = (uint32_t *)parts + t0 * numChunks * PARTS * TILE * TILE;
     _Alignas(32) uint32_t pairs[PARTS][TILE][TILE];  // part, x row, pair
-    for (int64_t t = 0; t < m / TILE; t++)
+    for (int64_t t = t0; t < t1; t++)
         for (int64_t c = 0; c < numChunks; c++, out += PARTS * TILE * TILE) {
             for (int a = 0; a < TILE; a++) {
                 __m256 v[4];

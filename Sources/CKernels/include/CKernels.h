@@ -97,9 +97,10 @@ int pg_has_amx(void);
 /// multiple of 32, no AMX).
 int64_t pg_bf16_parts_bytes(int64_t m, int64_t k);
 
-/// x rows [0, m / 16 * 16) as three bf16 parts (hi + mid + lo = x to about 2^-26) in AMX
-/// tiles of pairs of K: once per call, shared by every task of `pg_linear_rows_bf16_parts`.
-void pg_pack_bf16_parts(const float *x, int64_t m, int64_t k, void *parts);
+/// x tiles [t0, t1) (rows 16 t ..< 16 t + 16, t < m / 16) as three bf16 parts (hi + mid + lo =
+/// x to about 2^-26) in AMX tiles of pairs of K, at their place in `parts`: once per call (in
+/// parallel over tiles), shared by every task of `pg_linear_rows_bf16_parts`.
+void pg_pack_bf16_parts(const float *x, int64_t k, int64_t t0, int64_t t1, void *parts);
 
 /// `pg_linear_rows` for bf16 W with x also packed by `pg_pack_bf16_parts`: tiles of 16 x rows
 /// by 32 W rows on AMX, the rows left over by `pg_linear_rows`.
