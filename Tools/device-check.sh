@@ -2,7 +2,7 @@
 # Runs on the machine to check, in the repository root, with .build-device/bundle.tar.xz from
 # Tools/device-bundle.sh: the CPU's flags, the kernel and model tests on each kernel path
 # (PANGU_KERNEL_ISA=amx, the default, avx2), then ModelBench's 512-token prefill and
-# single-sequence decode of the openPangu-Embedded-1B shape in bf16, Q8_0 and Q4_0 on the AMX
+# decode (1 and 16 sequences) of the openPangu-Embedded-1B shape in bf16, Q8_0 and Q4_0 on the AMX
 # and default paths. About 6 minutes on the Xeon; output to stdout.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -22,7 +22,7 @@ python3 Tools/make-random-checkpoint.py /tmp/pangu-1b-random >/dev/null && echo 
 for quantize in "" q8_0 q4_0; do
     for isa in amx default; do
         echo "== ModelBench ${quantize:-bf16} PANGU_KERNEL_ISA=$isa"
-        PANGU_KERNEL_ISA=$isa "$bin/ModelBench" /tmp/pangu-1b-random --threads 2 --prompt 512 --batches 1 \
+        PANGU_KERNEL_ISA=$isa "$bin/ModelBench" /tmp/pangu-1b-random --threads 2 --prompt 512 --batches 1,16 \
             --steps 4 --reps 2 ${quantize:+--quantize $quantize}
     done
 done
