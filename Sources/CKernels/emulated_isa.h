@@ -176,30 +176,18 @@ static inline void pg_emu_tile_stored(int t, void *base, int64_t stride) {
         memcpy((uint8_t *)base + r * stride, pg_emu_amx.data[t][r], pg_emu_amx.config.colsb[t]);
 }
 
-/// C (int32) += A (signed bytes) . B (signed bytes, 4-byte pairs of K per column).
-static inline void pg_emu_tile_dpbssd(int c, int a, int b) {
+/// C (int32) += A (signed bytes) . B (bytes, signed or not; 4-byte groups of K per column).
+static inline void pg_emu_tile_dp_int8(int c, int a, int b, int unsignedB) {
     const pg_emu_tile_config *cfg = &pg_emu_amx.config;
     for (int m = 0; m < cfg->rows[c]; m++)
         for (int n = 0; n < cfg->colsb[c] / 4; n++) {
             int32_t sum;
             memcpy(&sum, pg_emu_amx.data[c][m] + 4 * n, 4);
             for (int k = 0; k < cfg->colsb[a] / 4; k++)
-                for (int j = 0; j < 4; j++)
-                    sum += (int8_t)pg_emu_amx.data[a][m][4 * k + j] * (int8_t)pg_emu_amx.data[b][k][4 * n + j];
-            memcpy(pg_emu_amx.data[c][m] + 4 * n, &sum, 4);
-        }
-}
-
-/// `pg_emu_tile_dpbssd` with B's bytes unsigned.
-static inline void pg_emu_tile_dpbsud(int c, int a, int b) {
-    const pg_emu_tile_config *cfg = &pg_emu_amx.config;
-    for (int m = 0; m < cfg->rows[c]; m++)
-        for (int n = 0; n < cfg->colsb[c] / 4; n++) {
-            int32_t sum;
-            memcpy(&sum, pg_emu_amx.data[c][m] + 4 * n, 4);
-            for (int k = 0; k < cfg->colsb[a] / 4; k++)
-                for (int j = 0; j < 4; j++)
-                    sum += (int8_t)pg_emu_amx.data[a][m][4 * k + j] * (uint8_t)pg_emu_amx.data[b][k][4 * n + j];
+                for (int j = 0; j < 4; j++) {
+                    const uint8_t y = pg_emu_amx.data[b][k][4 * n + j];
+                    sum += (int8_t)pg_emu_amx.data[a][m][4 * k + j] * (unsignedB ? (int)y : (int)(int8_t)y);
+                }
             memcpy(pg_emu_amx.data[c][m] + 4 * n, &sum, 4);
         }
 }
@@ -238,8 +226,8 @@ static inline void pg_emu_tile_dpbf16ps(int c, int a, int b) {
 #define _tile_zero pg_emu_tile_zero
 #define _tile_loadd pg_emu_tile_loadd
 #define _tile_stored pg_emu_tile_stored
-#define _tile_dpbssd pg_emu_tile_dpbssd
-#define _tile_dpbsud pg_emu_tile_dpbsud
+#define _tile_dpbssd(c, a, b) pg_emu_tile_dp_int8(c, a, b, 0)
+#define _tile_dpbsud(c, a, b) pg_emu_tile_dp_int8(c, a, b, 1)
 #define _tile_dpbf16ps pg_emu_tile_dpbf16ps
 
 #endif
