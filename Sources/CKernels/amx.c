@@ -61,15 +61,9 @@ enum { PANEL_WEIGHTS = 8 * 64, PANEL_MINS = PANEL_WEIGHTS + AMX_N * 4, PANEL_UNI
 /// 4-5: their panel units. Two units are in flight, so one's sums are scaled while the
 /// tile unit multiplies the other.
 PG_INLINE PG_AMX void configure_tiles(void) {
-    pg_amx_config config;
-    memset(&config, 0, sizeof config);
-    config.palette = 1;
-    for (int t = 0; t < 2; t++) {
-        config.rows[t] = AMX_M, config.colsb[t] = AMX_N * 4;
-        config.rows[2 + t] = AMX_M, config.colsb[2 + t] = PG_Q8_BLOCK;
-        config.rows[4 + t] = PG_Q8_BLOCK / 4, config.colsb[4 + t] = AMX_N * 4;
-    }
-    _tile_loadconfig(&config);
+    const uint8_t rows[6] = {AMX_M, AMX_M, AMX_M, AMX_M, PG_Q8_BLOCK / 4, PG_Q8_BLOCK / 4};
+    const uint16_t colsb[6] = {AMX_N * 4, AMX_N * 4, PG_Q8_BLOCK, PG_Q8_BLOCK, AMX_N * 4, AMX_N * 4};
+    load_tile_config(6, rows, colsb);
 }
 
 /// One pair's block of Q8_0x8 (`p`, `p + groupStride`) into `panel`: chunk t of both groups

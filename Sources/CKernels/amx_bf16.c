@@ -90,11 +90,9 @@ PG_AVX2 void pg_pack_bf16_parts(const float *x, int64_t k, int64_t t0, int64_t t
 /// Tiles 0-3: the sums of W rows [r, r + 16) and [r + 16, r + 32) (tiles 4, 5) with two x
 /// tiles (6, 7: one part of each at a time): four accumulators, each part another 32 of K.
 PG_INLINE PG_AMX void configure_tiles(void) {
-    pg_amx_config config;
-    memset(&config, 0, sizeof config);
-    config.palette = 1;
-    for (int t = 0; t < 8; t++) config.rows[t] = TILE, config.colsb[t] = 64;
-    _tile_loadconfig(&config);
+    const uint8_t rows[8] = {TILE, TILE, TILE, TILE, TILE, TILE, TILE, TILE};
+    const uint16_t colsb[8] = {64, 64, 64, 64, 64, 64, 64, 64};
+    load_tile_config(8, rows, colsb);
 }
 
 /// out[i + a][r + b] = bias + sum, for the tile's W rows b < 32 and x rows a < 16.

@@ -283,12 +283,19 @@ PG_AVX2 void pg_q4_Kx8_rows_avx2(const int8_t *q, const float *d, const float *s
 PG_AVX2 void pg_q6_Kx8_rows_avx2(const int8_t *q, const float *d, const float *s, int64_t m, int64_t k, const void *w,
                                  int64_t g0, int64_t g1, float *out, int64_t ldo);
 
-/// An AMX tile configuration (palette 1): rows and bytes per row of each tile.
-typedef struct {
-    uint8_t palette, startRow, reserved[14];
-    uint16_t colsb[16];
-    uint8_t rows[16];
-} pg_amx_config;
+/// Configures this thread's AMX tiles (palette 1): tile t < count has rows[t] rows of colsb[t]
+/// bytes, the others none.
+PG_INLINE PG_AMX void load_tile_config(int count, const uint8_t *rows, const uint16_t *colsb) {
+    struct {
+        uint8_t palette, startRow, reserved[14];
+        uint16_t colsb[16];
+        uint8_t rows[16];
+    } config;
+    memset(&config, 0, sizeof config);
+    config.palette = 1;
+    for (int t = 0; t < count; t++) config.rows[t] = rows[t], config.colsb[t] = colsb[t];
+    _tile_loadconfig(&config);
+}
 
 /// Q8_0x8 / Q4_0x8 / Q4_Kx8 (`dtype`) groups [g0, g1) added into out on AMX, 16 x rows by 16 W
 /// rows (amx.c); the rest of the rows and an odd last group by the kernels above.

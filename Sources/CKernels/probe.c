@@ -122,14 +122,12 @@ double pg_int8_dot_peak_loop(int64_t iterations) {
 /// `tdpbf16ps` (32 bf16 products each) on full tiles: the ceilings of the AMX kernels (amx.c,
 /// amx_bf16.c).
 static PG_AMX double amx_peak(int64_t iterations, int bf16) {
-    pg_amx_config config;
-    memset(&config, 0, sizeof config);
-    config.palette = 1;
-    for (int t = 0; t < 6; t++) config.rows[t] = 16, config.colsb[t] = 64;
+    const uint8_t rows[6] = {16, 16, 16, 16, 16, 16};
+    const uint16_t colsb[6] = {64, 64, 64, 64, 64, 64};
     _Alignas(64) uint16_t operand[16 * 32];
     for (int j = 0; j < 16 * 32; j++) operand[j] = 0x3F80;  // bf16 1.0; int8 -128 and 63
     _Alignas(64) int32_t sums[16 * 16];
-    _tile_loadconfig(&config);
+    load_tile_config(6, rows, colsb);
     _tile_loadd(4, operand, 64);
     _tile_loadd(5, operand, 64);
     _tile_zero(0);
