@@ -260,6 +260,13 @@ PG_INLINE PG_VNNI __m512 scales_pair(const uint8_t *p, int64_t groupStride) {
                                                    _mm_loadu_si128((const __m128i *)(p + groupStride)), 1));
 }
 
+/// offsets[a] = scale * s[a] for a tile's 8 x rows (adjacent in the activations' layout): one
+/// multiply per block for the tile, where one per x row took as many issue slots of the
+/// multiply pipes as 1/8 of the block's `vpdpbusd` (Zen 5; both share the same two pipes).
+PG_INLINE PG_VNNI void offset_terms(float offsets[8], const float *s, __m256 scale) {
+    _mm256_storeu_ps(offsets, _mm256_mul_ps(scale, _mm256_loadu_ps(s)));
+}
+
 /// 4 activation bytes broadcast to every 32-bit lane of a 512-bit register.
 PG_INLINE PG_VNNI __m512i broadcast4_512(const int8_t *p) {
     int32_t v;

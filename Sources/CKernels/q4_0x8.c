@@ -90,7 +90,7 @@ PG_INLINE PG_VNNI void q4_0x8_pair_vnni(const int8_t *q, const float *d, const f
                                         int RX) {
     const int64_t numBlocks = k / PG_Q8_BLOCK;
     const __m512i low = _mm512_set1_epi8(0x0F);
-    const __m512 eight = _mm512_set1_ps(8.0f);
+    const __m256 eight = _mm256_set1_ps(8.0f);
     __m512 acc[8];
     for (int a = 0; a < RX; a++) acc[a] = _mm512_setzero_ps();
     const uint8_t *p = group;
@@ -113,11 +113,13 @@ PG_INLINE PG_VNNI void q4_0x8_pair_vnni(const int8_t *q, const float *d, const f
             }
         }
         const __m512 dw = scales_pair(p, groupStride);
+        const int64_t at = scale_index(i, b, numBlocks);  // the tile's rows' scales are adjacent
+        float offsets[8];
+        offset_terms(offsets, s + at, eight);
         for (int a = 0; a < RX; a++) {
-            const int64_t at = scale_index(i + a, b, numBlocks);
             const __m512i sum = _mm512_add_epi32(sums[a][0], sums[a][1]);
-            const __m512 x = _mm512_fmsub_ps(_mm512_cvtepi32_ps(sum), _mm512_set1_ps(d[at]),
-                                             _mm512_mul_ps(eight, _mm512_set1_ps(s[at])));
+            const __m512 x =
+                _mm512_fmsub_ps(_mm512_cvtepi32_ps(sum), _mm512_set1_ps(d[at + a]), _mm512_set1_ps(offsets[a]));
             acc[a] = _mm512_fmadd_ps(x, dw, acc[a]);
         }
     }
