@@ -135,7 +135,7 @@ PG_INLINE PG_AVX2 void micro(const float *x, int64_t k, const void *w, int dtype
                              int64_t j0, int64_t j1, float *out, int64_t ldo, const int RW, const int RX) {
     __m256 acc[8][4];
     for (int a = 0; a < RW; a++)
-        for (int b = 0; b < RX; b++) acc[a][b] = _mm256_setzero_ps();
+        for (int b = 0; b < (RX == 1 ? 2 : RX); b++) acc[a][b] = _mm256_setzero_ps();
     // The next RW rows follow these in memory: in the first pass over this group (x
     // rows from 0), prefetch them at the rate this group is consumed, so DRAM latency
     // overlaps the FMAs. Decode (RX = 1) prefetches PG_DECODE_ROWS_AHEAD_BYTES ahead
@@ -151,7 +151,11 @@ PG_INLINE PG_AVX2 void micro(const float *x, int64_t k, const void *w, int dtype
     const int prefetch = i == 0 && (dtype == PG_DTYPE_F32 || dtype == PG_DTYPE_F16 || dtype == PG_DTYPE_BF16);
     const int perRow = RX == 1 && !rows_fit_l1(RW, k, dtype);
     int64_t j = j0;
-    for (; j + 8 <= j1; j += 8) {
+    // Decode (RX = 1) keeps two sums per row, for alternate steps of 8, in acc[a][0] and
+    // acc[a][1], so a row's FMAs are two chains of their latency instead of one: one chain
+    // of 2 rows consumed 32 bytes of bf16 per 4 cycles, 34 GB/s on a Zen 5 core at 4.3 GHz,
+    // against a streaming read's 43.
+    for (int step = 0; j + 8 <= j1; j += 8, step ^= 1) {
         if (prefetch && perRow) {
             if (((j - j0) * elementBytes) % 64 == 0) {  // one line per row per 64 bytes consumed
                 const int64_t t = j + PG_ROW_PREFETCH_BYTES / elementBytes;
@@ -166,11 +170,21 @@ PG_INLINE PG_AVX2 void micro(const float *x, int64_t k, const void *w, int dtype
         }
         __m256 wv[8];
         for (int a = 0; a < RW; a++) wv[a] = load_w8(w, (r + a) * k + j, dtype);
+        if (RX == 1) {
+            const __m256 xv = _mm256_loadu_ps(x + i * k + j);
+            if (step)
+                for (int a = 0; a < RW; a++) acc[a][1] = _mm256_fmadd_ps(wv[a], xv, acc[a][1]);
+            else
+                for (int a = 0; a < RW; a++) acc[a][0] = _mm256_fmadd_ps(wv[a], xv, acc[a][0]);
+            continue;
+        }
         for (int b = 0; b < RX; b++) {
             __m256 xv = _mm256_loadu_ps(x + (i + b) * k + j);
             for (int a = 0; a < RW; a++) acc[a][b] = _mm256_fmadd_ps(wv[a], xv, acc[a][b]);
         }
     }
+    if (RX == 1)
+        for (int a = 0; a < RW; a++) acc[a][0] = _mm256_add_ps(acc[a][0], acc[a][1]);
     for (int a = 0; a < RW; a++) {
         for (int b = 0; b < RX; b++) {
             float sum = hsum(acc[a][b]);
