@@ -18,6 +18,14 @@
 
 enum { GROUP_BYTES = 8 * PG_Q4_BYTES };
 
+/// How far ahead the VNNI tile prefetches W in decode, which it runs alone on AVX-512 VNNI
+/// CPUs (`pg_q4_0x8_rows_vnni`): 8 KiB, where PG_DECODE_PREFETCH_BYTES (1 KiB, measured on
+/// a Zen 3) left a Zen 5 core reading W at 33-34 GB/s against a plain read's 41-45; 4 KiB
+/// gave 40, 8 KiB 44-45.5 (C harness, W of 113 MB), and ModelBench Q4_0 decode at 2 threads
+/// 59.3-68.7 -> 63.4-80.4 tok/s in alternating runs. The same distance made Q8_0's pair
+/// tiles slower (decode 1 and 16 sequences 1-9 %), so it is Q4_0's alone.
+#define Q4_VNNI_PREFETCH_BYTES (8 * 1024)
+
 void pg_repack_q4_0x8(const void *src, int64_t n, int64_t k, void *dst) {
     repack_scaled_pieces(src, n, k, dst, 4);
 }
@@ -37,7 +45,7 @@ float pg_q4_0x8_element(const void *w, int64_t k, int64_t row, int64_t col) {
 /// Inlined with constant `step` and `widen` (the ISA's dot step, see `pg_dot_step`).
 PG_INLINE PG_AVX2 void q4_0x8_tile_with(const int8_t *q, const float *d, const float *s, int64_t k,
                                         const uint8_t *group, int64_t i, float *out, int64_t ldo, int RX,
-                                        pg_dot_step step, pg_dot_widen widen) {
+                                        pg_dot_step step, pg_dot_widen widen, int prefetchBytes) {
     const int64_t numBlocks = k / PG_Q8_BLOCK;
     const __m256i low = _mm256_set1_epi8(0x0F);
     const __m256 eight = _mm256_set1_ps(8.0f);
@@ -45,9 +53,9 @@ PG_INLINE PG_AVX2 void q4_0x8_tile_with(const int8_t *q, const float *d, const f
     for (int a = 0; a < RX; a++) acc[a] = _mm256_setzero_ps();
     const uint8_t *p = group;
     for (int64_t b = 0; b < numBlocks; b++, p += GROUP_BYTES) {
-        // 8 blocks ahead, in decode and in the first x tile of each W chunk (the pass that
+        // `prefetchBytes` ahead, in decode and in the first x tile of each W chunk (the pass that
         // brings the chunk into L2): 16-sequence decode +7 % (Q8_0) / +20 % (Q4_0) at 2 threads.
-        if (RX == 1 || i == 0) prefetch_bytes(p + PG_DECODE_PREFETCH_AHEAD(GROUP_BYTES), GROUP_BYTES);
+        if (RX == 1 || i == 0) prefetch_bytes(p + (prefetchBytes / GROUP_BYTES + 1) * GROUP_BYTES, GROUP_BYTES);
         __m256i sums[8];
         for (int a = 0; a < RX; a++) sums[a] = _mm256_setzero_si256();
         for (int c = 0; c < 4; c++) {
@@ -74,12 +82,12 @@ PG_INLINE PG_AVX2 void q4_0x8_tile_with(const int8_t *q, const float *d, const f
 
 PG_INLINE PG_AVX2 void q4_0x8_tile(const int8_t *q, const float *d, const float *s, int64_t k, const uint8_t *group,
                                    int64_t i, float *out, int64_t ldo, int RX) {
-    q4_0x8_tile_with(q, d, s, k, group, i, out, ldo, RX, dot16_step_avx2, widen16_avx2);
+    q4_0x8_tile_with(q, d, s, k, group, i, out, ldo, RX, dot16_step_avx2, widen16_avx2, PG_DECODE_PREFETCH_BYTES);
 }
 
 PG_INLINE PG_VNNI void q4_0x8_tile_vnni(const int8_t *q, const float *d, const float *s, int64_t k,
                                         const uint8_t *group, int64_t i, float *out, int64_t ldo, int RX) {
-    q4_0x8_tile_with(q, d, s, k, group, i, out, ldo, RX, dot_step_vnni, widen_none);
+    q4_0x8_tile_with(q, d, s, k, group, i, out, ldo, RX, dot_step_vnni, widen_none, Q4_VNNI_PREFETCH_BYTES);
 }
 
 /// `q4_0x8_tile` for two adjacent groups (16 W rows) on 512-bit registers with `vpdpbusd`.
