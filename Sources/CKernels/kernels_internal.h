@@ -159,6 +159,12 @@ static inline void repack_scaled_pieces(const void *src, int64_t n, int64_t k, v
 /// streaming read on one thread; 1-1.5 KiB reached 87-93 % (bw harness, best of 5, 3 runs).
 #define PG_DECODE_PREFETCH_BYTES 1024
 
+/// The same for the 256-bit VNNI tiles, which run decode alone on AVX-512 VNNI CPUs
+/// (`pg_q4_0x8_rows_vnni`, `pg_q8_0x8_rows_vnni`): 8 KiB. 1 KiB left a Zen 5 core reading W
+/// at 33-34 GB/s (Q4_0) against a plain read's 41-45; 4 KiB gave 40, 8 KiB 44-45.5 (C harness,
+/// W of 113 MB). The pair tiles (batches) keep 1 KiB: 8 KiB made Q8_0's 1-9 % slower.
+#define PG_VNNI_DECODE_PREFETCH_BYTES (8 * 1024)
+
 /// The first `group`-sized step at least PG_DECODE_PREFETCH_BYTES ahead.
 #define PG_DECODE_PREFETCH_AHEAD(group) ((PG_DECODE_PREFETCH_BYTES / (group) + 1) * (group))
 

@@ -18,14 +18,6 @@
 
 enum { GROUP_BYTES = 8 * PG_Q4_BYTES };
 
-/// How far ahead the VNNI tile prefetches W in decode, which it runs alone on AVX-512 VNNI
-/// CPUs (`pg_q4_0x8_rows_vnni`): 8 KiB, where PG_DECODE_PREFETCH_BYTES (1 KiB, measured on
-/// a Zen 3) left a Zen 5 core reading W at 33-34 GB/s against a plain read's 41-45; 4 KiB
-/// gave 40, 8 KiB 44-45.5 (C harness, W of 113 MB), and ModelBench Q4_0 decode at 2 threads
-/// 59.3-68.7 -> 63.4-80.4 tok/s in alternating runs. The same distance made Q8_0's pair
-/// tiles slower (decode 1 and 16 sequences 1-9 %), so it is Q4_0's alone.
-#define Q4_VNNI_PREFETCH_BYTES (8 * 1024)
-
 void pg_repack_q4_0x8(const void *src, int64_t n, int64_t k, void *dst) {
     repack_scaled_pieces(src, n, k, dst, 4);
 }
@@ -87,7 +79,7 @@ PG_INLINE PG_AVX2 void q4_0x8_tile(const int8_t *q, const float *d, const float 
 
 PG_INLINE PG_VNNI void q4_0x8_tile_vnni(const int8_t *q, const float *d, const float *s, int64_t k,
                                         const uint8_t *group, int64_t i, float *out, int64_t ldo, int RX) {
-    q4_0x8_tile_with(q, d, s, k, group, i, out, ldo, RX, dot_step_vnni, widen_none, Q4_VNNI_PREFETCH_BYTES);
+    q4_0x8_tile_with(q, d, s, k, group, i, out, ldo, RX, dot_step_vnni, widen_none, PG_VNNI_DECODE_PREFETCH_BYTES);
 }
 
 /// `q4_0x8_tile` for two adjacent groups (16 W rows) on 512-bit registers with `vpdpbusd`.

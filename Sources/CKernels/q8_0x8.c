@@ -28,15 +28,15 @@ float pg_q8_0x8_element(const void *w, int64_t k, int64_t row, int64_t col) {
 /// One group of 8 W rows (all its blocks) against x rows [i, i + RX), with the ISA's
 /// dot step (see `pg_dot_step`).
 PG_INLINE PG_AVX2 void q8_0x8_tile_with(const int8_t *q, const float *d, int64_t k, const uint8_t *group, int64_t i,
-                                        float *out, int64_t ldo, int RX, pg_dot_step step) {
+                                        float *out, int64_t ldo, int RX, pg_dot_step step, int prefetchBytes) {
     const int64_t numBlocks = k / PG_Q8_BLOCK;
     __m256 acc[8];
     for (int a = 0; a < RX; a++) acc[a] = _mm256_setzero_ps();
     const uint8_t *p = group;
     for (int64_t b = 0; b < numBlocks; b++, p += GROUP_BYTES) {
-        // 4 blocks ahead, in decode and in the first x tile of each W chunk (the pass that
+        // `prefetchBytes` ahead, in decode and in the first x tile of each W chunk (the pass that
         // brings the chunk into L2): 16-sequence decode +7 % (Q8_0) / +20 % (Q4_0) at 2 threads.
-        if (RX == 1 || i == 0) prefetch_bytes(p + PG_DECODE_PREFETCH_AHEAD(GROUP_BYTES), GROUP_BYTES);
+        if (RX == 1 || i == 0) prefetch_bytes(p + (prefetchBytes / GROUP_BYTES + 1) * GROUP_BYTES, GROUP_BYTES);
         __m256i sums[8];
         for (int a = 0; a < RX; a++) sums[a] = _mm256_setzero_si256();
         for (int t = 0; t < 8; t++) {
@@ -59,13 +59,13 @@ PG_INLINE PG_AVX2 void q8_0x8_tile_with(const int8_t *q, const float *d, int64_t
 PG_INLINE PG_AVX2 void q8_0x8_tile(const int8_t *q, const float *d, const float *s, int64_t k, const uint8_t *group,
                                    int64_t i, float *out, int64_t ldo, int RX) {
     (void)s;
-    q8_0x8_tile_with(q, d, k, group, i, out, ldo, RX, dot_step_avx2);
+    q8_0x8_tile_with(q, d, k, group, i, out, ldo, RX, dot_step_avx2, PG_DECODE_PREFETCH_BYTES);
 }
 
 PG_INLINE PG_VNNI void q8_0x8_tile_vnni(const int8_t *q, const float *d, const float *s, int64_t k,
                                         const uint8_t *group, int64_t i, float *out, int64_t ldo, int RX) {
     (void)s;
-    q8_0x8_tile_with(q, d, k, group, i, out, ldo, RX, dot_step_vnni);
+    q8_0x8_tile_with(q, d, k, group, i, out, ldo, RX, dot_step_vnni, PG_VNNI_DECODE_PREFETCH_BYTES);
 }
 
 /// `q8_0x8_tile` for two adjacent groups (16 W rows) on 512-bit registers with `vpdpbusd`.
@@ -116,6 +116,9 @@ PG_AVX2 void pg_q8_0x8_rows_avx2(const int8_t *q, const float *d, const float *s
 
 PG_VNNI void pg_q8_0x8_rows_vnni(const int8_t *q, const float *d, const float *s, int64_t m, int64_t k, const void *w,
                                  int64_t g0, int64_t g1, float *out, int64_t ldo) {
-    interleaved_rows(q, d, s, m, k, w, k / PG_Q8_BLOCK * GROUP_BYTES, g0, g1, out, ldo, q8_0x8_tile_vnni,
-                     q8_0x8_pair_vnni, 8);
+    if (m == 1)  // decode: one group at a time, as Q4_0 (`pg_q4_0x8_rows_vnni`)
+        interleaved_rows(q, d, s, m, k, w, k / PG_Q8_BLOCK * GROUP_BYTES, g0, g1, out, ldo, q8_0x8_tile_vnni, NULL, 8);
+    else
+        interleaved_rows(q, d, s, m, k, w, k / PG_Q8_BLOCK * GROUP_BYTES, g0, g1, out, ldo, q8_0x8_tile_vnni,
+                         q8_0x8_pair_vnni, 8);
 }
