@@ -165,8 +165,9 @@ static inline void repack_scaled_pieces(const void *src, int64_t n, int64_t k, v
 /// W of 113 MB). The pair tiles (batches) keep 1 KiB: 8 KiB made Q8_0's 1-9 % slower.
 #define PG_VNNI_DECODE_PREFETCH_BYTES (8 * 1024)
 
-/// The first `group`-sized step at least PG_DECODE_PREFETCH_BYTES ahead.
-#define PG_DECODE_PREFETCH_AHEAD(group) ((PG_DECODE_PREFETCH_BYTES / (group) + 1) * (group))
+/// The first `group`-sized step at least `bytes` ahead (PG_DECODE_PREFETCH_AHEAD: decode's 1 KiB).
+#define PG_PREFETCH_AHEAD(bytes, group) (((bytes) / (group) + 1) * (group))
+#define PG_DECODE_PREFETCH_AHEAD(group) PG_PREFETCH_AHEAD(PG_DECODE_PREFETCH_BYTES, group)
 
 /// Prefetches `bytes` bytes from `p` (decode: the next blocks of W while these compute).
 /// Keep each call to a few lines, spread over the work: the k-quant kernels once

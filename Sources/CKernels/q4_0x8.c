@@ -47,7 +47,7 @@ PG_INLINE PG_AVX2 void q4_0x8_tile_with(const int8_t *q, const float *d, const f
     for (int64_t b = 0; b < numBlocks; b++, p += GROUP_BYTES) {
         // `prefetchBytes` ahead, in decode and in the first x tile of each W chunk (the pass that
         // brings the chunk into L2): 16-sequence decode +7 % (Q8_0) / +20 % (Q4_0) at 2 threads.
-        if (RX == 1 || i == 0) prefetch_bytes(p + (prefetchBytes / GROUP_BYTES + 1) * GROUP_BYTES, GROUP_BYTES);
+        if (RX == 1 || i == 0) prefetch_bytes(p + PG_PREFETCH_AHEAD(prefetchBytes, GROUP_BYTES), GROUP_BYTES);
         __m256i sums[8];
         for (int a = 0; a < RX; a++) sums[a] = _mm256_setzero_si256();
         for (int c = 0; c < 4; c++) {
@@ -133,11 +133,11 @@ PG_AVX2 void pg_q4_0x8_rows_avx2(const int8_t *q, const float *d, const float *s
 
 PG_VNNI void pg_q4_0x8_rows_vnni(const int8_t *q, const float *d, const float *s, int64_t m, int64_t k, const void *w,
                                  int64_t g0, int64_t g1, float *out, int64_t ldo) {
-    // Decode: one group at a time, on 256-bit registers. W is then one stream, where the pair
-    // tile reads two, 7 KB apart at k = 1536, and restarts both every 14 KB: one Zen 5 core read
-    // W at 33.5-34 against 28-28.6 GB/s, two at 45-48 against 40-42 (C harness), and ModelBench
-    // decoded 60.5-61.4 against 55.0-55.7 tok/s at 2 threads. Q8_0's pairs, twice as long, were
-    // as fast either way.
+    // Decode: one group at a time, on 256-bit registers (and 8 KiB of prefetch, see
+    // PG_VNNI_DECODE_PREFETCH_BYTES). W is then one stream, where the pair tile reads two, 7 KB
+    // apart at k = 1536, and restarts both every 14 KB: one Zen 5 core read W at 33.5-34 against
+    // 28-28.6 GB/s, two at 45-48 against 40-42 (C harness, 1 KiB of prefetch), and ModelBench
+    // decoded 60.5-61.4 against 55.0-55.7 tok/s at 2 threads. Q8_0 does the same.
     if (m == 1)
         interleaved_rows(q, d, s, m, k, w, k / PG_Q8_BLOCK * GROUP_BYTES, g0, g1, out, ldo, q4_0x8_tile_vnni, NULL, 8);
     else

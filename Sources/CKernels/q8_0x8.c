@@ -36,7 +36,7 @@ PG_INLINE PG_AVX2 void q8_0x8_tile_with(const int8_t *q, const float *d, int64_t
     for (int64_t b = 0; b < numBlocks; b++, p += GROUP_BYTES) {
         // `prefetchBytes` ahead, in decode and in the first x tile of each W chunk (the pass that
         // brings the chunk into L2): 16-sequence decode +7 % (Q8_0) / +20 % (Q4_0) at 2 threads.
-        if (RX == 1 || i == 0) prefetch_bytes(p + (prefetchBytes / GROUP_BYTES + 1) * GROUP_BYTES, GROUP_BYTES);
+        if (RX == 1 || i == 0) prefetch_bytes(p + PG_PREFETCH_AHEAD(prefetchBytes, GROUP_BYTES), GROUP_BYTES);
         __m256i sums[8];
         for (int a = 0; a < RX; a++) sums[a] = _mm256_setzero_si256();
         for (int t = 0; t < 8; t++) {
