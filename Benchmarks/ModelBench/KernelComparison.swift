@@ -1,15 +1,18 @@
 import Foundation
 import Tensors
 
-/// The pure-Swift SIMD linear kernel against the C kernel (bf16 and Q8_0
-/// weights) on a layer of the 1B model's shape (gate_proj, 6144 × 1536), at
-/// decode and batched m.
+/// The pure-Swift SIMD linear kernel against the C kernels (bf16, Q8_0 rows, and Q8_0 / Q4_0
+/// repacked in groups of 8 rows as models load them) on a layer of the 1B model's shape
+/// (gate_proj, 6144 × 1536), at decode and batched m. Each line's "% peak" is against the
+/// peak of the dot products its kernel runs: the int8 one for the repacked types (their x is
+/// quantized to 8 bits), the FMA one for the rest.
 struct KernelComparison {
     let pool: KernelPool
     let n = 6144
     let k = 1536
-    /// Enough distinct matrices (8 × 18 MiB) that decode reads come from DRAM, not the L3.
-    let numMatrices = 8
+    /// Enough distinct matrices that decode reads come from DRAM, not the L3 (32 MiB here):
+    /// 16 × 18 MiB in bf16, 16 × 5 MiB in Q4_0.
+    let numMatrices = 16
 
     func run(ceilings: MachineCeilings, repetitions: Int) {
         let weights = (0..<numMatrices).map { i in randomWeight(seed: i) }
@@ -17,6 +20,8 @@ struct KernelComparison {
         print("kernel comparison (\(pool.numThreads) threads, W \(n)x\(k); CPU-time figures, best of \(repetitions)):")
         let kernels: [(name: String, weights: [WeightTensor], swift: Bool)] = [
             ("Swift SIMD bf16", weights, true), ("C bf16", weights, false), ("C q8_0", quantized, false),
+            ("C q8_0x8", quantized.map { $0.interleaved() }, false),
+            ("C q4_0x8", weights.map { $0.quantized(to: .q4_0x8) }, false),
         ]
         for m in [1, 4, 16, 64, 512] {
             let x = FloatBuffer(count: m * k)
@@ -40,11 +45,12 @@ struct KernelComparison {
                 let best = timing.cpu
                 let flops = 2 * Double(m * n * k) / best
                 let gbs = Double(kernel.weights[0].byteCount) / best
+                let int8 = kernel.weights[0].dtype.isInterleaved
                 print(
                     String(
-                        format: "  m=%-4d %-16@ %8.2f ms %6.1f GB/s %4.0f%% bw %7.1f GFLOP/s %4.0f%% peak", m,
+                        format: "  m=%-4d %-16@ %8.2f ms %6.1f GB/s %4.0f%% bw %7.1f GFLOP/s %4.0f%% %@ peak", m,
                         kernel.name, best * 1e3, gbs / 1e9, 100 * gbs / ceilings.cpuBandwidth, flops / 1e9,
-                        100 * flops / ceilings.cpuPeakFLOPS))
+                        100 * flops / (int8 ? ceilings.cpuPeakInt8OPS : ceilings.cpuPeakFLOPS), int8 ? "int8" : "FMA"))
             }
         }
     }
