@@ -160,7 +160,7 @@ static inline void repack_scaled_pieces(const void *src, int64_t n, int64_t k, v
 #define PG_DECODE_PREFETCH_BYTES 1024
 
 /// The same for the 256-bit VNNI tiles, which run decode alone on AVX-512 VNNI CPUs
-/// (`pg_q4_0x8_rows_vnni`, `pg_q8_0x8_rows_vnni`): 8 KiB. 1 KiB left a Zen 5 core reading W
+/// (`interleaved_rows`): 8 KiB. 1 KiB left a Zen 5 core reading W
 /// at 33-34 GB/s (Q4_0) against a plain read's 41-45; 4 KiB gave 40, 8 KiB 44-45.5 (C harness,
 /// W of 113 MB). The pair tiles (batches) keep 1 KiB: 8 KiB made Q8_0's 1-9 % slower.
 #define PG_VNNI_DECODE_PREFETCH_BYTES (8 * 1024)
@@ -233,6 +233,14 @@ PG_INLINE PG_AVX2 void tile_groups(const int8_t *q, const float *d, const float 
 PG_INLINE PG_AVX2 void interleaved_rows(const int8_t *q, const float *d, const float *s, int64_t m, int64_t k,
                                         const void *w, int64_t groupStride, int64_t g0, int64_t g1, float *out,
                                         int64_t ldo, pg_group_tile tile, pg_pair_tile pair, const int height) {
+    // Decode takes `tile`, one group after another, even where `pair` is given: W is then one
+    // stream, where the pair tile reads two (7 KB apart for Q4_0 at k = 1536) that restart every
+    // pair. Q4_0 on one Zen 5 core: 28-28.6 -> 33.5-34 GB/s of W (C harness); ModelBench
+    // decode at 2 threads 55.0-55.7 -> 60.5-61.4 tok/s.
+    if (m == 1 && pair) {
+        tile_groups(q, d, s, k, w, groupStride, g0, g1, 0, out, ldo, tile, NULL, 1);
+        return;
+    }
     int64_t chunk = PG_INTERLEAVED_CHUNK_BYTES / groupStride > 0 ? PG_INTERLEAVED_CHUNK_BYTES / groupStride : 1;
     if (pair) chunk = (chunk + 1) / 2 * 2;
     for (int64_t c0 = g0; c0 < g1; c0 += chunk) {

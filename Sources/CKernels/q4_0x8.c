@@ -133,14 +133,6 @@ PG_AVX2 void pg_q4_0x8_rows_avx2(const int8_t *q, const float *d, const float *s
 
 PG_VNNI void pg_q4_0x8_rows_vnni(const int8_t *q, const float *d, const float *s, int64_t m, int64_t k, const void *w,
                                  int64_t g0, int64_t g1, float *out, int64_t ldo) {
-    // Decode: one group at a time, on 256-bit registers (and 8 KiB of prefetch, see
-    // PG_VNNI_DECODE_PREFETCH_BYTES). W is then one stream, where the pair tile reads two, 7 KB
-    // apart at k = 1536, and restarts both every 14 KB: one Zen 5 core read W at 33.5-34 against
-    // 28-28.6 GB/s, two at 45-48 against 40-42 (C harness, 1 KiB of prefetch), and ModelBench
-    // decoded 60.5-61.4 against 55.0-55.7 tok/s at 2 threads. Q8_0 does the same.
-    if (m == 1)
-        interleaved_rows(q, d, s, m, k, w, k / PG_Q8_BLOCK * GROUP_BYTES, g0, g1, out, ldo, q4_0x8_tile_vnni, NULL, 8);
-    else
-        interleaved_rows(q, d, s, m, k, w, k / PG_Q8_BLOCK * GROUP_BYTES, g0, g1, out, ldo, q4_0x8_tile_vnni,
-                         q4_0x8_pair_vnni, 8);
+    interleaved_rows(q, d, s, m, k, w, k / PG_Q8_BLOCK * GROUP_BYTES, g0, g1, out, ldo, q4_0x8_tile_vnni,
+                     q4_0x8_pair_vnni, 8);
 }

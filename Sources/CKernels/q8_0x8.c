@@ -116,9 +116,6 @@ PG_AVX2 void pg_q8_0x8_rows_avx2(const int8_t *q, const float *d, const float *s
 
 PG_VNNI void pg_q8_0x8_rows_vnni(const int8_t *q, const float *d, const float *s, int64_t m, int64_t k, const void *w,
                                  int64_t g0, int64_t g1, float *out, int64_t ldo) {
-    if (m == 1)  // decode: one group at a time, as Q4_0 (`pg_q4_0x8_rows_vnni`)
-        interleaved_rows(q, d, s, m, k, w, k / PG_Q8_BLOCK * GROUP_BYTES, g0, g1, out, ldo, q8_0x8_tile_vnni, NULL, 8);
-    else
-        interleaved_rows(q, d, s, m, k, w, k / PG_Q8_BLOCK * GROUP_BYTES, g0, g1, out, ldo, q8_0x8_tile_vnni,
-                         q8_0x8_pair_vnni, 8);
+    interleaved_rows(q, d, s, m, k, w, k / PG_Q8_BLOCK * GROUP_BYTES, g0, g1, out, ldo, q8_0x8_tile_vnni,
+                     q8_0x8_pair_vnni, 8);
 }
