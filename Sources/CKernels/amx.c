@@ -192,7 +192,7 @@ PG_AMX void pg_interleaved_rows_amx(const int8_t *q, const float *d, const float
                                 : dtype == PG_DTYPE_Q8_0X8 ? numUnits * 8 * PG_Q8_BYTES
                                                            : numUnits * 8 * PG_Q4_BYTES;
     void (*rest)(const int8_t *, const float *, const float *, int64_t, int64_t, const void *, int64_t, int64_t,
-                 float *, int64_t) = kquant                      ? pg_q4_Kx8_rows_avx2
+                 float *, int64_t) = kquant                      ? pg_q4_Kx8_rows_vnni
                                      : dtype == PG_DTYPE_Q8_0X8 ? pg_q8_0x8_rows_vnni
                                                                 : pg_q4_0x8_rows_vnni;
     const int64_t chunk = pairs_per_chunk(numUnits), panelBytes = numUnits * PANEL_UNIT;

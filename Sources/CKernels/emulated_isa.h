@@ -88,6 +88,14 @@ static inline __m512i pg_emu_mm512_cvtepu16_epi32(__m256i a) {
     return simde_mm512_loadu_si512(r);
 }
 
+static inline __m512i pg_emu_mm512_cvtepu8_epi32(__m128i a) {
+    uint8_t in[16];
+    int32_t r[16];
+    memcpy(in, &a, 16);
+    for (int j = 0; j < 16; j++) r[j] = in[j];
+    return simde_mm512_loadu_si512(r);
+}
+
 static inline __m512 pg_emu_mm512_cvtph_ps(__m256i a) {
     return simde_mm512_insertf32x8(simde_mm512_castps256_ps512(_mm256_cvtph_ps(_mm256_castsi256_si128(a))),
                                    _mm256_cvtph_ps(_mm256_extracti128_si256(a, 1)), 1);
@@ -130,6 +138,8 @@ static inline int pg_emu_mm512_reduce_add_epi32(__m512i a) {
 #define _mm512_cvtepi32_ps pg_emu_mm512_cvtepi32_ps
 #undef _mm512_cvtepu16_epi32
 #define _mm512_cvtepu16_epi32 pg_emu_mm512_cvtepu16_epi32
+#undef _mm512_cvtepu8_epi32
+#define _mm512_cvtepu8_epi32 pg_emu_mm512_cvtepu8_epi32
 #undef _mm512_cvtph_ps
 #define _mm512_cvtph_ps pg_emu_mm512_cvtph_ps
 #undef _mm512_maskz_loadu_ps
