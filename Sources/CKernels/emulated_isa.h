@@ -27,6 +27,16 @@
 #define _mm512_castsi256_si512 simde_mm512_castsi256_si512
 #undef _mm512_castsi512_ps
 #define _mm512_castsi512_ps simde_mm512_castsi512_ps
+#undef _mm512_or_si512
+#define _mm512_or_si512 simde_mm512_or_si512
+#undef _mm512_slli_epi16
+#define _mm512_slli_epi16 simde_mm512_slli_epi16
+#undef _mm512_cvtepi8_epi16
+#define _mm512_cvtepi8_epi16 simde_mm512_cvtepi8_epi16
+#undef _mm512_madd_epi16
+#define _mm512_madd_epi16 simde_mm512_madd_epi16
+#undef _mm512_sub_ps
+#define _mm512_sub_ps simde_mm512_sub_ps
 #undef _mm512_dpbusd_epi32
 #define _mm512_dpbusd_epi32 simde_mm512_dpbusd_epi32
 #undef _mm512_fmadd_ps

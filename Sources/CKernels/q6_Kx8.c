@@ -15,7 +15,8 @@
 // The kernel multiplies the signed w = q - 32 by x + 128 (unsigned; the caller
 // passes x ^ 0x80): two `vpmaddubsw` results add up in 16 bits (|sum| <= 2 * 2
 // * 255 * 32 < 2^15), one `vpmaddwd` against the rows' scale takes them to 32
-// bits, and per super-block 128 corr removes the + 128 again.
+// bits, and per super-block 128 corr removes the + 128 again. On AVX-512 VNNI
+// CPUs, batches take `q6_Kx8_pair_vnni`.
 #include "CKernels.h"
 #include "kernels_internal.h"
 #include "kquants.h"
@@ -72,16 +73,16 @@ PG_INLINE PG_AVX2 __m256i q6_piece(const uint8_t *p, int s, int t) {
     return _mm256_sub_epi8(_mm256_or_si256(low, high), _mm256_set1_epi8(32));
 }
 
-/// One group of 8 W rows (all its super-blocks) against x rows [i, i + RX), `q` holding x + 128.
+/// One group of 8 W rows (all its super-blocks) against x rows [i, i + RX), RX <= 8, `q` holding x + 128.
 PG_INLINE PG_AVX2 void q6_Kx8_tile(const int8_t *q, const float *d, const float *s, int64_t k, const uint8_t *group,
                                    int64_t i, float *out, int64_t ldo, int RX) {
     (void)s;
     const int64_t numBlocks = k / PG_QK_BLOCK, numXBlocks = k / PG_Q8_BLOCK;
-    __m256 acc[4];
+    __m256 acc[8];
     for (int a = 0; a < RX; a++) acc[a] = _mm256_setzero_ps();
     const uint8_t *p = group;
     for (int64_t b = 0; b < numBlocks; b++, p += KX6_BYTES) {
-        __m256i sums[4];
+        __m256i sums[8];
         for (int a = 0; a < RX; a++) sums[a] = _mm256_setzero_si256();
         for (int sub = 0; sub < 8; sub++) {
             // decode: an eighth of the next super-block per sub-block (see prefetch_bytes)
@@ -111,7 +112,83 @@ PG_INLINE PG_AVX2 void q6_Kx8_tile(const int8_t *q, const float *d, const float 
     add_tile(out + i * ldo, ldo, acc, RX);
 }
 
+/// `q6_piece` of two adjacent groups (`p`, `p + groupStride`), first group low.
+PG_INLINE PG_VNNI __m512i q6_piece_pair(const uint8_t *p, int64_t groupStride, int s, int t) {
+    const int h = s / 4, g = s % 4;
+    const __m512i ql = load_pair(p + KX6_QL + 32 * (8 * (2 * h + (g & 1)) + t), groupStride);
+    const __m512i qh = load_pair(p + KX6_QH + 32 * (8 * h + t), groupStride);
+    const __m512i low = _mm512_and_si512(g < 2 ? ql : _mm512_srli_epi16(ql, 4), _mm512_set1_epi8(0x0F));
+    const __m512i high = _mm512_and_si512(_mm512_slli_epi16(_mm512_srli_epi16(qh, 2 * g), 4), _mm512_set1_epi8(0x30));
+    return _mm512_sub_epi8(_mm512_or_si512(low, high), _mm512_set1_epi8(32));
+}
+
+/// Sub-block `sub`'s two scales (for its weights 0-15 and 16-31) of two adjacent groups' 16
+/// rows, times d_w, first group low.
+PG_INLINE PG_VNNI void q6_scales_pair(const uint8_t *p, int64_t groupStride, int sub, __m512 dw, __m512 scales[2]) {
+    const __m256i bytes = _mm256_inserti128_si256(
+        _mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)(p + KX6_SCALES + 16 * sub))),
+        _mm_loadu_si128((const __m128i *)(p + groupStride + KX6_SCALES + 16 * sub)), 1);
+    const __m512i pairs = _mm512_cvtepi8_epi16(bytes);  // (sc0, sc1) in each row's 32-bit lane
+    scales[0] = _mm512_mul_ps(dw, _mm512_cvtepi32_ps(_mm512_madd_epi16(pairs, _mm512_set1_epi32(1))));
+    scales[1] = _mm512_mul_ps(dw, _mm512_cvtepi32_ps(_mm512_madd_epi16(pairs, _mm512_set1_epi32(1 << 16))));
+}
+
+/// `q6_Kx8_tile` for two adjacent groups (16 W rows) on 512-bit registers with `vpdpbusd`
+/// (x + 128 unsigned times w = q - 32): each half sub-block's 4 `vpdpbusd` per x row are
+/// scaled in f32 by d_w sc (16 rows per register, made once per tile) into the super-block's
+/// sum, 128 d_w corr takes the offset out again, and d_x scales what is left.
+PG_INLINE PG_VNNI void q6_Kx8_pair_vnni(const int8_t *q, const float *d, const float *s, int64_t k,
+                                        const uint8_t *group, int64_t groupStride, int64_t i, float *out, int64_t ldo,
+                                        int RX) {
+    (void)s;
+    const int64_t numBlocks = k / PG_QK_BLOCK, numXBlocks = k / PG_Q8_BLOCK;
+    const uint8_t *p = group;
+    for (int64_t b = 0; b < numBlocks; b++, p += KX6_BYTES) {
+        const __m512 dw = scales_pair(p, groupStride);
+        const __m512i corr = _mm512_inserti64x4(
+            _mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)(p + KX6_CORR))),
+            _mm256_loadu_si256((const __m256i *)(p + groupStride + KX6_CORR)), 1);
+        __m512 block[8];  // starts at -128 d_w corr, the offset's share
+        const __m512 offset = _mm512_mul_ps(_mm512_mul_ps(dw, _mm512_set1_ps(-128.0f)), _mm512_cvtepi32_ps(corr));
+        for (int a = 0; a < RX; a++) block[a] = offset;
+        // Unrolled, so each piece's shifts and offsets are constants: 31 -> 45 % of the peak.
+#pragma clang loop unroll(full)
+        for (int sub = 0; sub < 8; sub++) {
+            if (i == 0) {  // the pass that brings the chunk into L2: an eighth of the next super-block
+                prefetch_bytes(p + KX6_BYTES + sub * (KX6_BYTES / 8), KX6_BYTES / 8);
+                prefetch_bytes(p + groupStride + KX6_BYTES + sub * (KX6_BYTES / 8), KX6_BYTES / 8);
+            }
+            __m512 scales[2];
+            q6_scales_pair(p, groupStride, sub, dw, scales);
+            for (int half = 0; half < 2; half++) {
+                __m512i sums[8];
+                for (int a = 0; a < RX; a++) sums[a] = _mm512_setzero_si512();
+                for (int t = 4 * half; t < 4 * half + 4; t++) {
+                    const __m512i w = q6_piece_pair(p, groupStride, sub, t);
+                    for (int a = 0; a < RX; a++)
+                        sums[a] = _mm512_dpbusd_epi32(
+                            sums[a], broadcast4_512(q + (i + a) * k + b * PG_QK_BLOCK + 32 * sub + 4 * t), w);
+                }
+                for (int a = 0; a < RX; a++)
+                    block[a] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sums[a]), scales[half], block[a]);
+            }
+        }
+        // d_x scales the super-block's sums straight into out (8 more registers would not fit).
+        for (int a = 0; a < RX; a++) {
+            float *o = out + (i + a) * ldo;
+            const __m512 dx = _mm512_set1_ps(d[scale_index(i + a, 8 * b, numXBlocks)]);
+            _mm512_storeu_ps(o, _mm512_fmadd_ps(block[a], dx, _mm512_loadu_ps(o)));
+        }
+    }
+}
+
 PG_AVX2 void pg_q6_Kx8_rows_avx2(const int8_t *q, const float *d, const float *s, int64_t m, int64_t k, const void *w,
                                  int64_t g0, int64_t g1, float *out, int64_t ldo) {
     interleaved_rows(q, d, s, m, k, w, k / PG_QK_BLOCK * KX6_BYTES, g0, g1, out, ldo, q6_Kx8_tile, NULL, 4);
+}
+
+PG_VNNI void pg_q6_Kx8_rows_vnni(const int8_t *q, const float *d, const float *s, int64_t m, int64_t k, const void *w,
+                                 int64_t g0, int64_t g1, float *out, int64_t ldo) {
+    interleaved_rows(q, d, s, m, k, w, k / PG_QK_BLOCK * KX6_BYTES, g0, g1, out, ldo, q6_Kx8_tile, q6_Kx8_pair_vnni,
+                     8);
 }

@@ -153,8 +153,10 @@ static void interleaved_linear_rows(const int8_t *q, const float *d, const float
     } else if (dtype == PG_DTYPE_Q4_KX8) {
         if (pg_has_avx512_vnni()) pg_q4_Kx8_rows_vnni(q, d, s, m, k, w, r0 / 8, r1 / 8, out, ldo);
         else pg_q4_Kx8_rows_avx2(q, d, s, m, k, w, r0 / 8, r1 / 8, out, ldo);
+    } else if (pg_has_avx512_vnni()) {  // q holds x + 128 (unsigned)
+        pg_q6_Kx8_rows_vnni(q, d, s, m, k, w, r0 / 8, r1 / 8, out, ldo);
     } else {
-        pg_q6_Kx8_rows_avx2(q, d, s, m, k, w, r0 / 8, r1 / 8, out, ldo);  // q holds x + 128 (unsigned)
+        pg_q6_Kx8_rows_avx2(q, d, s, m, k, w, r0 / 8, r1 / 8, out, ldo);
     }
 }
 
