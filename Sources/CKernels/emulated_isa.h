@@ -27,16 +27,8 @@
 #define _mm512_castsi256_si512 simde_mm512_castsi256_si512
 #undef _mm512_castsi512_ps
 #define _mm512_castsi512_ps simde_mm512_castsi512_ps
-#undef _mm512_or_si512
-#define _mm512_or_si512 simde_mm512_or_si512
-#undef _mm512_slli_epi16
-#define _mm512_slli_epi16 simde_mm512_slli_epi16
 #undef _mm512_cvtepi8_epi16
 #define _mm512_cvtepi8_epi16 simde_mm512_cvtepi8_epi16
-#undef _mm512_madd_epi16
-#define _mm512_madd_epi16 simde_mm512_madd_epi16
-#undef _mm512_sub_ps
-#define _mm512_sub_ps simde_mm512_sub_ps
 #undef _mm512_dpbusd_epi32
 #define _mm512_dpbusd_epi32 simde_mm512_dpbusd_epi32
 #undef _mm512_fmadd_ps
@@ -53,20 +45,28 @@
 #define _mm512_loadu_ps simde_mm512_loadu_ps
 #undef _mm512_loadu_si512
 #define _mm512_loadu_si512 simde_mm512_loadu_si512
+#undef _mm512_madd_epi16
+#define _mm512_madd_epi16 simde_mm512_madd_epi16
 #undef _mm512_mul_ps
 #define _mm512_mul_ps simde_mm512_mul_ps
-#undef _mm512_set1_epi8
-#define _mm512_set1_epi8 simde_mm512_set1_epi8
+#undef _mm512_or_si512
+#define _mm512_or_si512 simde_mm512_or_si512
 #undef _mm512_set1_epi32
 #define _mm512_set1_epi32 simde_mm512_set1_epi32
+#undef _mm512_set1_epi8
+#define _mm512_set1_epi8 simde_mm512_set1_epi8
 #undef _mm512_set1_ps
 #define _mm512_set1_ps simde_mm512_set1_ps
 #undef _mm512_setzero_ps
 #define _mm512_setzero_ps simde_mm512_setzero_ps
 #undef _mm512_setzero_si512
 #define _mm512_setzero_si512 simde_mm512_setzero_si512
+#undef _mm512_slli_epi16
+#define _mm512_slli_epi16 simde_mm512_slli_epi16
 #undef _mm512_slli_epi32
 #define _mm512_slli_epi32 simde_mm512_slli_epi32
+#undef _mm512_srl_epi16
+#define _mm512_srl_epi16 simde_mm512_srl_epi16
 #undef _mm512_srli_epi16
 #define _mm512_srli_epi16 simde_mm512_srli_epi16
 #undef _mm512_storeu_ps

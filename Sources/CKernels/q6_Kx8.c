@@ -118,7 +118,8 @@ PG_INLINE PG_VNNI __m512i q6_piece_pair(const uint8_t *p, int64_t groupStride, i
     const __m512i ql = load_pair(p + KX6_QL + 32 * (8 * (2 * h + (g & 1)) + t), groupStride);
     const __m512i qh = load_pair(p + KX6_QH + 32 * (8 * h + t), groupStride);
     const __m512i low = _mm512_and_si512(g < 2 ? ql : _mm512_srli_epi16(ql, 4), _mm512_set1_epi8(0x0F));
-    const __m512i high = _mm512_and_si512(_mm512_slli_epi16(_mm512_srli_epi16(qh, 2 * g), 4), _mm512_set1_epi8(0x30));
+    const __m512i high =
+        _mm512_and_si512(_mm512_slli_epi16(_mm512_srl_epi16(qh, _mm_cvtsi32_si128(2 * g)), 4), _mm512_set1_epi8(0x30));
     return _mm512_sub_epi8(_mm512_or_si512(low, high), _mm512_set1_epi8(32));
 }
 
