@@ -74,8 +74,8 @@ PG_INLINE PG_AVX2 __m256i q6_piece(const uint8_t *p, int s, int t) {
 }
 
 /// One group of 8 W rows (all its super-blocks) against x rows [i, i + RX), RX <= 8, `q` holding x + 128.
-PG_INLINE PG_AVX2 void q6_Kx8_tile(const int8_t *q, const float *d, const float *s, int64_t k, const uint8_t *group,
-                                   int64_t i, float *out, int64_t ldo, int RX) {
+PG_INLINE PG_AVX2 void q6_Kx8_tile_with(const int8_t *q, const float *d, const float *s, int64_t k,
+                                        const uint8_t *group, int64_t i, float *out, int64_t ldo, int RX, int ahead) {
     (void)s;
     const int64_t numBlocks = k / PG_QK_BLOCK, numXBlocks = k / PG_Q8_BLOCK;
     __m256 acc[8];
@@ -85,8 +85,8 @@ PG_INLINE PG_AVX2 void q6_Kx8_tile(const int8_t *q, const float *d, const float 
         __m256i sums[8];
         for (int a = 0; a < RX; a++) sums[a] = _mm256_setzero_si256();
         for (int sub = 0; sub < 8; sub++) {
-            // decode: an eighth of the next super-block per sub-block (see prefetch_bytes)
-            if (RX == 1) prefetch_bytes(p + KX6_BYTES + sub * (KX6_BYTES / 8), KX6_BYTES / 8);
+            // decode: an eighth of the super-block `ahead` bytes on per sub-block (see prefetch_bytes)
+            if (RX == 1) prefetch_bytes(p + ahead + sub * (KX6_BYTES / 8), KX6_BYTES / 8);
             // (sc, sc) in each row's lane for the sub-block's two halves, from its (sc0, sc1) pairs.
             const __m256i pairs = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(p + KX6_SCALES + 16 * sub)));
             const __m256i halves[2] = {_mm256_shufflehi_epi16(_mm256_shufflelo_epi16(pairs, 0xA0), 0xA0),
@@ -110,6 +110,19 @@ PG_INLINE PG_AVX2 void q6_Kx8_tile(const int8_t *q, const float *d, const float 
         }
     }
     add_tile(out + i * ldo, ldo, acc, RX);
+}
+
+/// The tile on AVX2 CPUs: decode prefetches the next super-block.
+PG_INLINE PG_AVX2 void q6_Kx8_tile(const int8_t *q, const float *d, const float *s, int64_t k, const uint8_t *group,
+                                   int64_t i, float *out, int64_t ldo, int RX) {
+    q6_Kx8_tile_with(q, d, s, k, group, i, out, ldo, RX, KX6_BYTES);
+}
+
+/// The tile for decode on AVX-512 VNNI CPUs: about 8 KiB ahead, as `q4_Kx8_tile_vnni`.
+PG_INLINE PG_AVX2 void q6_Kx8_tile_vnni(const int8_t *q, const float *d, const float *s, int64_t k,
+                                        const uint8_t *group, int64_t i, float *out, int64_t ldo, int RX) {
+    q6_Kx8_tile_with(q, d, s, k, group, i, out, ldo, RX,
+                     PG_PREFETCH_AHEAD(PG_VNNI_DECODE_PREFETCH_BYTES, KX6_BYTES));
 }
 
 /// `q6_piece` of two adjacent groups (`p`, `p + groupStride`), first group low.
@@ -190,6 +203,6 @@ PG_AVX2 void pg_q6_Kx8_rows_avx2(const int8_t *q, const float *d, const float *s
 
 PG_VNNI void pg_q6_Kx8_rows_vnni(const int8_t *q, const float *d, const float *s, int64_t m, int64_t k, const void *w,
                                  int64_t g0, int64_t g1, float *out, int64_t ldo) {
-    interleaved_rows(q, d, s, m, k, w, k / PG_QK_BLOCK * KX6_BYTES, g0, g1, out, ldo, q6_Kx8_tile, q6_Kx8_pair_vnni,
-                     8);
+    interleaved_rows(q, d, s, m, k, w, k / PG_QK_BLOCK * KX6_BYTES, g0, g1, out, ldo, q6_Kx8_tile_vnni,
+                     q6_Kx8_pair_vnni, 8);
 }
