@@ -1,8 +1,8 @@
 import Foundation
 import Tensors
 
-/// The pure-Swift SIMD linear kernel against the C kernels (bf16, Q8_0 rows, and Q8_0 / Q4_0
-/// repacked in groups of 8 rows as models load them) on a layer of the 1B model's shape
+/// The pure-Swift SIMD linear kernel against the C kernels (bf16, Q8_0 rows, and Q8_0 / Q4_0 /
+/// Q4_K / Q6_K repacked in groups of 8 rows as models load them) on a layer of the 1B model's shape
 /// (gate_proj, 6144 × 1536), at decode and batched m. Each line's "% peak" is against the
 /// peak of the dot products its kernel runs: the int8 one for the repacked types (their x is
 /// quantized to 8 bits), the FMA one for the rest.
@@ -22,6 +22,8 @@ struct KernelComparison {
             ("Swift SIMD bf16", weights, true), ("C bf16", weights, false), ("C q8_0", quantized, false),
             ("C q8_0x8", quantized.map { $0.interleaved() }, false),
             ("C q4_0x8", weights.map { $0.quantized(to: .q4_0x8) }, false),
+            ("C q4_Kx8", (0..<numMatrices).map { randomKQuant(.q4_K, seed: $0).interleaved() }, false),
+            ("C q6_Kx8", (0..<numMatrices).map { randomKQuant(.q6_K, seed: $0).interleaved() }, false),
         ]
         for m in [1, 4, 16, 64, 512] {
             let x = FloatBuffer(count: m * k)
@@ -53,6 +55,26 @@ struct KernelComparison {
                         100 * flops / (int8 ? ceilings.cpuPeakInt8OPS : ceilings.cpuPeakFLOPS), int8 ? "int8" : "FMA"))
             }
         }
+    }
+
+    /// Random Q4_K / Q6_K super-blocks (there is no k-quant quantizer here): random quants, 6-bit
+    /// scales and mins, small f16 d (and dmin).
+    func randomKQuant(_ dtype: DType, seed: Int) -> WeightTensor {
+        let blockBytes = dtype == .q4_K ? 144 : 210
+        let numBlocks = n * k / 256
+        let storage = HeapStorage(byteCount: numBlocks * blockBytes)
+        var state = UInt32(truncatingIfNeeded: seed &* 2_654_435_761 &+ 7)
+        for i in 0..<numBlocks * blockBytes {
+            state = state &* 1_664_525 &+ 1_013_904_223
+            storage.pointer.storeBytes(of: UInt8(truncatingIfNeeded: state >> 24), toByteOffset: i, as: UInt8.self)
+        }
+        let d = Float16(0.002).bitPattern
+        for b in 0..<numBlocks {
+            for offset in dtype == .q4_K ? [0, 2] : [208] {
+                storage.pointer.storeBytes(of: d, toByteOffset: b * blockBytes + offset, as: UInt16.self)
+            }
+        }
+        return WeightTensor(dtype: dtype, shape: [n, k], data: UnsafeRawPointer(storage.pointer), owner: storage)
     }
 
     func randomWeight(seed: Int) -> WeightTensor {
