@@ -1,4 +1,6 @@
 import CKernels
+import Dispatch
+import Foundation
 
 /// Load-time weight quantization to GGUF's block formats (see `DType.q8_0`,
 /// `DType.q4_0`): Q8_0 halves the bytes a decode step reads compared with
@@ -137,11 +139,17 @@ extension WeightTensor {
         precondition(cols % target.blockSize == 0, "\(target) rows hold whole blocks of \(target.blockSize)")
         let rowBytes = target.byteCount(numElements: cols)
         let storage = HeapStorage(byteCount: rows * rowBytes, zeroed: false)
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: cols) { buffer in
-            guard let row = buffer.baseAddress else { return }
-            for r in 0..<rows {
-                copyRow(r, to: row)
-                Quantize.blocks(row, count: cols, to: target, into: storage.pointer + r * rowBytes)
+        // Rows in chunks on every core (load time, not the hot path, so Dispatch): each row is
+        // quantized alone, so the result does not depend on the split. One core took about 4 ns
+        // per weight, 6 s for a 1B model's --quantize.
+        let chunks = min(rows, 8 * ProcessInfo.processInfo.activeProcessorCount)
+        DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: cols) { buffer in
+                guard let row = buffer.baseAddress else { return }
+                for r in rows * chunk / chunks..<rows * (chunk + 1) / chunks {
+                    copyRow(r, to: row)
+                    Quantize.blocks(row, count: cols, to: target, into: storage.pointer + r * rowBytes)
+                }
             }
         }
         return WeightTensor(dtype: target, shape: shape, data: UnsafeRawPointer(storage.pointer), owner: storage)
