@@ -23,6 +23,10 @@
 #define _mm512_add_ps simde_mm512_add_ps
 #undef _mm512_and_si512
 #define _mm512_and_si512 simde_mm512_and_si512
+#undef _mm512_castps512_ps256
+#define _mm512_castps512_ps256 simde_mm512_castps512_ps256
+#undef _mm512_castps_pd
+#define _mm512_castps_pd simde_mm512_castps_pd
 #undef _mm512_castsi256_si512
 #define _mm512_castsi256_si512 simde_mm512_castsi256_si512
 #undef _mm512_castsi512_ps
@@ -31,6 +35,8 @@
 #define _mm512_cvtepi8_epi16 simde_mm512_cvtepi8_epi16
 #undef _mm512_dpbusd_epi32
 #define _mm512_dpbusd_epi32 simde_mm512_dpbusd_epi32
+#undef _mm512_extractf64x4_pd
+#define _mm512_extractf64x4_pd simde_mm512_extractf64x4_pd
 #undef _mm512_fmadd_ps
 #define _mm512_fmadd_ps simde_mm512_fmadd_ps
 #undef _mm512_fmsub_ps

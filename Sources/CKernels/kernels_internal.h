@@ -59,6 +59,18 @@ static inline float f16_to_float(uint16_t h) {
     return value;
 }
 
+/// 16 float elements (weights, or a KV cache row's) from `index` (f32, f16 or bf16) as f32; `mask`
+/// selects the first ones (the rest 0).
+PG_INLINE PG_AVX512 __m512 load16(const void *w, int64_t index, int dtype, __mmask16 mask) {
+    switch (dtype) {
+    case PG_DTYPE_F32: return _mm512_maskz_loadu_ps(mask, (const float *)w + index);
+    case PG_DTYPE_F16: return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(mask, (const uint16_t *)w + index));
+    default:
+        return _mm512_castsi512_ps(
+            _mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(mask, (const uint16_t *)w + index)), 16));
+    }
+}
+
 /// Q8_0: 34-byte blocks (f16 scale, 32 x int8).
 enum { PG_Q8_BLOCK = 32, PG_Q8_BYTES = 34 };
 

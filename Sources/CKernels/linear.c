@@ -360,17 +360,6 @@ static __attribute__((noinline)) PG_AVX512 void panel_rows_zmm(const float *x, i
     }
 }
 
-/// 16 float W elements from `index` (f32, f16 or bf16) as f32; `mask` selects the first ones (the rest 0).
-PG_INLINE PG_AVX512 __m512 load_w16(const void *w, int64_t index, int dtype, __mmask16 mask) {
-    switch (dtype) {
-    case PG_DTYPE_F32: return _mm512_maskz_loadu_ps(mask, (const float *)w + index);
-    case PG_DTYPE_F16: return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(mask, (const uint16_t *)w + index));
-    default:
-        return _mm512_castsi512_ps(
-            _mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(mask, (const uint16_t *)w + index)), 16));
-    }
-}
-
 /// `micro` on 512-bit registers (batched decode of float W on AVX-512 CPUs): W rows
 /// r..r+RW against x rows i..i+RX, 16 columns per step, the last step masked. The first
 /// x tile (i = 0) prefetches the next RW rows at the rate these are consumed.
@@ -387,7 +376,7 @@ PG_INLINE PG_AVX512 void micro_zmm(const float *x, int64_t k, const void *w, int
             for (int64_t b = 0; b < RW * 16 * elementBytes; b += 64)
                 _mm_prefetch(ahead + j * RW * elementBytes + b, _MM_HINT_T0);
         __m512 wv[3];
-        for (int a = 0; a < RW; a++) wv[a] = load_w16(w, (r + a) * k + j, dtype, mask);
+        for (int a = 0; a < RW; a++) wv[a] = load16(w, (r + a) * k + j, dtype, mask);
         for (int b = 0; b < RX; b++) {
             const __m512 xv = _mm512_maskz_loadu_ps(mask, x + (i + b) * k + j);
             for (int a = 0; a < RW; a++) acc[a][b] = _mm512_fmadd_ps(wv[a], xv, acc[a][b]);
