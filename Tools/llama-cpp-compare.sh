@@ -4,7 +4,7 @@
 #
 #   Tools/llama-cpp-compare.sh [--llama-src SDIST.tgz|LLAMA_CPP_DIR] [--build-dir DIR]
 #       [--model-dir DIR] [--work-dir DIR] [--arch llama|pangu-embedded] [--threads 1,2]
-#       [--reps N] [--lock FILE] [--only STEP,STEP...] [--types bf16,q8_0,q4_0]
+#       [--reps N] [--lock FILE] [--only STEP,STEP...] [--types bf16,q8_0,q4_0[,q4_k_m]]
 #
 # Steps (all by default, in this order):
 #   build      llama.cpp's llama-bench, llama-quantize, llama-simple, llama-tokenize and a
@@ -13,9 +13,10 @@
 #              `nice -n 19`, -j$JOBS (default 2); skipped when the binaries exist.
 #              SDIST may be llama-cpp-python's sdist (which vendors llama.cpp).
 #   convert    MODEL_DIR (safetensors) -> WORK/model-ARCH-bf16.gguf with Tools/convert-to-gguf.py
-#   quantize   -> Q8_0 and Q4_0 with `llama-quantize --pure` (every matrix in the named type,
-#              so both programs read exactly the same tensors; without --pure llama.cpp
-#              keeps the tied embedding/output matrix in Q6_K)
+#   quantize   -> each of TYPES but bf16 (q8_0, q4_0, q4_k_m) with `llama-quantize --pure`
+#              (every matrix in the named type, so both programs read exactly the same
+#              tensors; without --pure llama.cpp keeps the tied embedding/output matrix in
+#              Q6_K); q4_k_m without --pure: llama.cpp's default mix of Q4_K and Q6_K
 #   bench      `llama-bench -p 512 -n 128 -t THREADS -r REPS` on bf16, Q8_0, Q4_0
 #   modelbench PanguServe's ModelBench (release) on the same files: prefill 512, and decode of
 #              1, 4 and 16 sequences after a 64-token context (tg128 averages a 64-token context)
@@ -197,11 +198,14 @@ step_convert() {
 
 step_quantize() {
     local type
-    for type in q8_0 q4_0; do
+    for type in $TYPES; do
+        [ "$type" = bf16 ] && continue
         local out; out=$(gguf $type)
         if [ -f "$out" ]; then say "have $out"; continue; fi
-        say "llama-quantize --pure $(gguf bf16) -> ${type^^}"
-        nice -n 19 "$BIN/llama-quantize" --pure "$(gguf bf16)" "$out" "${type^^}" "$JOBS" >"$LOGS/quantize-$type.txt" 2>&1 \
+        local pure=--pure  # Q4_K_M is a mix by definition (Q6_K for some matrices), as users get it
+        [ "$type" = q4_k_m ] && pure=
+        say "llama-quantize $pure $(gguf bf16) -> ${type^^}"
+        nice -n 19 "$BIN/llama-quantize" $pure "$(gguf bf16)" "$out" "${type^^}" "$JOBS" >"$LOGS/quantize-$type.txt" 2>&1 \
             || { echo "llama-quantize failed (see $LOGS/quantize-$type.txt)"; rm -f "$out"; }
     done
 }
