@@ -131,6 +131,12 @@ static inline int64_t scale_index(int64_t i, int64_t b, int64_t numBlocks) { ret
 
 static inline size_t scales_offset(int64_t m, int64_t k) { return ((size_t)(m * k) + 63) / 64 * 64; }
 
+/// Zeroes the scales d and s of the rows past m in the last tile of 8 (the kernels read whole tiles).
+static inline void zero_padding_scales(float *d, float *s, int64_t m, int64_t numBlocks) {
+    for (int64_t i = m; i < padded_rows(m); i++)
+        for (int64_t b = 0; b < numBlocks; b++) d[scale_index(i, b, numBlocks)] = s[scale_index(i, b, numBlocks)] = 0;
+}
+
 /// Eight s32 partial sums of u . x over one block (u unsigned bytes), as f32.
 PG_INLINE PG_AVX2 __m256 block_dot(__m256i u, __m256i x) {
     return _mm256_cvtepi32_ps(_mm256_madd_epi16(_mm256_maddubs_epi16(u, x), _mm256_set1_epi16(1)));

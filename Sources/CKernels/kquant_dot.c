@@ -58,13 +58,17 @@ static PG_AVX2 void quantize_group_k_avx2(const float *x, int8_t *q, float *scal
 }
 
 void pg_quantize_activations_k(const float *x, int64_t m, int64_t k, void *qx) {
+    pg_quantize_activation_rows_k(x, m, k, 0, m, qx);
+}
+
+void pg_quantize_activation_rows_k(const float *x, int64_t m, int64_t k, int64_t r0, int64_t r1, void *qx) {
     int8_t *q = (int8_t *)qx;
-    const int64_t numBlocks = k / PG_Q8_BLOCK, mp = padded_rows(m);
+    const int64_t numBlocks = k / PG_Q8_BLOCK;
     float *d = (float *)((uint8_t *)qx + scales_offset(m, k));
-    float *s = d + numBlocks * mp;
-    memset(d, 0, 2 * sizeof(float) * (size_t)(numBlocks * mp));
+    float *s = d + numBlocks * padded_rows(m);
+    if (r1 == m) zero_padding_scales(d, s, m, numBlocks);
     const int avx2 = pg_has_avx2_fma();
-    for (int64_t i = 0; i < m; i++) {
+    for (int64_t i = r0; i < r1; i++) {
         for (int64_t g = 0; g < k / PG_QK_BLOCK; g++) {
             const int64_t at = i * k + g * PG_QK_BLOCK;
             float scale;

@@ -56,13 +56,17 @@ static PG_AVX2 void quantize_block_avx2(const float *x, int8_t *q, float *d, flo
 }
 
 void pg_quantize_activations(const float *x, int64_t m, int64_t k, void *qx) {
+    pg_quantize_activation_rows(x, m, k, 0, m, qx);
+}
+
+void pg_quantize_activation_rows(const float *x, int64_t m, int64_t k, int64_t r0, int64_t r1, void *qx) {
     int8_t *q = (int8_t *)qx;
-    const int64_t numBlocks = k / PG_Q8_BLOCK, mp = padded_rows(m);
-    float *d = (float *)((uint8_t *)qx + scales_offset(m, k));  // mp * numBlocks each for d and s
-    float *s = d + numBlocks * mp;
-    memset(d, 0, 2 * sizeof(float) * (size_t)(numBlocks * mp));
+    const int64_t numBlocks = k / PG_Q8_BLOCK;
+    float *d = (float *)((uint8_t *)qx + scales_offset(m, k));  // padded_rows(m) * numBlocks each for d and s
+    float *s = d + numBlocks * padded_rows(m);
+    if (r1 == m) zero_padding_scales(d, s, m, numBlocks);
     int avx2 = pg_has_avx2_fma();
-    for (int64_t i = 0; i < m; i++) {
+    for (int64_t i = r0; i < r1; i++) {
         for (int64_t b = 0; b < numBlocks; b++) {
             const int64_t at = i * k + b * PG_Q8_BLOCK, scale = scale_index(i, b, numBlocks);
             if (avx2) quantize_block_avx2(x + at, q + at, d + scale, s + scale);

@@ -133,7 +133,8 @@ public final class DecoderModel: CausalLM, @unchecked Sendable {
         let rows = batch.numRows
         let hidden = c.hiddenSize
         // Attention block: h = norm(x); q,k,v = h·Wᵀ + b; rope; store KV; attend; x += o_proj(attn).
-        for r in 0..<rows {
+        // The row-wise steps run in row ranges on every thread in prefill (`forRows`).
+        forRows(rows) { r in
             Elementwise.rmsNorm(
                 x.pointer + r * hidden, weight: layer.inputLayernorm, eps: c.rmsNormEps, out: s.h.pointer + r * hidden,
                 count: hidden)
@@ -152,7 +153,8 @@ public final class DecoderModel: CausalLM, @unchecked Sendable {
             }
         }
         let qDim = c.numAttentionHeads * c.headDim
-        for r in 0..<rows {
+        let rotary = rotary
+        forRows(rows) { r in
             rotary.apply(s.q.pointer + r * qDim, numHeads: c.numAttentionHeads, position: batch.positions[r])
             rotary.apply(s.k.pointer + r * c.kvDim, numHeads: c.numKeyValueHeads, position: batch.positions[r])
             cache.store(
@@ -165,15 +167,23 @@ public final class DecoderModel: CausalLM, @unchecked Sendable {
         MatMul.linear(
             x: s.attention.pointer, m: rows, weight: layer.oProj, bias: layer.oBias, out: s.residual.pointer, pool: pool
         )
-        Vector.axpy(1, s.residual.pointer, x.pointer, rows * hidden)
-        // Feed-forward block: x += mlp(norm(x)).
-        for r in 0..<rows {
+        // Feed-forward block: x += mlp(norm(x)), the residual added and the norm taken row by row.
+        forRows(rows) { r in
+            Vector.axpy(1, s.residual.pointer + r * hidden, x.pointer + r * hidden, hidden)
             Elementwise.rmsNorm(
                 x.pointer + r * hidden, weight: layer.postAttentionLayernorm, eps: c.rmsNormEps,
                 out: s.h.pointer + r * hidden, count: hidden)
         }
         layer.mlp.forward(s.h.pointer, rows: rows, out: s.residual.pointer, pool: pool)
-        Vector.axpy(1, s.residual.pointer, x.pointer, rows * hidden)
+        forRows(rows) { r in Vector.axpy(1, s.residual.pointer + r * hidden, x.pointer + r * hidden, hidden) }
+    }
+
+    /// `body(r)` for every row r < rows: in ranges across the pool when there are 32 rows or
+    /// more (prefill; the other threads would wait otherwise), else here.
+    private func forRows(_ rows: Int, _ body: @escaping (Int) -> Void) {
+        pool.parallelRanges(rows, minChunk: 16) { range in
+            for r in range { body(r) }
+        }
     }
 
     /// Final norm and LM head for the requested rows → [rows.count, vocab].

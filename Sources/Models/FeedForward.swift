@@ -46,7 +46,10 @@ public struct DenseMLP: FeedForward {
             let u = g + rows * inter
             MatMul.linear(
                 x: x, m: rows, products: [.init(weight: gateProj, out: g), .init(weight: upProj, out: u)], pool: pool)
-            Elementwise.siluMul(gate: g, up: u, count: rows * inter)
+            pool.parallelRanges(rows, minChunk: 16) { r in
+                Elementwise.siluMul(
+                    gate: g + r.lowerBound * inter, up: u + r.lowerBound * inter, count: r.count * inter)
+            }
             MatMul.linear(x: g, m: rows, weight: downProj, out: out, pool: pool)
         }
     }

@@ -128,11 +128,18 @@ size_t pg_quantized_activation_bytes(int64_t m, int64_t k);
 /// one block's scales for a tile are one vector and a tile's scales are contiguous.
 void pg_quantize_activations(const float *x, int64_t m, int64_t k, void *qx);
 
+/// Rows [r0, r1) of `pg_quantize_activations` into the layout for all m rows (ranges that
+/// cover [0, m) once, on any threads, make the same bytes).
+void pg_quantize_activation_rows(const float *x, int64_t m, int64_t k, int64_t r0, int64_t r1, void *qx);
+
 /// `pg_quantize_activations` with llama.cpp's rounding for k-quant products (its Q8_K):
 /// one scale per 256 (k a multiple of 256), d = max / -127 where max is the signed
 /// value of largest magnitude, q = min(127, round-to-nearest-even(x / d)); stored in
 /// the same layout (each block of 32 carrying its group's d).
 void pg_quantize_activations_k(const float *x, int64_t m, int64_t k, void *qx);
+
+/// Rows [r0, r1) of `pg_quantize_activations_k`, as `pg_quantize_activation_rows`.
+void pg_quantize_activation_rows_k(const float *x, int64_t m, int64_t k, int64_t r0, int64_t r1, void *qx);
 
 /// Adds 128 to every quant of activations made by `pg_quantize_activations_k`, in place
 /// (XOR 0x80: the bytes then read as unsigned x + 128; scales untouched). Q6_Kx8 weights
