@@ -155,8 +155,9 @@ public final class DecoderModel: CausalLM, @unchecked Sendable {
         let qDim = c.numAttentionHeads * c.headDim
         let rotary = rotary
         forRows(rows) { r in
-            rotary.apply(s.q.pointer + r * qDim, numHeads: c.numAttentionHeads, position: batch.positions[r])
-            rotary.apply(s.k.pointer + r * c.kvDim, numHeads: c.numKeyValueHeads, position: batch.positions[r])
+            rotary.apply(
+                [(s.q.pointer + r * qDim, c.numAttentionHeads), (s.k.pointer + r * c.kvDim, c.numKeyValueHeads)],
+                position: batch.positions[r])
             cache.store(
                 keys: s.k.pointer + r * c.kvDim, values: s.v.pointer + r * c.kvDim, layer: index,
                 slot: batch.slotMapping[r])

@@ -25,6 +25,12 @@ public struct Rotary: Sendable {
 
     /// Rotates `numHeads` heads of `headDim` values at `x` for position `pos`, in place.
     public func apply(_ x: UnsafeMutablePointer<Float>, numHeads: Int, position pos: Int) {
+        apply([(x, numHeads)], position: pos)
+    }
+
+    /// Rotates each of `tensors` (`numHeads` heads of `headDim` values from its pointer; a row's
+    /// queries and keys) for position `pos`, in place, with one table of cosines and sines.
+    public func apply(_ tensors: [(UnsafeMutablePointer<Float>, numHeads: Int)], position pos: Int) {
         let half = headDim / 2
         withUnsafeTemporaryAllocation(of: Float.self, capacity: headDim) { buf in
             guard let cs = buf.baseAddress else { return }
@@ -33,13 +39,15 @@ public struct Rotary: Sendable {
                 cs[i] = Float(cos(angle))
                 cs[half + i] = Float(sin(angle))
             }
-            for h in 0..<numHeads {
-                let v = x + h * headDim
-                for i in 0..<half {
-                    let a = v[i]
-                    let b = v[i + half]
-                    v[i] = a * cs[i] - b * cs[half + i]
-                    v[i + half] = b * cs[i] + a * cs[half + i]
+            for (x, numHeads) in tensors {
+                for h in 0..<numHeads {
+                    let v = x + h * headDim
+                    for i in 0..<half {
+                        let a = v[i]
+                        let b = v[i + half]
+                        v[i] = a * cs[i] - b * cs[half + i]
+                        v[i + half] = b * cs[i] + a * cs[half + i]
+                    }
                 }
             }
         }
