@@ -144,10 +144,12 @@ PG_INLINE PG_VNNI void q4_Kx8_pair_vnni(const int8_t *q, const float *d, const f
         __m512 block[8];
         for (int a = 0; a < RX; a++) block[a] = _mm512_setzero_ps();
         for (int c = 0; c < 4; c++) {  // sub-blocks 2c (low nibbles) and 2c + 1 (high)
-            if (i == 0) {  // the pass that brings the chunk into L2: a quarter of the next super-block
+            if (i == 0) {  // the pass that brings the chunk into L2: a quarter of a super-block, 12 KiB on
                 const int quarter = PG_Q4KX8_BYTES / 4;
-                prefetch_bytes(p + PG_Q4KX8_BYTES + c * quarter, quarter);
-                prefetch_bytes(p + groupStride + PG_Q4KX8_BYTES + c * quarter, quarter);
+                const int64_t ahead =
+                    PG_PREFETCH_AHEAD(PG_KQUANT_PAIR_PREFETCH_BYTES, PG_Q4KX8_BYTES) + c * quarter;
+                prefetch_bytes(p + ahead, quarter);
+                prefetch_bytes(p + groupStride + ahead, quarter);
             }
             __m512i sums[8][2];
             for (int a = 0; a < RX; a++) sums[a][0] = sums[a][1] = _mm512_setzero_si512();
