@@ -180,13 +180,15 @@ static inline void repack_scaled_pieces(const void *src, int64_t n, int64_t k, v
 /// The same for the 256-bit VNNI tiles, which run decode alone on AVX-512 VNNI CPUs
 /// (`interleaved_rows`): 8 KiB. 1 KiB left a Zen 5 core reading W
 /// at 33-34 GB/s (Q4_0) against a plain read's 41-45; 4 KiB gave 40, 8 KiB 44-45.5 (C harness,
-/// W of 113 MB). The Q8_0 / Q4_0 pair tiles (batches) keep 1 KiB: 8 KiB made Q8_0's 1-9 % slower.
+/// W of 113 MB).
 #define PG_VNNI_DECODE_PREFETCH_BYTES (8 * 1024)
 
-/// The same for the Q4_K / Q6_K pair tiles (batches; two streams, so about twice as far): one
-/// super-block ahead left Q4_K_M decode of 4 and 16 sequences at 118-124 and 263-278 tok/s
-/// (2 threads, a 68-75 GB/s window); 8 KiB 113-126 and 271-274; 12-13.7 KiB 159-166 and 330.
-#define PG_KQUANT_PAIR_PREFETCH_BYTES (12 * 1024)
+/// The same for the Q4_0 / Q4_K / Q6_K pair tiles (batches; two streams, so about twice as far),
+/// in their first x tile's pass. Q4_K_M decode of 4 and 16 sequences at 2 threads (68-75 GB/s
+/// window): one super-block ahead 118-124 and 263-278 tok/s, 8 KiB 113-126 and 271-274, 12-13.7
+/// KiB 159-166 and 330. Q4_0 (46-48 GB/s): 1 KiB 189 and 350, 8-16 KiB 205-210 and 402-428. Q8_0's
+/// pair tile keeps 1 KiB: 12 KiB made 16 sequences 270 -> 215-220 tok/s (8 KiB: 1-9 % slower).
+#define PG_PAIR_PREFETCH_BYTES (12 * 1024)
 
 /// The first `group`-sized step at least `bytes` ahead (PG_DECODE_PREFETCH_AHEAD: decode's 1 KiB).
 #define PG_PREFETCH_AHEAD(bytes, group) (((bytes) / (group) + 1) * (group))

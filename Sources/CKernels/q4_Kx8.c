@@ -147,7 +147,7 @@ PG_INLINE PG_VNNI void q4_Kx8_pair_vnni(const int8_t *q, const float *d, const f
             if (i == 0) {  // the pass that brings the chunk into L2: a quarter of a super-block, 12 KiB on
                 const int quarter = PG_Q4KX8_BYTES / 4;
                 const int64_t ahead =
-                    PG_PREFETCH_AHEAD(PG_KQUANT_PAIR_PREFETCH_BYTES, PG_Q4KX8_BYTES) + c * quarter;
+                    PG_PREFETCH_AHEAD(PG_PAIR_PREFETCH_BYTES, PG_Q4KX8_BYTES) + c * quarter;
                 prefetch_bytes(p + ahead, quarter);
                 prefetch_bytes(p + groupStride + ahead, quarter);
             }

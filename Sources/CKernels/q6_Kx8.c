@@ -170,7 +170,7 @@ PG_INLINE PG_VNNI void q6_Kx8_pair_vnni(const int8_t *q, const float *d, const f
         for (int sub = 0; sub < 8; sub++) {
             if (i == 0) {  // the pass that brings the chunk into L2: an eighth of a super-block, 12 KiB on
                 const int64_t ahead =
-                    PG_PREFETCH_AHEAD(PG_KQUANT_PAIR_PREFETCH_BYTES, KX6_BYTES) + sub * (KX6_BYTES / 8);
+                    PG_PREFETCH_AHEAD(PG_PAIR_PREFETCH_BYTES, KX6_BYTES) + sub * (KX6_BYTES / 8);
                 prefetch_bytes(p + ahead, KX6_BYTES / 8);
                 prefetch_bytes(p + groupStride + ahead, KX6_BYTES / 8);
             }
