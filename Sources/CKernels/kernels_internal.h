@@ -186,9 +186,13 @@ static inline void repack_scaled_pieces(const void *src, int64_t n, int64_t k, v
 /// The same for the Q4_0 / Q4_K / Q6_K pair tiles (batches; two streams, so about twice as far),
 /// in their first x tile's pass. Q4_K_M decode of 4 and 16 sequences at 2 threads (68-75 GB/s
 /// window): one super-block ahead 118-124 and 263-278 tok/s, 8 KiB 113-126 and 271-274, 12-13.7
-/// KiB 159-166 and 330. Q4_0 (46-48 GB/s): 1 KiB 189 and 350, 8-16 KiB 205-210 and 402-428. Q8_0's
-/// pair tile keeps 1 KiB: 12 KiB made 16 sequences 270 -> 215-220 tok/s (8 KiB: 1-9 % slower).
+/// KiB 159-166 and 330. Q4_0 (46-48 GB/s): 1 KiB 189 and 350, 8-16 KiB 205-210 and 402-428.
 #define PG_PAIR_PREFETCH_BYTES (12 * 1024)
+
+/// The Q8_0 pair tile's: 12 KiB made 16 sequences 270 -> 215-220 tok/s at 2 threads, 6 KiB
+/// changed nothing; 3 KiB 265-270 -> 299-301 (47-48 GB/s window), 265-270 -> 277-280 (67-73 GB/s),
+/// and at one thread 142 -> 163 (4 sequences 73 -> 78).
+#define PG_Q8_PAIR_PREFETCH_BYTES (3 * 1024)
 
 /// The first `group`-sized step at least `bytes` ahead (PG_DECODE_PREFETCH_AHEAD: decode's 1 KiB).
 #define PG_PREFETCH_AHEAD(bytes, group) (((bytes) / (group) + 1) * (group))

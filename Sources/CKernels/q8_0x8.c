@@ -83,9 +83,9 @@ PG_INLINE PG_VNNI void q8_0x8_pair_vnni(const int8_t *q, const float *d, const f
     for (int a = 0; a < RX; a++) acc[a] = _mm512_setzero_ps();
     const uint8_t *p = group;
     for (int64_t b = 0; b < numBlocks; b++, p += GROUP_BYTES) {
-        if (RX == 1 || i == 0) {  // as q8_0x8_tile_with, for both groups
-            prefetch_bytes(p + PG_DECODE_PREFETCH_AHEAD(GROUP_BYTES), GROUP_BYTES);
-            prefetch_bytes(p + groupStride + PG_DECODE_PREFETCH_AHEAD(GROUP_BYTES), GROUP_BYTES);
+        if (RX == 1 || i == 0) {  // as q8_0x8_tile_with, for both groups, PG_Q8_PAIR_PREFETCH_BYTES ahead
+            prefetch_bytes(p + PG_PREFETCH_AHEAD(PG_Q8_PAIR_PREFETCH_BYTES, GROUP_BYTES), GROUP_BYTES);
+            prefetch_bytes(p + groupStride + PG_PREFETCH_AHEAD(PG_Q8_PAIR_PREFETCH_BYTES, GROUP_BYTES), GROUP_BYTES);
         }
         __m512i sums[8][2];
         for (int a = 0; a < RX; a++) sums[a][0] = sums[a][1] = _mm512_setzero_si512();
