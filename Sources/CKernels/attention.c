@@ -113,7 +113,7 @@ PG_INLINE PG_AVX512 __m256 fold16(__m512 v) {
 
 /// Context positions per block: the tile's queries all meet one block's K rows
 /// (16 KiB of f16 for head dim 128, in L1) before the next block, and each
-/// 32-column slice of its V rows, rather than streaming the whole context
+/// slice of its V rows (32 or 64 columns), rather than streaming the whole context
 /// from L3 once per pair of queries (1 MiB of K and V per KV head at 2,048).
 enum { POSITION_BLOCK = 64 };
 

@@ -156,8 +156,8 @@ public final class DecoderModel: CausalLM, @unchecked Sendable {
         let rotary = rotary
         forRows(rows) { r in
             rotary.apply(
-                [(s.q.pointer + r * qDim, c.numAttentionHeads), (s.k.pointer + r * c.kvDim, c.numKeyValueHeads)],
-                position: batch.positions[r])
+                queries: s.q.pointer + r * qDim, numHeads: c.numAttentionHeads, keys: s.k.pointer + r * c.kvDim,
+                numKVHeads: c.numKeyValueHeads, position: batch.positions[r])
             cache.store(
                 keys: s.k.pointer + r * c.kvDim, values: s.v.pointer + r * c.kvDim, layer: index,
                 slot: batch.slotMapping[r])

@@ -25,12 +25,23 @@ public struct Rotary: Sendable {
 
     /// Rotates `numHeads` heads of `headDim` values at `x` for position `pos`, in place.
     public func apply(_ x: UnsafeMutablePointer<Float>, numHeads: Int, position pos: Int) {
-        apply([(x, numHeads)], position: pos)
+        withTable(position: pos) { rotate(x, numHeads: numHeads, table: $0) }
     }
 
-    /// Rotates each of `tensors` (`numHeads` heads of `headDim` values from its pointer; a row's
-    /// queries and keys) for position `pos`, in place, with one table of cosines and sines.
-    public func apply(_ tensors: [(UnsafeMutablePointer<Float>, numHeads: Int)], position pos: Int) {
+    /// Rotates a row's queries and keys (`numHeads` and `numKVHeads` heads of `headDim` values)
+    /// for position `pos`, in place, with one table of cosines and sines.
+    public func apply(
+        queries: UnsafeMutablePointer<Float>, numHeads: Int, keys: UnsafeMutablePointer<Float>, numKVHeads: Int,
+        position pos: Int
+    ) {
+        withTable(position: pos) { table in
+            rotate(queries, numHeads: numHeads, table: table)
+            rotate(keys, numHeads: numKVHeads, table: table)
+        }
+    }
+
+    /// `body` with the cosines (first half) and sines (second half) of position `pos`'s angles.
+    private func withTable(position pos: Int, _ body: (UnsafePointer<Float>) -> Void) {
         let half = headDim / 2
         withUnsafeTemporaryAllocation(of: Float.self, capacity: headDim) { buf in
             guard let cs = buf.baseAddress else { return }
@@ -39,16 +50,19 @@ public struct Rotary: Sendable {
                 cs[i] = Float(cos(angle))
                 cs[half + i] = Float(sin(angle))
             }
-            for (x, numHeads) in tensors {
-                for h in 0..<numHeads {
-                    let v = x + h * headDim
-                    for i in 0..<half {
-                        let a = v[i]
-                        let b = v[i + half]
-                        v[i] = a * cs[i] - b * cs[half + i]
-                        v[i + half] = b * cs[i] + a * cs[half + i]
-                    }
-                }
+            body(cs)
+        }
+    }
+
+    private func rotate(_ x: UnsafeMutablePointer<Float>, numHeads: Int, table cs: UnsafePointer<Float>) {
+        let half = headDim / 2
+        for h in 0..<numHeads {
+            let v = x + h * headDim
+            for i in 0..<half {
+                let a = v[i]
+                let b = v[i + half]
+                v[i] = a * cs[i] - b * cs[half + i]
+                v[i + half] = b * cs[i] + a * cs[half + i]
             }
         }
     }
