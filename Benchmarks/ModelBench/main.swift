@@ -5,7 +5,7 @@
 //   swift build -c release --product ModelBench
 //   .build/release/ModelBench /tmp/pangu-1b-random|FILE.gguf [--threads 1,2] [--prompt 512]
 //       [--batches 1,4,16] [--context 16] [--steps 4] [--reps 2] [--quantize q8_0|q4_0]
-//       [--kv-cache-dtype f16|bf16|f32] [--kernels]
+//       [--kv-cache-dtype f16|bf16|f32] [--bf16-activations] [--kernels]
 import CKernels
 import Foundation
 import Models
@@ -23,6 +23,7 @@ struct Options {
     var skipPrefill = false
     var quantization = WeightQuantization.none
     var kvCacheDType = DType.f16
+    var bf16Activations = false
 
     static func parse(_ arguments: [String]) -> Options? {
         var o = Options()
@@ -38,6 +39,7 @@ struct Options {
             case "--reps": o.repetitions = Int(rest.popFirst() ?? "") ?? o.repetitions
             case "--kernels": o.kernels = true
             case "--no-prefill": o.skipPrefill = true
+            case "--bf16-activations": o.bf16Activations = true
             case "--kv-cache-dtype":
                 guard let t = DType(rawValue: (rest.popFirst() ?? "").uppercased()),
                     DType.floatingPointCases.contains(t)
@@ -58,7 +60,7 @@ struct Options {
 guard let options = Options.parse(CommandLine.arguments) else {
     print("usage: ModelBench <model-dir|file.gguf> [--threads 1,2] [--prompt 512] [--batches 1,4,16] [--context 16]")
     print("                  [--steps 4] [--reps 2] [--quantize q8_0|q4_0] [--kv-cache-dtype f16|bf16|f32]")
-    print("                  [--kernels] [--no-prefill]")
+    print("                  [--bf16-activations] [--kernels] [--no-prefill]")
     exit(2)
 }
 
@@ -72,6 +74,7 @@ func print(_ line: String) {
 print("Figures: best of N; `wall` = wall-clock, `cpu` = process CPU seconds / threads (what idle cores give).")
 for numThreads in options.threads {
     let pool = KernelPool(numThreads: numThreads)
+    pool.bf16Activations = options.bf16Activations
     let ceilings = MachineCeilings.measure(pool: pool, repetitions: options.repetitions)
     print(
         String(
@@ -97,11 +100,16 @@ for numThreads in options.threads {
     }
     let runs = ModelRuns(model: model, kvCacheDType: options.kvCacheDType)
     // The ceilings of a pass of this many rows, read again before each repetition: bandwidth, and
-    // the peak of the dot products it runs.
+    // the peak of the dot products it runs or, for bf16 W, the bf16 format allows (`vdpbf16ps` on
+    // AVX-512 BF16, with x rounded to bf16 by --bf16-activations, else the FMA's).
     func window(numRows: Int) -> (ceiling: CeilingWindow, peakName: String) {
-        runs.usesIntegerDots(numRows: numRows)
-            ? (CeilingWindow(pool: pool, loop: pg_int8_dot_peak_loop), "int8-dot")
-            : (CeilingWindow(pool: pool, loop: pg_fma_peak_loop), "FMA")
+        if runs.usesIntegerDots(numRows: numRows) {
+            return (CeilingWindow(pool: pool, loop: pg_int8_dot_peak_loop), "int8-dot")
+        }
+        if model.projectionDType == .bf16 && pg_has_avx512_bf16() != 0 {
+            return (CeilingWindow(pool: pool, loop: pg_bf16_dot_peak_loop), "bf16-dot")
+        }
+        return (CeilingWindow(pool: pool, loop: pg_fma_peak_loop), "FMA")
     }
     if !options.skipPrefill {
         let (ceiling, peakName) = window(numRows: options.promptLength)

@@ -14,6 +14,7 @@
 
 #define __m512 simde__m512
 #define __m512i simde__m512i
+#define __m512d simde__m512d
 
 #undef _mm256_dpbusd_epi32
 #define _mm256_dpbusd_epi32 simde_mm256_dpbusd_epi32
@@ -23,10 +24,14 @@
 #define _mm512_add_ps simde_mm512_add_ps
 #undef _mm512_and_si512
 #define _mm512_and_si512 simde_mm512_and_si512
+#undef _mm512_castpd_ps
+#define _mm512_castpd_ps simde_mm512_castpd_ps
 #undef _mm512_castps512_ps256
 #define _mm512_castps512_ps256 simde_mm512_castps512_ps256
 #undef _mm512_castps_pd
 #define _mm512_castps_pd simde_mm512_castps_pd
+#undef _mm512_castps_si512
+#define _mm512_castps_si512 simde_mm512_castps_si512
 #undef _mm512_castsi256_si512
 #define _mm512_castsi256_si512 simde_mm512_castsi256_si512
 #undef _mm512_castsi512_ps
@@ -57,6 +62,8 @@
 #define _mm512_mul_ps simde_mm512_mul_ps
 #undef _mm512_or_si512
 #define _mm512_or_si512 simde_mm512_or_si512
+#undef _mm512_permutex2var_epi16
+#define _mm512_permutex2var_epi16 simde_mm512_permutex2var_epi16
 #undef _mm512_set1_epi32
 #define _mm512_set1_epi32 simde_mm512_set1_epi32
 #undef _mm512_set1_epi8
@@ -67,6 +74,8 @@
 #define _mm512_setzero_ps simde_mm512_setzero_ps
 #undef _mm512_setzero_si512
 #define _mm512_setzero_si512 simde_mm512_setzero_si512
+#undef _mm512_shuffle_f32x4
+#define _mm512_shuffle_f32x4 simde_mm512_shuffle_f32x4
 #undef _mm512_slli_epi16
 #define _mm512_slli_epi16 simde_mm512_slli_epi16
 #undef _mm512_slli_epi32
@@ -75,12 +84,22 @@
 #define _mm512_srl_epi16 simde_mm512_srl_epi16
 #undef _mm512_srli_epi16
 #define _mm512_srli_epi16 simde_mm512_srli_epi16
+#undef _mm512_srli_epi32
+#define _mm512_srli_epi32 simde_mm512_srli_epi32
 #undef _mm512_storeu_ps
 #define _mm512_storeu_ps simde_mm512_storeu_ps
 #undef _mm512_storeu_si512
 #define _mm512_storeu_si512 simde_mm512_storeu_si512
 #undef _mm512_sub_epi8
 #define _mm512_sub_epi8 simde_mm512_sub_epi8
+#undef _mm512_unpackhi_pd
+#define _mm512_unpackhi_pd simde_mm512_unpackhi_pd
+#undef _mm512_unpackhi_ps
+#define _mm512_unpackhi_ps simde_mm512_unpackhi_ps
+#undef _mm512_unpacklo_pd
+#define _mm512_unpacklo_pd simde_mm512_unpacklo_pd
+#undef _mm512_unpacklo_ps
+#define _mm512_unpacklo_ps simde_mm512_unpacklo_ps
 #undef _mm512_xor_si512
 #define _mm512_xor_si512 simde_mm512_xor_si512
 
@@ -151,6 +170,22 @@ static inline int pg_emu_mm512_reduce_add_epi32(__m512i a) {
 }
 
 #undef _mm512_cvtepi32_ps
+/// `vdpbf16ps` on words of 2 bf16: each lane adds its two products (exact in f32) in order.
+static inline __m512 pg_emu_dpbf16_ps(__m512 acc, __m512i a, __m512i b) {
+    PG_EMU_LANES(float, acc);
+    uint16_t a_[32], b_[32];
+    memcpy(a_, &a, 64);
+    memcpy(b_, &b, 64);
+    for (int j = 0; j < 32; j++) {
+        const uint32_t wa = (uint32_t)a_[j] << 16, wb = (uint32_t)b_[j] << 16;
+        float fa, fb;
+        memcpy(&fa, &wa, 4);
+        memcpy(&fb, &wb, 4);
+        acc_[j / 2] += fa * fb;
+    }
+    return simde_mm512_loadu_ps(acc_);
+}
+
 #define _mm512_cvtepi32_ps pg_emu_mm512_cvtepi32_ps
 #undef _mm512_cvtepu16_epi32
 #define _mm512_cvtepu16_epi32 pg_emu_mm512_cvtepu16_epi32

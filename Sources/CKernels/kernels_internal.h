@@ -12,6 +12,7 @@
 #define PG_AVX512 PG_AVX2
 #define PG_VNNI PG_AVX2
 #define PG_AMX PG_AVX2
+#define PG_BF16 PG_AVX2
 #define PG_CPU_SUPPORTS_AVX512(feature) 1
 #else
 #include <immintrin.h>
@@ -20,6 +21,8 @@
 /// PG_AVX512 plus VNNI (`vpdpbusd`): the integer kernels' dot step on CPUs that have it
 /// (`pg_has_avx512_vnni`).
 #define PG_VNNI __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")))
+/// PG_AVX512 plus AVX-512 BF16 (`vdpbf16ps`): bf16 W against bf16 x (`pg_has_avx512_bf16`).
+#define PG_BF16 __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512bf16")))
 /// PG_VNNI plus AMX tiles and their int8 and bf16 products (`pg_has_amx`).
 #define PG_AMX \
     __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni,amx-tile,amx-int8,amx-bf16")))

@@ -118,6 +118,32 @@ double pg_int8_dot_peak_loop(int64_t iterations) {
     return (double)iterations * 2.0;
 }
 
+#ifndef PG_EMULATE_ISA
+/// 12 independent chains of AVX-512 BF16's `vdpbf16ps` (32 bf16 products into 16 f32 sums each).
+static PG_BF16 double bf16_dot_peak(int64_t iterations) {
+    __m512 acc[12];
+    for (int c = 0; c < 12; c++) acc[c] = _mm512_setzero_ps();
+    __m512i x = _mm512_set1_epi32(0x3F803F80);  // bf16 pairs of 1.0
+    const __m512bh w = (__m512bh)_mm512_set1_epi32(0x3F7F3F7F);
+    for (int64_t it = 0; it < iterations; it++) {
+        for (int c = 0; c < 12; c++) acc[c] = _mm512_dpbf16_ps(acc[c], (__m512bh)x, w);
+        __asm__ volatile("" : "+v"(x));
+    }
+    __m512 total = acc[0];
+    for (int c = 1; c < 12; c++) total = _mm512_add_ps(total, acc[c]);
+    volatile float sink = _mm512_reduce_add_ps(total);
+    (void)sink;
+    return (double)iterations * 12.0 * 32.0 * 2.0;
+}
+#endif
+
+double pg_bf16_dot_peak_loop(int64_t iterations) {
+#ifndef PG_EMULATE_ISA
+    if (pg_has_avx512_bf16()) return bf16_dot_peak(iterations);
+#endif
+    return pg_fma_peak_loop(iterations);
+}
+
 /// 4 independent accumulators of AMX's `tdpbssd` (16 x 16 sums of 64 int8 products each) or
 /// `tdpbf16ps` (32 bf16 products each) on full tiles: the ceilings of the AMX kernels (amx.c,
 /// amx_bf16.c).

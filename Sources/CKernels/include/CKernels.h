@@ -87,6 +87,25 @@ int pg_has_avx512(void);
 /// CPU, else 0. `PANGU_KERNEL_ISA=avx2` in the environment keeps them on AVX2 (for A/B runs).
 int pg_has_avx512_vnni(void);
 
+/// 1 when bf16 W runs against bf16 x on `vdpbf16ps` (AVX-512 BF16, with the AVX-512 paths), else 0.
+int pg_has_avx512_bf16(void);
+
+/// bf16 activations (opt-in): bytes of x [m, k] rounded to bf16 by `pg_pack_bf16x` for
+/// `pg_linear_rows_bf16x`, or 0 where that kernel does not run (k odd, no AVX-512 BF16).
+int64_t pg_bf16x_bytes(int64_t m, int64_t k);
+
+/// The units `pg_pack_bf16x` packs x [m, k] in: m rows below 16 rows, else tiles of 16 rows.
+int64_t pg_bf16x_units(int64_t m);
+
+/// Units [u0, u1) of x [m, k] rounded to bf16 (nearest even) at their place in `dst`, laid out
+/// for `pg_linear_rows_bf16x` (bf16x.c); once per call, shared by its tasks.
+void pg_pack_bf16x(const float *x, int64_t m, int64_t k, int64_t u0, int64_t u1, void *dst);
+
+/// `pg_linear_rows` for bf16 W and x packed by `pg_pack_bf16x`: the same sums, with x rounded
+/// to bf16 (products exact, f32 sums).
+void pg_linear_rows_bf16x(const void *xb, int64_t m, int64_t k, const void *w, int64_t r0, int64_t r1,
+                          const float *bias, float *out, int64_t ldo);
+
 /// 1 when bf16, Q8_0, Q4_0 and Q4_K prefill (16 x rows or more) runs on AMX tiles: opted into by
 /// `PANGU_KERNEL_ISA=amx`, on a CPU with AMX-INT8, AMX-BF16 and AVX-512 VNNI whose OS grants
 /// this process the tile state; else 0.
@@ -186,6 +205,10 @@ double pg_fma_peak_loop(int64_t iterations);
 /// core for the integer kernels. AVX-512 VNNI: `vpdpbusd` on 512-bit registers; AVX2:
 /// `vpmaddubsw` (u8 x s8 products) into 16-bit accumulators with `vpaddw`.
 double pg_int8_dot_peak_loop(int64_t iterations);
+
+/// The same for bf16 products (2 FLOPs each): AVX-512 BF16's `vdpbf16ps` where
+/// `pg_has_avx512_bf16` (the ceiling of bf16 W against bf16 x), else `pg_fma_peak_loop`.
+double pg_bf16_dot_peak_loop(int64_t iterations);
 
 /// `pg_int8_dot_peak_loop` for AMX's `tdpbssd` (16 x 16 x 64 products per instruction) where
 /// `pg_has_amx`; 0 elsewhere.

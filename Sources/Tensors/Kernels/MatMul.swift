@@ -66,7 +66,7 @@ public enum MatMul {
             let (n, k) = (p.weight.rows, p.weight.cols)
             precondition(k == products[0].weight.cols, "products of one x share its width")
             precondition(k % p.weight.dtype.blockSize == 0, "\(p.weight.dtype) rows hold whole blocks")
-            let format = Activations(weight: p.weight.dtype, m: m, k: k)
+            let format = Activations(weight: p.weight.dtype, m: m, k: k, bf16: pool.bf16Activations)
             if format != .f32 && !formats.contains(format) { formats.append(format) }
             slots.append(format == .f32 ? nil : formats.firstIndex(of: format))
             let rowsPerTask = taskRows(m: m, n: n, k: k, numThreads: pool.numThreads)
@@ -93,6 +93,12 @@ public enum MatMul {
                 if let slot = slots[index], formats[slot] == .bf16Parts {
                     let parts = quantized + offsets[slot]
                     pg_linear_rows_bf16_parts(parts, x, Int64(m), Int64(k), p.weight.data, r0, r1, p.bias, p.out, n)
+                } else if let slot = slots[index], formats[slot] == .bf16 {
+                    let xb = quantized + offsets[slot]
+                    pg_linear_rows_bf16x(xb, Int64(m), Int64(k), p.weight.data, r0, r1, p.bias, p.out, n)
+                } else if let slot = slots[index], formats[slot] == .bf16Rounded {
+                    let rounded = (quantized + offsets[slot]).assumingMemoryBound(to: Float.self)
+                    pg_linear_rows(rounded, Int64(m), Int64(k), p.weight.data, code, r0, r1, p.bias, p.out, n)
                 } else if let slot = slots[index] {
                     let qx = quantized + offsets[slot]
                     pg_linear_rows_quantized(qx, Int64(m), Int64(k), p.weight.data, code, r0, r1, p.bias, p.out, n)
@@ -115,9 +121,15 @@ public enum MatMul {
         case kBlocksOffset
         /// bf16 weights on AMX (`PANGU_KERNEL_ISA=amx`): x as three bf16 parts in tiles.
         case bf16Parts
+        /// bf16 activations against bf16 weights on AVX-512 BF16: x rounded to bf16 (`pg_pack_bf16x`).
+        case bf16
+        /// bf16 activations elsewhere: x rounded to bf16, kept as f32 for the f32 kernels.
+        case bf16Rounded
 
-        init(weight dtype: DType, m: Int, k: Int) {
-            if dtype == .bf16 {
+        init(weight dtype: DType, m: Int, k: Int, bf16 bf16Activations: Bool = false) {
+            if dtype == .bf16 && bf16Activations {
+                self = pg_bf16x_bytes(Int64(m), Int64(k)) > 0 ? .bf16 : .bf16Rounded
+            } else if dtype == .bf16 {
                 self = pg_bf16_parts_bytes(Int64(m), Int64(k)) > 0 ? .bf16Parts : .f32
             } else if dtype == .q6_Kx8 {
                 self = .kBlocksOffset
@@ -129,7 +141,12 @@ public enum MatMul {
         }
 
         func bytes(m: Int, k: Int) -> Int {
-            if self == .bf16Parts { return Int(pg_bf16_parts_bytes(Int64(m), Int64(k))) }
+            switch self {
+            case .bf16Parts: return Int(pg_bf16_parts_bytes(Int64(m), Int64(k)))
+            case .bf16: return Int(pg_bf16x_bytes(Int64(m), Int64(k)))
+            case .bf16Rounded: return m * k * MemoryLayout<Float>.stride
+            default: break
+            }
             return pg_quantized_activation_bytes(Int64(m), Int64(k))
         }
 
@@ -138,6 +155,15 @@ public enum MatMul {
             case .f32: break
             case .bf16Parts:  // about 2 ns per value on one Zen 3 core (it writes 1.5 times x): all threads
                 pool.parallelFor(m / 16) { t in pg_pack_bf16_parts(x, Int64(k), Int64(t), Int64(t + 1), qx) }
+            case .bf16:
+                pool.parallelFor(Int(pg_bf16x_units(Int64(m)))) { u in
+                    pg_pack_bf16x(x, Int64(m), Int64(k), Int64(u), Int64(u + 1), qx)
+                }
+            case .bf16Rounded:
+                let rounded = qx.assumingMemoryBound(to: Float.self)
+                pool.parallelRanges(m * k, minChunk: 1 << 14) { r in
+                    for j in r { rounded[j] = Precision.round(x[j], to: .bf16) }
+                }
             case .blocks, .kBlocks, .kBlocksOffset:
                 // Rows in ranges on every thread in prefill (one thread left the other idle
                 // for about 1.5 % of a 512-token prefill per format at 2 threads).

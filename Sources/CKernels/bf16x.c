@@ -1,0 +1,241 @@
+// bf16 W against x rounded to bf16 ("bf16 activations", `KernelPool.bf16Activations`, opt-in):
+// AVX-512 BF16's `vdpbf16ps` multiplies 32 bf16 pairs per instruction, twice the f32 FMA's
+// products, where f32 x leaves bf16 W on the FMA's rate. Each product of two bf16 is exact in
+// f32 and the sums are f32, so the only difference from the f32 path is x's rounding to
+// nearest even (about 2^-9 relative per element).
+//
+// x is rounded once per call by `pg_pack_bf16x`, in one of two layouts:
+//  - m >= 16 (prefill): tiles of 16 rows, [k / 2][16 rows] words of 2 bf16 (row i's elements
+//    2p and 2p + 1 in word p), rows past m zero. A 32-row tile multiplies by 8 W rows at a
+//    time: per word of K, 2 loads of x and 8 W words broadcast from memory, 16 `vdpbf16ps`,
+//    each W row's 2 x 16 sums in registers; a 16 x 16 transpose writes them as out rows.
+//    x comes in panels of PANEL_TILES tiles and K in chunks of KC words, so a W chunk (8 rows x
+//    KC words, 24 KiB) stays in L1 across a panel, and the panel in L2.
+//  - m < 16 (decode): rows of bf16 as W's, dot products of W rows against x rows.
+#include "CKernels.h"
+#include "kernels_internal.h"
+
+enum { LANE_ROWS = 16, W_ROWS = 8, KC = 768, PANEL_TILES = 8 };
+
+int pg_has_avx512_bf16(void) {
+    static int cached = -1;
+    if (cached < 0) cached = pg_has_avx512() && PG_CPU_SUPPORTS_AVX512("avx512bf16") ? 1 : 0;
+    return cached;
+}
+
+int64_t pg_bf16x_units(int64_t m) { return m < LANE_ROWS ? m : (m + LANE_ROWS - 1) / LANE_ROWS; }
+
+int64_t pg_bf16x_bytes(int64_t m, int64_t k) {
+    if (m <= 0 || k <= 0 || k % 2 != 0 || !pg_has_avx512_bf16()) return 0;
+    return (m < LANE_ROWS ? m : pg_bf16x_units(m) * LANE_ROWS) * k * 2;
+}
+
+/// Elements [0, count) of x (count <= 32) rounded to bf16 (nearest even), as 16 words of pairs.
+PG_INLINE PG_BF16 __m512i round_pairs(const float *x, int64_t count) {
+    static const uint16_t highHalves[32] = {1,  3,  5,  7,  9,  11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31,
+                                            33, 35, 37, 39, 41, 43, 45, 47, 49, 51, 53, 55, 57, 59, 61, 63};
+    const __mmask16 low = count >= 16 ? 0xFFFF : (__mmask16)((1u << count) - 1);
+    const __mmask16 high = count >= 32 ? 0xFFFF : count <= 16 ? 0 : (__mmask16)((1u << (count - 16)) - 1);
+    __m512i halves[2] = {_mm512_castps_si512(_mm512_maskz_loadu_ps(low, x)),
+                         _mm512_castps_si512(_mm512_maskz_loadu_ps(high, x + 16))};
+    for (int h = 0; h < 2; h++) {  // + 0x7FFF + the kept half's lowest bit: nearest, ties to even
+        const __m512i odd = _mm512_and_si512(_mm512_srli_epi32(halves[h], 16), _mm512_set1_epi32(1));
+        halves[h] = _mm512_add_epi32(halves[h], _mm512_add_epi32(odd, _mm512_set1_epi32(0x7FFF)));
+    }
+    return _mm512_permutex2var_epi16(halves[0], _mm512_loadu_si512(highHalves), halves[1]);
+}
+
+/// 16 vectors of 16 lanes transposed in place (r[i] lane j <- r[j] lane i).
+PG_INLINE PG_AVX512 void transpose16(__m512 r[16]) {
+    __m512 a[16];
+    for (int i = 0; i < 8; i++) {
+        a[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+        a[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+    }
+    for (int i = 0; i < 4; i++)
+        for (int j = 0; j < 2; j++) {
+            const __m512d lo = _mm512_castps_pd(a[4 * i + j]), hi = _mm512_castps_pd(a[4 * i + j + 2]);
+            r[4 * i + 2 * j] = _mm512_castpd_ps(_mm512_unpacklo_pd(lo, hi));
+            r[4 * i + 2 * j + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(lo, hi));
+        }
+    // r[4 i + j]'s 128-bit lane L now holds column 4 L + j of rows 4 i ..< 4 i + 4.
+    for (int j = 0; j < 4; j++) {
+        const __m512 d0 = _mm512_shuffle_f32x4(r[j], r[4 + j], 0x44), d1 = _mm512_shuffle_f32x4(r[j], r[4 + j], 0xEE);
+        const __m512 e0 = _mm512_shuffle_f32x4(r[8 + j], r[12 + j], 0x44),
+                     e1 = _mm512_shuffle_f32x4(r[8 + j], r[12 + j], 0xEE);
+        a[j] = _mm512_shuffle_f32x4(d0, e0, 0x88);
+        a[4 + j] = _mm512_shuffle_f32x4(d0, e0, 0xDD);
+        a[8 + j] = _mm512_shuffle_f32x4(d1, e1, 0x88);
+        a[12 + j] = _mm512_shuffle_f32x4(d1, e1, 0xDD);
+    }
+    for (int i = 0; i < 16; i++) r[i] = a[i];
+}
+
+PG_BF16 void pg_pack_bf16x(const float *x, int64_t m, int64_t k, int64_t u0, int64_t u1, void *dst) {
+    const int64_t words = k / 2;
+    uint32_t *out = (uint32_t *)dst;
+    if (m < LANE_ROWS) {  // units are rows, kept row-major
+        for (int64_t i = u0; i < u1; i++)
+            for (int64_t p = 0; p < words; p += 16) {
+                const int64_t n = words - p < 16 ? words - p : 16;
+                _mm512_mask_storeu_ps(out + i * words + p, (__mmask16)((1u << n) - 1),
+                                      _mm512_castsi512_ps(round_pairs(x + i * k + 2 * p, 2 * n)));
+            }
+        return;
+    }
+    for (int64_t t = u0; t < u1; t++)
+        for (int64_t p = 0; p < words; p += 16) {
+            const int64_t n = words - p < 16 ? words - p : 16;
+            __m512 rows[16];
+            for (int l = 0; l < 16; l++) {
+                const int64_t i = t * LANE_ROWS + l;
+                rows[l] = i < m ? _mm512_castsi512_ps(round_pairs(x + i * k + 2 * p, 2 * n)) : _mm512_setzero_ps();
+            }
+            transpose16(rows);
+            for (int64_t j = 0; j < n; j++) _mm512_storeu_ps(out + (t * words + p + j) * LANE_ROWS, rows[j]);
+        }
+}
+
+#ifdef PG_EMULATE_ISA
+#define dot_bf16 pg_emu_dpbf16_ps
+#else
+PG_INLINE PG_BF16 __m512 dot_bf16(__m512 acc, __m512i a, __m512i b) {
+    return _mm512_dpbf16_ps(acc, (__m512bh)a, (__m512bh)b);
+}
+#endif
+
+/// Words [p0, p1) of tiles t, t + 1 (V = 2) or t alone (V = 1) against the W rows at `rows[0 ..<
+/// 8]` (row offsets in words); the sums go to out rows (< m) at columns [r, r + R), starting at
+/// bias (first chunk) or added.
+PG_INLINE PG_BF16 void lanes_tile(const uint32_t *xb, int64_t words, int64_t t, const uint32_t *w,
+                                  const int64_t rows[W_ROWS], int64_t p0, int64_t p1, int first, const float *bias,
+                                  float *out, int64_t ldo, int64_t m, int64_t r, int R, const int V) {
+    __m512 acc[W_ROWS][2];
+    for (int a = 0; a < W_ROWS; a++)
+        for (int v = 0; v < V; v++) acc[a][v] = _mm512_setzero_ps();
+    const uint32_t *x = xb + t * words * LANE_ROWS;
+    for (int64_t p = p0; p < p1; p++) {
+        __m512i xv[2];
+        for (int v = 0; v < V; v++) xv[v] = _mm512_loadu_si512(x + (v * words + p) * LANE_ROWS);
+        for (int a = 0; a < W_ROWS; a++) {
+            const __m512i wv = _mm512_set1_epi32((int)w[rows[a] + p]);
+            for (int v = 0; v < V; v++) acc[a][v] = dot_bf16(acc[a][v], xv[v], wv);
+        }
+    }
+    const __mmask16 cols = (__mmask16)((1u << R) - 1);
+    const __m512 start = first && bias ? _mm512_maskz_loadu_ps(cols, bias + r) : _mm512_setzero_ps();
+    for (int v = 0; v < V; v++) {
+        __m512 sums[16];
+        for (int a = 0; a < 16; a++) sums[a] = a < W_ROWS ? acc[a][v] : _mm512_setzero_ps();
+        transpose16(sums);  // sums[l]: x row l's sums for the 8 W rows
+        for (int l = 0; l < 16; l++) {
+            const int64_t i = (t + v) * LANE_ROWS + l;
+            if (i >= m) break;
+            float *o = out + i * ldo + r;
+            const __m512 before = first ? start : _mm512_maskz_loadu_ps(cols, o);
+            _mm512_mask_storeu_ps(o, cols, _mm512_add_ps(before, sums[l]));
+        }
+    }
+}
+
+/// m >= 16: see the file comment.
+PG_INLINE PG_BF16 void linear_lanes(const uint32_t *xb, int64_t m, int64_t k, const uint32_t *w, int64_t r0,
+                                    int64_t r1, const float *bias, float *out, int64_t ldo) {
+    const int64_t words = k / 2, tiles = pg_bf16x_units(m);
+    for (int64_t p0 = 0; p0 < words; p0 += KC) {
+        const int64_t p1 = p0 + KC < words ? p0 + KC : words;
+        for (int64_t t0 = 0; t0 < tiles; t0 += PANEL_TILES) {
+            const int64_t t1 = t0 + PANEL_TILES < tiles ? t0 + PANEL_TILES : tiles;
+            for (int64_t r = r0; r < r1; r += W_ROWS) {
+                const int R = r1 - r < W_ROWS ? (int)(r1 - r) : W_ROWS;
+                int64_t rows[W_ROWS];  // rows past r1 repeat the last one; their sums are not stored
+                for (int a = 0; a < W_ROWS; a++) rows[a] = (r + (a < R ? a : R - 1)) * words;
+                int64_t t = t0;
+                for (; t + 2 <= t1; t += 2)
+                    lanes_tile(xb, words, t, w, rows, p0, p1, p0 == 0, bias, out, ldo, m, r, R, 2);
+                if (t < t1) lanes_tile(xb, words, t, w, rows, p0, p1, p0 == 0, bias, out, ldo, m, r, R, 1);
+            }
+        }
+    }
+}
+
+/// How `rows_tile` prefetches W (as the f32 decode path, linear.c's `micro`).
+enum {
+    /// Decode, short rows: the group is one stream, prefetched ROWS_AHEAD_BYTES ahead.
+    PREFETCH_STREAM,
+    /// Decode, long rows: each row is a stream prefetched ROW_AHEAD_BYTES ahead, running on into
+    /// the same row of the next group.
+    PREFETCH_ROWS,
+    /// Batched decode, in the first x tile: the next group, at the rate this one is consumed.
+    PREFETCH_NEXT_GROUP,
+    PREFETCH_NONE,
+};
+enum { ROWS_AHEAD_BYTES = 16 * 1024, ROW_AHEAD_BYTES = 2048 };
+
+/// m < 16: W rows `rows[0 ..< RW]` (r ..< r + R, then repeats) against x rows [i, i + RX), 16
+/// words at a time.
+PG_INLINE PG_BF16 void rows_tile(const uint32_t *xb, int64_t words, const uint32_t *w, const int64_t *rows,
+                                 int64_t i, const float *bias, float *out, int64_t ldo, int64_t r, int R, const int RW,
+                                 const int RX, int prefetch) {
+    __m512 acc[8][4];
+    for (int a = 0; a < RW; a++)
+        for (int b = 0; b < RX; b++) acc[a][b] = _mm512_setzero_ps();
+    const char *stream = (const char *)(w + rows[0]) + (prefetch == PREFETCH_STREAM ? ROWS_AHEAD_BYTES : 4 * RW * words);
+    for (int64_t p = 0; p < words; p += 16) {
+        if (prefetch == PREFETCH_ROWS) {
+            const int64_t at = p + ROW_AHEAD_BYTES / 4;
+            for (int a = 0; a < RW; a++)
+                _mm_prefetch((const char *)(w + (at < words ? rows[a] + at : rows[a] + RW * words + at - words)),
+                             _MM_HINT_T0);
+        } else if (prefetch != PREFETCH_NONE) {
+            for (int a = 0; a < RW; a++) _mm_prefetch(stream + 4 * RW * p + 64 * a, _MM_HINT_T0);
+        }
+        const __mmask16 mask = words - p >= 16 ? 0xFFFF : (__mmask16)((1u << (words - p)) - 1);
+        __m512i xv[4];
+        for (int b = 0; b < RX; b++)
+            xv[b] = _mm512_castps_si512(_mm512_maskz_loadu_ps(mask, xb + (i + b) * words + p));
+        for (int a = 0; a < RW; a++) {
+            const __m512i wv = _mm512_castps_si512(_mm512_maskz_loadu_ps(mask, w + rows[a] + p));
+            for (int b = 0; b < RX; b++) acc[a][b] = dot_bf16(acc[a][b], xv[b], wv);
+        }
+    }
+    for (int a = 0; a < R && a < RW; a++)
+        for (int b = 0; b < RX; b++)
+            out[(i + b) * ldo + r + a] = (bias ? bias[r + a] : 0.0f) + _mm512_reduce_add_ps(acc[a][b]);
+}
+
+/// m < 16. Decode: 2 short rows (8 of them fit in L1) or 8 long ones per step. Batched: 4 W
+/// rows by up to 4 x rows.
+PG_INLINE PG_BF16 void linear_rows_small(const uint32_t *xb, int64_t m, int64_t k, const uint32_t *w, int64_t r0,
+                                         int64_t r1, const float *bias, float *out, int64_t ldo) {
+    const int64_t words = k / 2;
+    const int shortRows = 8 * words * 4 <= 32 * 1024;
+    const int RW = m > 1 ? 4 : shortRows ? 2 : 8;
+    for (int64_t r = r0; r < r1; r += RW) {
+        const int R = r1 - r < RW ? (int)(r1 - r) : RW;
+        int64_t rows[8];
+        for (int a = 0; a < RW; a++) rows[a] = (r + (a < R ? a : R - 1)) * words;
+        if (m == 1) {
+            if (shortRows) rows_tile(xb, words, w, rows, 0, bias, out, ldo, r, R, 2, 1, PREFETCH_STREAM);
+            else rows_tile(xb, words, w, rows, 0, bias, out, ldo, r, R, 8, 1, PREFETCH_ROWS);
+            continue;
+        }
+        int64_t i = 0;
+        for (; i + 4 <= m; i += 4)
+            rows_tile(xb, words, w, rows, i, bias, out, ldo, r, R, 4, 4, i == 0 ? PREFETCH_NEXT_GROUP : PREFETCH_NONE);
+        const int first = i == 0 ? PREFETCH_NEXT_GROUP : PREFETCH_NONE;
+        switch (m - i) {
+        case 3: rows_tile(xb, words, w, rows, i, bias, out, ldo, r, R, 4, 3, first); break;
+        case 2: rows_tile(xb, words, w, rows, i, bias, out, ldo, r, R, 4, 2, first); break;
+        case 1: rows_tile(xb, words, w, rows, i, bias, out, ldo, r, R, 4, 1, first); break;
+        default: break;
+        }
+    }
+}
+
+PG_BF16 void pg_linear_rows_bf16x(const void *xb, int64_t m, int64_t k, const void *w, int64_t r0, int64_t r1,
+                                  const float *bias, float *out, int64_t ldo) {
+    if (m <= 0 || r1 <= r0) return;
+    if (m < LANE_ROWS) linear_rows_small(xb, m, k, w, r0, r1, bias, out, ldo);
+    else linear_lanes(xb, m, k, w, r0, r1, bias, out, ldo);
+}
