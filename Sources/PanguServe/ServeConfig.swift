@@ -13,6 +13,8 @@ struct ServeConfig {
     var servedModelName: String?
     /// Load-time weight quantization (`--quantize`): none, q8_0 or q4_0.
     var quantization = WeightQuantization.none
+    /// bf16 activations against bf16 weights on the CPU workers (`--bf16-activations`).
+    var bf16Activations = false
     var http = HTTPServerConfig()
     var devices: [DeviceSpec] = [.cpu(count: 1)]
     /// Share (0, 1] of each NPU card's memory left after the weights that the KV cache takes.
@@ -53,6 +55,7 @@ struct ServeConfig {
         modelPath = o.string("model")
         servedModelName = o.string("servedModelName")
         quantization = try Self.quantization(o.string("quantize"))
+        bf16Activations = try o.bool("bf16Activations")
         http.host = o.string("host") ?? "127.0.0.1"
         let port = try o.int("port") ?? 8000
         guard (0...65535).contains(port) else {

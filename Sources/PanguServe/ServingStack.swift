@@ -17,6 +17,8 @@ struct ServingStack: Sendable {
     let projectionDType: DType
     /// Element type of the workers' KV caches (`--kv-cache-dtype`).
     let kvCacheDType: DType
+    /// Whether the CPU workers round activations to bf16 against bf16 weights (`--bf16-activations`).
+    let bf16Activations: Bool
     let tokenizer: any Tokenizer
     let engine: EngineClient
     let engineConfig: EngineConfig
@@ -82,6 +84,7 @@ struct ServingStack: Sendable {
             }
             do {
                 let pool = KernelPool(numThreads: threadsPerWorker)
+                pool.bf16Activations = config.bf16Activations
                 let workerModel = try ModelLoader.load(
                     directory: directory, pool: pool, quantization: config.quantization)
                 model = workerModel
@@ -96,6 +99,7 @@ struct ServingStack: Sendable {
             modelName: config.servedModelName ?? ModelDirectory.defaultName(directory), modelDirectory: directory,
             modelConfig: modelConfig, quantization: config.quantization, projectionDType: model.projectionDType,
             kvCacheDType: config.kvCacheDType,
+            bf16Activations: config.bf16Activations && model.projectionDType == .bf16,
             tokenizer: tokenizer, engine: EngineClient(loops: loops),
             engineConfig: engineConfig, numParameters: model.numParameters, numWeightBytes: model.numWeightBytes,
             workerNames: loops.map(\.workerInfo.name), npuDeviceGroups: npuDeviceGroups)
@@ -123,7 +127,7 @@ struct ServingStack: Sendable {
             numParameters >= 1_000_000 ? String(format: "%.1fM", Double(numParameters) / 1e6) : "\(numParameters)"
         return """
             pangu-serve \(version)
-              model      \(modelName) (\(modelConfig.architecture), \(params) parameters, \(weightsDescription), f32 compute)
+              model      \(modelName) (\(modelConfig.architecture), \(params) parameters, \(weightsDescription), \(bf16Activations ? "bf16 activations" : "f32 compute"))
               devices    \(workerNames.joined(separator: ", "))
               kernels    \(MatMul.kernelISA)
               KV cache   \(engineConfig.numBlocks) blocks × \(engineConfig.blockSize) tokens per worker (\(kvTokens) tokens, \(kvCacheDType.rawValue.lowercased())), max model len \(engineConfig.effectiveMaxModelLen)

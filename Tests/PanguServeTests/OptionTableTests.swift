@@ -150,6 +150,30 @@ import Testing
         }
     }
 
+    @Test("--bf16-activations is off by default, and parses from a flag or the environment")
+    func bf16ActivationsOption() throws {
+        #expect(try !ServeConfig(OptionValues(arguments: [], specs: ServeOptions.specs)).bf16Activations)
+        let options = try OptionValues(arguments: ["--bf16-activations"], specs: ServeOptions.specs)
+        #expect(try ServeConfig(options).bf16Activations)
+        let env = try ServeOptions.parse([], environment: ["PANGU_SERVE_BF16_ACTIVATIONS": "true"])
+        #expect(try ServeConfig(env).bf16Activations)
+    }
+
+    @Test(
+        "a bf16 checkpoint served with --bf16-activations says so in the banner",
+        .enabled(
+            if: FileManager.default.fileExists(atPath: NPUCommandsTests.tinyModel.path), "../shared/data is absent"))
+    func bf16ActivationsBanner() async throws {
+        for (arguments, compute) in [([], "f32 compute"), (["--bf16-activations"], "bf16 activations")] {
+            let options = try OptionValues(
+                arguments: arguments + ["--threads", "1", "--kv-cache-bytes", "1000000", "--max-model-len", "64"],
+                specs: ServeOptions.specs)
+            let stack = try ServingStack.build(config: ServeConfig(options), directory: NPUCommandsTests.tinyModel)
+            #expect(stack.banner(version: "test", address: "-").contains("bfloat16 weights, \(compute))"))
+            await stack.engine.shutdown(drain: false)
+        }
+    }
+
     @Test("the banner names the weights as loaded: the checkpoint's dtype, --quantize's type, or a GGUF file's blocks")
     func weightsDescription() {
         let describe = ServingStack.weightsDescription
