@@ -19,7 +19,8 @@
 #              Q6_K); q4_k_m without --pure: llama.cpp's default mix of Q4_K and Q6_K
 #   bench      `llama-bench -p 512 -n 128 -t THREADS -r REPS` on bf16, Q8_0, Q4_0
 #   modelbench PanguServe's ModelBench (release) on the same files: prefill 512, and decode of
-#              1, 4 and 16 sequences after a 64-token context (tg128 averages a 64-token context)
+#              1, 4 and 16 sequences after a 64-token context (tg128 averages a 64-token context);
+#              bf16 twice, the second time with --bf16-activations (as llama.cpp computes bf16)
 #   interop    tiny-pangu-embedded -> GGUF (pangu-embedded and llama; f32 and bf16), greedy
 #              ids of its reference prompts from llama.cpp and from `pangu-serve generate
 #              --json`, compared with each other and with reference.json (f32 files should
@@ -230,14 +231,22 @@ step_modelbench() {
     for type in $TYPES; do
         local file; file=$(gguf $type)
         [ -f "$file" ] || { echo "no $file: skipped"; continue; }
-        say "ModelBench $type (threads $THREADS, reps $REPS)"
-        if ! flock "$LOCK" "$ROOT/.build/release/ModelBench" "$file" --threads "$THREADS" --prompt 512 \
-            --batches 1,4,16 --context 64 --steps 16 --reps "$REPS" >"$LOGS/modelbench-$type.txt" 2>&1; then
-            echo "PanguServe could not run $type: $(grep -m1 'cannot load' "$LOGS/modelbench-$type.txt" \
-                || tail -1 "$LOGS/modelbench-$type.txt")"
-        fi
-        cat "$LOGS/modelbench-$type.txt"
+        modelbench_run "$type" "$file"
+        # bf16 again with activations rounded to bf16, as llama.cpp computes it
+        [ "$type" = bf16 ] && modelbench_run bf16-act "$file" --bf16-activations
     done
+}
+
+# modelbench_run NAME FILE [FLAGS...]: one ModelBench run, logged as modelbench-NAME.txt.
+modelbench_run() {
+    local name=$1 file=$2; shift 2
+    say "ModelBench $name (threads $THREADS, reps $REPS)"
+    if ! flock "$LOCK" "$ROOT/.build/release/ModelBench" "$file" --threads "$THREADS" --prompt 512 \
+        --batches 1,4,16 --context 64 --steps 16 --reps "$REPS" "$@" >"$LOGS/modelbench-$name.txt" 2>&1; then
+        echo "PanguServe could not run $name: $(grep -m1 'cannot load' "$LOGS/modelbench-$name.txt" \
+            || tail -1 "$LOGS/modelbench-$name.txt")"
+    fi
+    cat "$LOGS/modelbench-$name.txt"
 }
 
 # ---------------------------------------------------------------- interop
@@ -316,17 +325,19 @@ for t in types:
                 rows.setdefault(cells[-3], {})[cells[-2]] = cells[-1]
     for threads, r in sorted(rows.items()):
         print(f"| {t} | llama.cpp | {threads} | {r.get('pp512', '-')} | {r.get('tg128', '-')} |")
-    f = logs / f"modelbench-{t}.txt"
-    if f.exists():
+    for name, program in ((t, "PanguServe"), (t + "-act", "PanguServe --bf16-activations")):
+        f = logs / f"modelbench-{name}.txt"
+        if not f.exists():
+            continue
         text = f.read_text()
         if "cannot load" in text:
-            print(f"| {t} | PanguServe | - | not loadable | {text.split('cannot load', 1)[1].strip()[:120]} |")
+            print(f"| {t} | {program} | - | not loadable | {text.split('cannot load', 1)[1].strip()[:120]} |")
         for block in re.split(r"(?m)^== ", text)[1:]:
             threads = block.split()[0]
             pp = re.search(r"prefill \d+: wall [\d.]+ s ([\d.]+) tok/s", block)
             tg = re.search(r"decode batch +1: wall ([\d.]+) tok/s", block)
             if pp or tg:
-                print(f"| {t} | PanguServe | {threads} | {pp.group(1) if pp else '-'} | {tg.group(1) if tg else '-'} |")
+                print(f"| {t} | {program} | {threads} | {pp.group(1) if pp else '-'} | {tg.group(1) if tg else '-'} |")
 PY
 }
 
