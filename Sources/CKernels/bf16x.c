@@ -15,7 +15,7 @@
 #include "CKernels.h"
 #include "kernels_internal.h"
 
-enum { LANE_ROWS = 16, W_ROWS = 8, KC = 768, PANEL_TILES = 8 };
+enum { LANE_ROWS = 16, W_ROWS = 8, KC = 768, PANEL_TILES = 8, DECODE_AHEAD_BYTES = 16 * 1024 };
 
 int pg_has_avx512_bf16(void) {
     static int cached = -1;
@@ -159,37 +159,46 @@ PG_INLINE PG_BF16 void linear_lanes(const uint32_t *xb, int64_t m, int64_t k, co
     }
 }
 
-/// How `rows_tile` prefetches W (as the f32 decode path, linear.c's `micro`).
-enum {
-    /// Decode, short rows: the group is one stream, prefetched ROWS_AHEAD_BYTES ahead.
-    PREFETCH_STREAM,
-    /// Decode, long rows: each row is a stream prefetched ROW_AHEAD_BYTES ahead, running on into
-    /// the same row of the next group.
-    PREFETCH_ROWS,
-    /// Batched decode, in the first x tile: the next group, at the rate this one is consumed.
-    PREFETCH_NEXT_GROUP,
-    PREFETCH_NONE,
-};
-enum { ROWS_AHEAD_BYTES = 16 * 1024, ROW_AHEAD_BYTES = 2048 };
+/// Decode (m = 1): one W row at a time in 4 chains of 16 words, so each thread reads one linear
+/// stream, prefetched DECODE_AHEAD_BYTES ahead (rows follow each other in memory). 1B shape, one
+/// Zen 5 thread: 16.3-16.6 tok/s, 96-98 % of the read ceiling, where 2 or 8 rows at a time (the
+/// f32 path's way) ran 15.1-15.5, and one row without prefetching 14.7-15.1 (each matrix starts
+/// cold; in a C harness of back-to-back matrices, that one read at the streaming rate).
+PG_INLINE PG_BF16 void decode_rows(const uint32_t *xb, int64_t words, const uint32_t *w, int64_t r0, int64_t r1,
+                                   const float *bias, float *out) {
+    for (int64_t r = r0; r < r1; r++) {
+        const uint32_t *row = w + r * words;
+        __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
+        int64_t p = 0;
+        for (; p + 64 <= words; p += 64)
+            for (int c = 0; c < 4; c++) {
+                _mm_prefetch((const char *)(row + p + 16 * c) + DECODE_AHEAD_BYTES, _MM_HINT_T0);
+                acc[c] = dot_bf16(acc[c], _mm512_loadu_si512(xb + p + 16 * c), _mm512_loadu_si512(row + p + 16 * c));
+            }
+        for (; p < words; p += 16) {
+            const __mmask16 mask = words - p >= 16 ? 0xFFFF : (__mmask16)((1u << (words - p)) - 1);
+            acc[0] = dot_bf16(acc[0], _mm512_castps_si512(_mm512_maskz_loadu_ps(mask, xb + p)),
+                              _mm512_castps_si512(_mm512_maskz_loadu_ps(mask, row + p)));
+        }
+        const __m512 sum = _mm512_add_ps(_mm512_add_ps(acc[0], acc[1]), _mm512_add_ps(acc[2], acc[3]));
+        out[r] = (bias ? bias[r] : 0.0f) + _mm512_reduce_add_ps(sum);
+    }
+}
 
-/// m < 16: W rows `rows[0 ..< RW]` (r ..< r + R, then repeats) against x rows [i, i + RX), 16
-/// words at a time.
-PG_INLINE PG_BF16 void rows_tile(const uint32_t *xb, int64_t words, const uint32_t *w, const int64_t *rows,
-                                 int64_t i, const float *bias, float *out, int64_t ldo, int64_t r, int R, const int RW,
-                                 const int RX, int prefetch) {
-    __m512 acc[8][4];
+/// Batched decode (1 < m < 16): W rows `rows[0 ..< 4]` (r ..< r + R, then repeats) against x rows
+/// [i, i + RX), 16 words at a time; in the first x tile (`prefetch`), the next 4 rows are
+/// prefetched at the rate these are consumed.
+PG_INLINE PG_BF16 void rows_tile(const uint32_t *xb, int64_t words, const uint32_t *w, const int64_t rows[4],
+                                 int64_t i, const float *bias, float *out, int64_t ldo, int64_t r, int R, const int RX,
+                                 int prefetch) {
+    enum { RW = 4 };
+    __m512 acc[RW][4];
     for (int a = 0; a < RW; a++)
         for (int b = 0; b < RX; b++) acc[a][b] = _mm512_setzero_ps();
-    const char *stream = (const char *)(w + rows[0]) + (prefetch == PREFETCH_STREAM ? ROWS_AHEAD_BYTES : 4 * RW * words);
+    const char *next = (const char *)(w + rows[0] + RW * words);
     for (int64_t p = 0; p < words; p += 16) {
-        if (prefetch == PREFETCH_ROWS) {
-            const int64_t at = p + ROW_AHEAD_BYTES / 4;
-            for (int a = 0; a < RW; a++)
-                _mm_prefetch((const char *)(w + (at < words ? rows[a] + at : rows[a] + RW * words + at - words)),
-                             _MM_HINT_T0);
-        } else if (prefetch != PREFETCH_NONE) {
-            for (int a = 0; a < RW; a++) _mm_prefetch(stream + 4 * RW * p + 64 * a, _MM_HINT_T0);
-        }
+        if (prefetch)
+            for (int a = 0; a < RW; a++) _mm_prefetch(next + 4 * RW * p + 64 * a, _MM_HINT_T0);
         const __mmask16 mask = words - p >= 16 ? 0xFFFF : (__mmask16)((1u << (words - p)) - 1);
         __m512i xv[4];
         for (int b = 0; b < RX; b++)
@@ -199,35 +208,29 @@ PG_INLINE PG_BF16 void rows_tile(const uint32_t *xb, int64_t words, const uint32
             for (int b = 0; b < RX; b++) acc[a][b] = dot_bf16(acc[a][b], xv[b], wv);
         }
     }
-    for (int a = 0; a < R && a < RW; a++)
+    for (int a = 0; a < R; a++)
         for (int b = 0; b < RX; b++)
             out[(i + b) * ldo + r + a] = (bias ? bias[r + a] : 0.0f) + _mm512_reduce_add_ps(acc[a][b]);
 }
 
-/// m < 16. Decode: 2 short rows (8 of them fit in L1) or 8 long ones per step. Batched: 4 W
-/// rows by up to 4 x rows.
+/// m < 16: decode row by row; batched decode 4 W rows by up to 4 x rows.
 PG_INLINE PG_BF16 void linear_rows_small(const uint32_t *xb, int64_t m, int64_t k, const uint32_t *w, int64_t r0,
                                          int64_t r1, const float *bias, float *out, int64_t ldo) {
     const int64_t words = k / 2;
-    const int shortRows = 8 * words * 4 <= 32 * 1024;
-    const int RW = m > 1 ? 4 : shortRows ? 2 : 8;
-    for (int64_t r = r0; r < r1; r += RW) {
-        const int R = r1 - r < RW ? (int)(r1 - r) : RW;
-        int64_t rows[8];
-        for (int a = 0; a < RW; a++) rows[a] = (r + (a < R ? a : R - 1)) * words;
-        if (m == 1) {
-            if (shortRows) rows_tile(xb, words, w, rows, 0, bias, out, ldo, r, R, 2, 1, PREFETCH_STREAM);
-            else rows_tile(xb, words, w, rows, 0, bias, out, ldo, r, R, 8, 1, PREFETCH_ROWS);
-            continue;
-        }
+    if (m == 1) {
+        decode_rows(xb, words, w, r0, r1, bias, out);
+        return;
+    }
+    for (int64_t r = r0; r < r1; r += 4) {
+        const int R = r1 - r < 4 ? (int)(r1 - r) : 4;
+        int64_t rows[4];
+        for (int a = 0; a < 4; a++) rows[a] = (r + (a < R ? a : R - 1)) * words;
         int64_t i = 0;
-        for (; i + 4 <= m; i += 4)
-            rows_tile(xb, words, w, rows, i, bias, out, ldo, r, R, 4, 4, i == 0 ? PREFETCH_NEXT_GROUP : PREFETCH_NONE);
-        const int first = i == 0 ? PREFETCH_NEXT_GROUP : PREFETCH_NONE;
+        for (; i + 4 <= m; i += 4) rows_tile(xb, words, w, rows, i, bias, out, ldo, r, R, 4, i == 0);
         switch (m - i) {
-        case 3: rows_tile(xb, words, w, rows, i, bias, out, ldo, r, R, 4, 3, first); break;
-        case 2: rows_tile(xb, words, w, rows, i, bias, out, ldo, r, R, 4, 2, first); break;
-        case 1: rows_tile(xb, words, w, rows, i, bias, out, ldo, r, R, 4, 1, first); break;
+        case 3: rows_tile(xb, words, w, rows, i, bias, out, ldo, r, R, 3, i == 0); break;
+        case 2: rows_tile(xb, words, w, rows, i, bias, out, ldo, r, R, 2, i == 0); break;
+        case 1: rows_tile(xb, words, w, rows, i, bias, out, ldo, r, R, 1, i == 0); break;
         default: break;
         }
     }
