@@ -17,10 +17,10 @@ import Testing
         .enabled(if: ProcessInfo.processInfo.environment["PANGU_EMULATE_ISA"] == "1"))
     func emulatedISAIsInEffect() {
         #expect(pg_isa_emulated() == 1)
-        #expect(pg_has_avx512() == 1 && pg_has_avx512_vnni() == 1)
+        #expect(pg_has_avx512() == 1 && pg_has_avx512_vnni() == 1 && pg_has_avx512_bf16() == 1)
         let amx = ProcessInfo.processInfo.environment["PANGU_KERNEL_ISA"] == "amx"
         #expect(pg_has_amx() == (amx ? 1 : 0))
-        #expect(MatMul.kernelISA == (amx ? "AVX-512 VNNI, AMX" : "AVX-512 VNNI"))
+        #expect(MatMul.kernelISA == (amx ? "AVX-512 VNNI, BF16, AMX" : "AVX-512 VNNI, BF16"))
     }
 
     @Test("linear equals the plain loop for every dtype, odd sizes and bias", arguments: DType.floatingPointCases)

@@ -12,11 +12,12 @@ import CKernels
 /// integer arithmetic (as llama.cpp does). In prefill, Q4_K / Q6_K weights are
 /// widened to f32 in registers like the float types.
 public enum MatMul {
-    /// The instructions the kernels run on this CPU, for the start-up banner: "AVX-512 VNNI, AMX",
-    /// "AVX-512 VNNI", "AVX-512", "AVX2" or "portable C" (`PANGU_KERNEL_ISA` included).
+    /// The instructions the kernels run on this CPU, for the start-up banner: "AVX-512 VNNI, BF16, AMX",
+    /// "AVX-512 VNNI, BF16", "AVX-512 VNNI", "AVX-512", "AVX2" or "portable C" (`PANGU_KERNEL_ISA` included).
     public static var kernelISA: String {
-        if pg_has_amx() != 0 { return "AVX-512 VNNI, AMX" }
-        if pg_has_avx512_vnni() != 0 { return "AVX-512 VNNI" }
+        if pg_has_avx512_vnni() != 0 {
+            return "AVX-512 VNNI" + (pg_has_avx512_bf16() != 0 ? ", BF16" : "") + (pg_has_amx() != 0 ? ", AMX" : "")
+        }
         if pg_has_avx512() != 0 { return "AVX-512" }
         return pg_has_avx2_fma() != 0 ? "AVX2" : "portable C"
     }
