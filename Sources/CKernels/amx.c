@@ -1,4 +1,4 @@
-// Q8_0x8 / Q4_0x8 / Q4_Kx8 prefill on AMX (Intel Xeon since Sapphire Rapids): one `tdpbssd`
+// Q8_0x16 / Q4_0x8 / Q4_Kx8 prefill on AMX (Intel Xeon since Sapphire Rapids): one `tdpbssd`
 // multiplies 16 x rows by 16 W rows over a block of 32 (8192 int8 products, signed by signed, so
 // neither side needs an offset; Q4_K's unsigned nibbles by `tdpbsud`), in the tile unit beside
 // the vector ports, which only scale each block's 16 x 16 sums into f32 (convert, multiply by
@@ -66,14 +66,11 @@ PG_INLINE PG_AMX void configure_tiles(void) {
     load_tile_config(6, rows, colsb);
 }
 
-/// One pair's block of Q8_0x8 (`p`, `p + groupStride`) into `panel`: chunk t of both groups
-/// is row t already (4 quants of each of 8 rows).
-PG_INLINE PG_AMX void panel_q8_0(const uint8_t *p, int64_t groupStride, uint8_t *panel) {
-    for (int t = 0; t < 8; t++) {
-        memcpy(panel + 64 * t, p + 16 + 32 * t, 32);
-        memcpy(panel + 64 * t + 32, p + groupStride + 16 + 32 * t, 32);
-    }
-    _mm512_storeu_ps(panel + PANEL_WEIGHTS, scales_pair(p, groupStride));
+/// One block of a Q8_0x16 group (16 rows, the pair `p`) into `panel`: chunk t is row t already
+/// (4 quants of each of 16 rows).
+PG_INLINE PG_AMX void panel_q8_0(const uint8_t *p, uint8_t *panel) {
+    memcpy(panel, p + 32, 8 * 64);
+    _mm512_storeu_ps(panel + PANEL_WEIGHTS, _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)p)));
 }
 
 /// One pair's block of Q4_0x8 into `panel`: chunk c's low nibbles are weights 4c ..< 4c + 4,
@@ -124,10 +121,10 @@ PG_INLINE PG_AMX void fill_panel(const uint8_t *w, int64_t groupStride, int64_t 
             panel_q4_K(p + b * PG_Q4KX8_BYTES, groupStride, panel + 8 * b * PANEL_UNIT);
         return;
     }
-    const int64_t blockBytes = groupStride / numUnits;
-    for (int64_t u = 0; u < numUnits; u++, panel += PANEL_UNIT, p += blockBytes) {
-        if (dtype == PG_DTYPE_Q8_0X8) panel_q8_0(p, groupStride, panel);
-        else panel_q4_0(p, groupStride, panel);
+    const int64_t blockBytes = groupStride / numUnits;  // of one group of 8 rows
+    for (int64_t u = 0; u < numUnits; u++, panel += PANEL_UNIT) {
+        if (dtype == PG_DTYPE_Q8_0X16) panel_q8_0(p + 2 * u * blockBytes, panel);
+        else panel_q4_0(p + u * blockBytes, groupStride, panel);
     }
 }
 
@@ -184,17 +181,23 @@ static int64_t pairs_per_chunk(int64_t numUnits) {
     return pairs > 0 ? pairs : 1;
 }
 
+/// `pg_q8_0x16_rows_vnni` with [g0, g1) counted in groups of 8 rows, as this file counts them.
+static void q8_0x16_rows_in_8s(const int8_t *q, const float *d, const float *s, int64_t m, int64_t k, const void *w,
+                               int64_t g0, int64_t g1, float *out, int64_t ldo) {
+    pg_q8_0x16_rows_vnni(q, d, s, m, k, w, g0 / 2, g1 / 2, out, ldo);
+}
+
 PG_AMX void pg_interleaved_rows_amx(const int8_t *q, const float *d, const float *s, int64_t m, int64_t k,
                                     const void *w, int dtype, int64_t g0, int64_t g1, float *out, int64_t ldo) {
     const int64_t numUnits = k / PG_Q8_BLOCK, m16 = m / AMX_M * AMX_M, pairs = (g1 - g0) / 2;
     const int kquant = dtype == PG_DTYPE_Q4_KX8;
     const int64_t groupStride = kquant                      ? k / PG_QK_BLOCK * PG_Q4KX8_BYTES
-                                : dtype == PG_DTYPE_Q8_0X8 ? numUnits * 8 * PG_Q8_BYTES
+                                : dtype == PG_DTYPE_Q8_0X16 ? numUnits * 8 * PG_Q8_BYTES
                                                            : numUnits * 8 * PG_Q4_BYTES;
     void (*rest)(const int8_t *, const float *, const float *, int64_t, int64_t, const void *, int64_t, int64_t,
                  float *, int64_t) = kquant                      ? pg_q4_Kx8_rows_vnni
-                                     : dtype == PG_DTYPE_Q8_0X8 ? pg_q8_0x8_rows_vnni
-                                                                : pg_q4_0x8_rows_vnni;
+                                     : dtype == PG_DTYPE_Q8_0X16 ? q8_0x16_rows_in_8s
+                                                                 : pg_q4_0x8_rows_vnni;
     const int64_t chunk = pairs_per_chunk(numUnits), panelBytes = numUnits * PANEL_UNIT;
     uint8_t *panels = m16 > 0 && pairs > 0 ? aligned_alloc(64, (size_t)(chunk * panelBytes)) : NULL;
     const int tiles = panels != NULL;

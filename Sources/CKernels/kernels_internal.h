@@ -149,7 +149,7 @@ PG_INLINE PG_AVX2 __m256 block_dot(__m256i u, __m256i x) {
 PG_AVX2 void pg_kquant_rows_int8(const int8_t *q, const float *d, const float *s, int64_t m, int64_t k, const void *w,
                                  int dtype, int64_t r0, int64_t r1, float *out, int64_t ldo);
 
-// ---- layouts repacked in groups of 8 rows (q8_0x8.c, q4_0x8.c, q4_Kx8.c, q6_Kx8.c) ----
+// ---- layouts repacked in groups of 8 rows (q8_0x16.c, q4_0x8.c, q4_Kx8.c, q6_Kx8.c) ----
 
 /// 4 activation bytes broadcast to every 32-bit lane (one lane per W row).
 PG_INLINE PG_AVX2 __m256i broadcast4(const int8_t *p) {
@@ -176,7 +176,7 @@ static inline void repack_scaled_pieces(const void *src, int64_t n, int64_t k, v
 }
 
 /// How far ahead of the block being multiplied decode prefetches W: about 1 KiB. Two to
-/// four Q4_0x8 / Q8_0x8 blocks ahead (576 and 544 bytes) left the kernels at 80-85 % of a
+/// four Q4_0x8 / Q8_0x16 blocks ahead (576 and 544 bytes) left the kernels at 80-85 % of a
 /// streaming read on one thread; 1-1.5 KiB reached 87-93 % (bw harness, best of 5, 3 runs).
 #define PG_DECODE_PREFETCH_BYTES 1024
 
@@ -192,10 +192,10 @@ static inline void repack_scaled_pieces(const void *src, int64_t n, int64_t k, v
 /// KiB 159-166 and 330. Q4_0 (46-48 GB/s): 1 KiB 189 and 350, 8-16 KiB 205-210 and 402-428.
 #define PG_PAIR_PREFETCH_BYTES (12 * 1024)
 
-/// The Q8_0 pair tile's: 12 KiB made 16 sequences 270 -> 215-220 tok/s at 2 threads, 6 KiB
-/// changed nothing; 3 KiB 265-270 -> 299-301 (47-48 GB/s window), 265-270 -> 277-280 (67-73 GB/s),
-/// and at one thread 142 -> 163 (4 sequences 73 -> 78).
-#define PG_Q8_PAIR_PREFETCH_BYTES (3 * 1024)
+/// The Q8_0x16 tile's in batches, in every x tile. Its 8-row pair tile (two streams, first x
+/// tile only) measured: 12 KiB made 16 sequences 270 -> 215-220 tok/s at 2 threads, 6 KiB
+/// changed nothing, 3 KiB 265-270 -> 299-301 (47-48 GB/s window) and at one thread 142 -> 163.
+#define PG_Q8_PREFETCH_BYTES (4 * 1024)
 
 /// The first `group`-sized step at least `bytes` ahead (PG_DECODE_PREFETCH_AHEAD: decode's 1 KiB).
 #define PG_PREFETCH_AHEAD(bytes, group) (((bytes) / (group) + 1) * (group))
@@ -246,31 +246,32 @@ typedef void (*pg_group_tile)(const int8_t *q, const float *d, const float *s, i
 typedef void (*pg_pair_tile)(const int8_t *q, const float *d, const float *s, int64_t k, const uint8_t *group,
                              int64_t groupStride, int64_t i, float *out, int64_t ldo, int RX);
 
-/// Groups [c0, c1) against x rows [i, i + RX): pairs of groups by `pair` where one is given, the
-/// rest one by one by `tile`.
+/// Groups [c0, c1) (of `groupRows` W rows) against x rows [i, i + RX): pairs of groups by `pair`
+/// where one is given, the rest one by one by `tile`.
 PG_INLINE PG_AVX2 void tile_groups(const int8_t *q, const float *d, const float *s, int64_t k, const void *w,
-                                   int64_t groupStride, int64_t c0, int64_t c1, int64_t i, float *out, int64_t ldo,
-                                   pg_group_tile tile, pg_pair_tile pair, int RX) {
+                                   int64_t groupStride, int groupRows, int64_t c0, int64_t c1, int64_t i, float *out,
+                                   int64_t ldo, pg_group_tile tile, pg_pair_tile pair, int RX) {
     int64_t g = c0;
     if (pair)
         for (; g + 2 <= c1; g += 2)
-            pair(q, d, s, k, (const uint8_t *)w + g * groupStride, groupStride, i, out + g * 8, ldo, RX);
-    for (; g < c1; g++) tile(q, d, s, k, (const uint8_t *)w + g * groupStride, i, out + g * 8, ldo, RX);
+            pair(q, d, s, k, (const uint8_t *)w + g * groupStride, groupStride, i, out + g * groupRows, ldo, RX);
+    for (; g < c1; g++) tile(q, d, s, k, (const uint8_t *)w + g * groupStride, i, out + g * groupRows, ldo, RX);
 }
 
-/// Groups [g0, g1) of `groupStride` bytes in chunks of about PG_INTERLEAVED_CHUNK_BYTES; within
+/// Groups [g0, g1) of `groupStride` bytes (`groupRows` W rows each) in chunks of about PG_INTERLEAVED_CHUNK_BYTES; within
 /// a chunk each tile of `height` x rows (in L1; 4, or 8 where the tiles have 32 registers) meets
 /// every group, then a tile of 4 if 4 rows are left, then the rest one at a time. Inlined with a
 /// constant `tile` and `pair` (NULL: none), so each call below is the tile specialised for its RX.
 PG_INLINE PG_AVX2 void interleaved_rows(const int8_t *q, const float *d, const float *s, int64_t m, int64_t k,
-                                        const void *w, int64_t groupStride, int64_t g0, int64_t g1, float *out,
-                                        int64_t ldo, pg_group_tile tile, pg_pair_tile pair, const int height) {
+                                        const void *w, int64_t groupStride, int groupRows, int64_t g0, int64_t g1,
+                                        float *out, int64_t ldo, pg_group_tile tile, pg_pair_tile pair,
+                                        const int height) {
     // Decode takes `tile`, one group after another, even where `pair` is given: W is then one
     // stream, where the pair tile reads two (7 KB apart for Q4_0 at k = 1536) that restart every
     // pair. Q4_0 on one Zen 5 core: 28-28.6 -> 33.5-34 GB/s of W (C harness); ModelBench
     // decode at 2 threads 55.0-55.7 -> 60.5-61.4 tok/s.
     if (m == 1 && pair) {
-        tile_groups(q, d, s, k, w, groupStride, g0, g1, 0, out, ldo, tile, NULL, 1);
+        tile_groups(q, d, s, k, w, groupStride, groupRows, g0, g1, 0, out, ldo, tile, NULL, 1);
         return;
     }
     int64_t chunk = PG_INTERLEAVED_CHUNK_BYTES / groupStride > 0 ? PG_INTERLEAVED_CHUNK_BYTES / groupStride : 1;
@@ -279,9 +280,11 @@ PG_INLINE PG_AVX2 void interleaved_rows(const int8_t *q, const float *d, const f
         const int64_t c1 = c0 + chunk < g1 ? c0 + chunk : g1;
         int64_t i = 0;
         if (height == 8)
-            for (; i + 8 <= m; i += 8) tile_groups(q, d, s, k, w, groupStride, c0, c1, i, out, ldo, tile, pair, 8);
-        for (; i + 4 <= m; i += 4) tile_groups(q, d, s, k, w, groupStride, c0, c1, i, out, ldo, tile, pair, 4);
-        for (; i < m; i++) tile_groups(q, d, s, k, w, groupStride, c0, c1, i, out, ldo, tile, pair, 1);
+            for (; i + 8 <= m; i += 8)
+                tile_groups(q, d, s, k, w, groupStride, groupRows, c0, c1, i, out, ldo, tile, pair, 8);
+        for (; i + 4 <= m; i += 4)
+            tile_groups(q, d, s, k, w, groupStride, groupRows, c0, c1, i, out, ldo, tile, pair, 4);
+        for (; i < m; i++) tile_groups(q, d, s, k, w, groupStride, groupRows, c0, c1, i, out, ldo, tile, pair, 1);
     }
 }
 
@@ -321,10 +324,10 @@ PG_INLINE PG_VNNI __m512i broadcast4_512(const int8_t *p) {
     return _mm512_set1_epi32(v);
 }
 
-/// Q8_0x8 / Q4_0x8 / Q4_Kx8 / Q6_Kx8 groups [g0, g1) added into out (q8_0x8.c, q4_0x8.c,
+/// Q8_0x16 / Q4_0x8 / Q4_Kx8 / Q6_Kx8 groups [g0, g1) added into out (q8_0x16.c, q4_0x8.c,
 /// q4_Kx8.c, q6_Kx8.c; AVX2 CPUs only, `_vnni` AVX-512 VNNI ones). The Q6_Kx8 kernel takes
 /// x + 128 (`pg_offset_activations`) as `q`.
-PG_VNNI void pg_q8_0x8_rows_vnni(const int8_t *q, const float *d, const float *s, int64_t m, int64_t k, const void *w,
+PG_VNNI void pg_q8_0x16_rows_vnni(const int8_t *q, const float *d, const float *s, int64_t m, int64_t k, const void *w,
                                  int64_t g0, int64_t g1, float *out, int64_t ldo);
 PG_VNNI void pg_q4_0x8_rows_vnni(const int8_t *q, const float *d, const float *s, int64_t m, int64_t k, const void *w,
                                  int64_t g0, int64_t g1, float *out, int64_t ldo);
@@ -332,7 +335,7 @@ PG_VNNI void pg_q4_Kx8_rows_vnni(const int8_t *q, const float *d, const float *s
                                  int64_t g0, int64_t g1, float *out, int64_t ldo);
 PG_VNNI void pg_q6_Kx8_rows_vnni(const int8_t *q, const float *d, const float *s, int64_t m, int64_t k, const void *w,
                                  int64_t g0, int64_t g1, float *out, int64_t ldo);
-PG_AVX2 void pg_q8_0x8_rows_avx2(const int8_t *q, const float *d, const float *s, int64_t m, int64_t k, const void *w,
+PG_AVX2 void pg_q8_0x16_rows_avx2(const int8_t *q, const float *d, const float *s, int64_t m, int64_t k, const void *w,
                                  int64_t g0, int64_t g1, float *out, int64_t ldo);
 PG_AVX2 void pg_q4_0x8_rows_avx2(const int8_t *q, const float *d, const float *s, int64_t m, int64_t k, const void *w,
                                  int64_t g0, int64_t g1, float *out, int64_t ldo);
@@ -355,7 +358,7 @@ PG_INLINE PG_AMX void load_tile_config(int count, const uint8_t *rows, const uin
     _tile_loadconfig(&config);
 }
 
-/// Q8_0x8 / Q4_0x8 / Q4_Kx8 (`dtype`) groups [g0, g1) added into out on AMX, 16 x rows by 16 W
+/// Q8_0x16 / Q4_0x8 / Q4_Kx8 (`dtype`) groups [g0, g1) added into out on AMX, 16 x rows by 16 W
 /// rows (amx.c); the rest of the rows and an odd last group by the kernels above.
 PG_AMX void pg_interleaved_rows_amx(const int8_t *q, const float *d, const float *s, int64_t m, int64_t k,
                                     const void *w, int dtype, int64_t g0, int64_t g1, float *out, int64_t ldo);

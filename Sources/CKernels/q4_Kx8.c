@@ -111,7 +111,7 @@ PG_INLINE PG_AVX2 void q4_Kx8_tile(const int8_t *q, const float *d, const float 
     q4_Kx8_tile_with(q, d, s, k, group, i, out, ldo, RX, PG_Q4KX8_BYTES);
 }
 
-/// The tile for decode on AVX-512 VNNI CPUs: about 8 KiB ahead, as the Q4_0x8 / Q8_0x8 tiles. One
+/// The tile for decode on AVX-512 VNNI CPUs: about 8 KiB ahead, as the Q4_0x8 / Q8_0x16 tiles. One
 /// super-block ahead left a Zen 5 core reading Q4_K_M weights at 71-75 % of a streaming read; 8 KiB
 /// and more at 86-95 % (ModelBench decode, 1 thread: 36.5 -> 45-47.6 tok/s).
 PG_INLINE PG_AVX2 void q4_Kx8_tile_vnni(const int8_t *q, const float *d, const float *s, int64_t k,
@@ -184,13 +184,13 @@ PG_INLINE PG_VNNI void q4_Kx8_pair_vnni(const int8_t *q, const float *d, const f
 
 PG_AVX2 void pg_q4_Kx8_rows_avx2(const int8_t *q, const float *d, const float *s, int64_t m, int64_t k, const void *w,
                                  int64_t g0, int64_t g1, float *out, int64_t ldo) {
-    interleaved_rows(q, d, s, m, k, w, k / PG_QK_BLOCK * PG_Q4KX8_BYTES, g0, g1, out, ldo, q4_Kx8_tile, NULL, 4);
+    interleaved_rows(q, d, s, m, k, w, k / PG_QK_BLOCK * PG_Q4KX8_BYTES, 8, g0, g1, out, ldo, q4_Kx8_tile, NULL, 4);
 }
 
 PG_VNNI void pg_q4_Kx8_rows_vnni(const int8_t *q, const float *d, const float *s, int64_t m, int64_t k, const void *w,
                                  int64_t g0, int64_t g1, float *out, int64_t ldo) {
     // Tiles of 8 x rows: 67 % of the vpdpbusd peak on a Zen 5 core, against 62 % with tiles of 4 and
     // 25 % for the AVX2 tile (C harness, m = 512, k = 1536 and 6144).
-    interleaved_rows(q, d, s, m, k, w, k / PG_QK_BLOCK * PG_Q4KX8_BYTES, g0, g1, out, ldo, q4_Kx8_tile_vnni,
+    interleaved_rows(q, d, s, m, k, w, k / PG_QK_BLOCK * PG_Q4KX8_BYTES, 8, g0, g1, out, ldo, q4_Kx8_tile_vnni,
                      q4_Kx8_pair_vnni, 8);
 }

@@ -10,9 +10,10 @@
 /// - `q4_0`: blocks of 32 weights, each an f16 scale `d` then 16 bytes, byte j
 ///   holding weight j in its low nibble and weight j + 16 in its high nibble;
 ///   weight = d·(nibble − 8) (ggml's `block_q4_0`).
-/// - `q8_0x8`: Q8_0 repacked in groups of 8 rows like `q4_0x8` (made at load; never
-///   in a file): per group and block, the 8 rows' f16 scales, then 8 chunks of 32
-///   bytes, chunk t holding quants 4t ..< 4t + 4 of each row in row order.
+/// - `q8_0x16`: Q8_0 repacked in groups of 16 rows (made at load when the row count is a
+///   multiple of 16; never in a file): per group and block, the 16 rows' f16 scales, then
+///   8 chunks of 64 bytes, chunk t holding quants 4t ..< 4t + 4 of each row in row order
+///   (one 512-bit load per chunk; layout in `CKernels/q8_0x16.c`).
 /// - `q4_0x8`: Q4_0 repacked in groups of 8 rows for the integer kernels (made
 ///   at load from `q4_0` when the row count is a multiple of 8; never in a file).
 ///   Per group and block of 32 columns, 144 bytes: the 8 rows' f16 scales, then
@@ -47,7 +48,7 @@ public enum DType: String, Sendable, Hashable, CaseIterable {
     case f16 = "F16"
     case bf16 = "BF16"
     case q8_0 = "Q8_0"
-    case q8_0x8 = "Q8_0x8"
+    case q8_0x16 = "Q8_0x16"
     case q4_0 = "Q4_0"
     case q4_0x8 = "Q4_0x8"
     case q4_K = "Q4_K"
@@ -90,14 +91,18 @@ public enum DType: String, Sendable, Hashable, CaseIterable {
     /// their activations take llama.cpp's Q8_K rounding.
     public var isKQuant: Bool { self == .q4_K || self == .q6_K || self == .q4_Kx8 || self == .q6_Kx8 }
 
-    /// True for the layouts repacked at load in groups of 8 rows (`q8_0x8`, `q4_0x8`,
+    /// True for the layouts repacked at load in groups of rows (`q8_0x16`, `q4_0x8`,
     /// `q4_Kx8`, `q6_Kx8`), whose rows are not contiguous.
-    public var isInterleaved: Bool { self == .q8_0x8 || self == .q4_0x8 || self == .q4_Kx8 || self == .q6_Kx8 }
+    public var isInterleaved: Bool { self == .q8_0x16 || self == .q4_0x8 || self == .q4_Kx8 || self == .q6_Kx8 }
+
+    /// Rows per group of an interleaved layout (16 for `q8_0x16`, 8 for the others; 1 for the
+    /// rest): its row count, and every row range a kernel takes, is a multiple of it.
+    public var groupRows: Int { self == .q8_0x16 ? 16 : isInterleaved ? 8 : 1 }
 
     /// The type as a checkpoint file stores it: a repacked layout's source block type, else itself.
     public var fileType: DType {
         switch self {
-        case .q8_0x8: .q8_0
+        case .q8_0x16: .q8_0
         case .q4_0x8: .q4_0
         case .q4_Kx8: .q4_K
         case .q6_Kx8: .q6_K
@@ -110,7 +115,7 @@ public enum DType: String, Sendable, Hashable, CaseIterable {
     public var blockSize: Int {
         switch self {
         case .f32, .f16, .bf16: 1
-        case .q8_0, .q8_0x8: Self.q8BlockSize
+        case .q8_0, .q8_0x16: Self.q8BlockSize
         case .q4_0, .q4_0x8: Self.q4BlockSize
         case .q4_K, .q4_Kx8, .q6_K, .q6_Kx8: Self.kQuantBlockSize
         }
@@ -123,7 +128,7 @@ public enum DType: String, Sendable, Hashable, CaseIterable {
         switch self {
         case .f32: 4
         case .f16, .bf16: 2
-        case .q8_0, .q8_0x8, .q4_0, .q4_0x8, .q4_K, .q4_Kx8, .q6_K, .q6_Kx8: 1
+        case .q8_0, .q8_0x16, .q4_0, .q4_0x8, .q4_K, .q4_Kx8, .q6_K, .q6_Kx8: 1
         }
     }
 
@@ -131,7 +136,7 @@ public enum DType: String, Sendable, Hashable, CaseIterable {
     public func byteCount(numElements: Int) -> Int {
         switch self {
         case .f32, .f16, .bf16: numElements * byteSize
-        case .q8_0, .q8_0x8: numElements / Self.q8BlockSize * Self.q8BlockBytes
+        case .q8_0, .q8_0x16: numElements / Self.q8BlockSize * Self.q8BlockBytes
         case .q4_0, .q4_0x8: numElements / Self.q4BlockSize * Self.q4BlockBytes
         case .q4_K: numElements / Self.kQuantBlockSize * Self.q4KBlockBytes
         case .q4_Kx8: numElements / Self.kQuantBlockSize * Self.q4Kx8BlockBytes
@@ -192,7 +197,7 @@ public enum Precision {
     /// f32, and for the block-quantized types, whose grids depend on the block's scales).
     @inlinable public static func round(_ value: Float, to dtype: DType) -> Float {
         switch dtype {
-        case .f32, .q8_0, .q8_0x8, .q4_0, .q4_0x8, .q4_K, .q4_Kx8, .q6_K, .q6_Kx8: value
+        case .f32, .q8_0, .q8_0x16, .q4_0, .q4_0x8, .q4_K, .q4_Kx8, .q6_K, .q6_Kx8: value
         case .bf16: bf16ToFloat(floatToBF16(value))
         case .f16: Float(Float16(value))
         }

@@ -32,7 +32,7 @@ public struct WeightTensor: @unchecked Sendable {
         case .bf16: Precision.bf16ToFloat(data.load(fromByteOffset: i * 2, as: UInt16.self))
         case .f16: Precision.f16ToFloat(data.load(fromByteOffset: i * 2, as: UInt16.self))
         case .q8_0, .q4_0, .q4_K, .q6_K: Quantize.element(dtype, data, i)
-        case .q8_0x8, .q4_0x8, .q4_Kx8, .q6_Kx8:
+        case .q8_0x16, .q4_0x8, .q4_Kx8, .q6_Kx8:
             Quantize.interleavedElement(dtype, data, cols: cols, row: i / cols, col: i % cols)
         }
     }
@@ -44,7 +44,7 @@ public struct WeightTensor: @unchecked Sendable {
 
     /// Copies row `row` widened to f32 into `out` (`cols` elements).
     @inlinable public func copyRow(_ row: Int, to out: UnsafeMutablePointer<Float>) {
-        if dtype.isInterleaved {  // rows interleaved in groups of 8
+        if dtype.isInterleaved {  // rows interleaved in groups (`DType.groupRows`)
             for col in 0..<cols { out[col] = Quantize.interleavedElement(dtype, data, cols: cols, row: row, col: col) }
             return
         }
@@ -67,7 +67,7 @@ public struct WeightTensor: @unchecked Sendable {
             case .f32: raw.storeBytes(of: v, toByteOffset: i * 4, as: Float.self)
             case .bf16: raw.storeBytes(of: Precision.floatToBF16(v), toByteOffset: i * 2, as: UInt16.self)
             case .f16: raw.storeBytes(of: Precision.floatToF16(v), toByteOffset: i * 2, as: UInt16.self)
-            case .q8_0, .q8_0x8, .q4_0, .q4_0x8, .q4_K, .q4_Kx8, .q6_K, .q6_Kx8: preconditionFailure("handled above")
+            case .q8_0, .q8_0x16, .q4_0, .q4_0x8, .q4_K, .q4_Kx8, .q6_K, .q6_Kx8: preconditionFailure("handled above")
             }
         }
         return WeightTensor(dtype: dtype, shape: shape, data: UnsafeRawPointer(raw), owner: storage)

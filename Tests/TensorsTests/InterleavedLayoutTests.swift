@@ -2,21 +2,24 @@ import Testing
 
 @testable import Tensors
 
-/// Q8_0, Q4_0, Q4_K and Q6_K repacked in groups of 8 rows (`DType.q8_0x8`, `q4_0x8`,
-/// `q4_Kx8`, `q6_Kx8`): the repacking keeps every weight, and the kernels on them equal
-/// the plain loop and the row-by-row kernels.
-@Suite("Interleaved Q8_0x8 / Q4_0x8 / Q4_Kx8 / Q6_Kx8 layouts") struct InterleavedLayoutTests {
+/// Q8_0 repacked in groups of 16 rows (`DType.q8_0x16`), Q4_0, Q4_K and Q6_K in groups of 8
+/// (`q4_0x8`, `q4_Kx8`, `q6_Kx8`): the repacking keeps every weight, and the kernels on them
+/// equal the plain loop and the row-by-row kernels.
+@Suite("Interleaved Q8_0x16 / Q4_0x8 / Q4_Kx8 / Q6_Kx8 layouts") struct InterleavedLayoutTests {
     static let pool = KernelPool(numThreads: 2)
 
-    /// The repacked type of each block type of 32.
-    static func repacked(_ dtype: DType) -> DType { dtype == .q8_0 ? .q8_0x8 : .q4_0x8 }
+    /// The repacked type of each block type of 32 for a matrix of `rows` rows (Q8_0 stays as it is
+    /// unless they make groups of 16).
+    static func repacked(_ dtype: DType, rows: Int) -> DType {
+        dtype == .q8_0 ? (rows % 16 == 0 ? .q8_0x16 : .q8_0) : .q4_0x8
+    }
 
     @Test("repacking keeps every weight, element by element and row by row", arguments: DType.blockQuantizedCases)
     func repackKeepsWeights(dtype: DType) {
-        for (n, k) in [(8, 32), (16, 96), (24, 1536)] {
+        for (n, k) in [(8, 32), (16, 96), (32, 1536)] {
             let q4 = WeightTensor.owning(QuantizeTests.values(n * k, seed: n + k), shape: [n, k], dtype: dtype)
             let x8 = q4.interleaved()
-            #expect(x8.dtype == Self.repacked(dtype) && x8.byteCount == q4.byteCount && x8.shape == q4.shape)
+            #expect(x8.dtype == Self.repacked(dtype, rows: n) && x8.byteCount == q4.byteCount && x8.shape == q4.shape)
             #expect(x8.toFloats() == q4.toFloats(), "n=\(n) k=\(k)")
             var row = [Float](repeating: .nan, count: k)
             for r in [0, 5, n - 1] {
@@ -26,10 +29,12 @@ import Testing
         }
     }
 
-    @Test("only matrices with a multiple of 8 rows are repacked")
+    @Test("only matrices with a multiple of 8 rows are repacked (16 for Q8_0)")
     func repackNeedsGroupsOfEight() {
         let odd = WeightTensor.owning(QuantizeTests.values(12 * 32, seed: 3), shape: [12, 32], dtype: .q4_0)
         #expect(odd.interleaved().dtype == .q4_0 && odd.interleaved().data == odd.data)
+        let q8 = WeightTensor.owning(QuantizeTests.values(24 * 32, seed: 3), shape: [24, 32], dtype: .q8_0)
+        #expect(q8.interleaved().dtype == .q8_0 && q8.interleaved().data == q8.data)
         let bf16 = WeightTensor.owning(QuantizeTests.values(16 * 32, seed: 3), shape: [16, 32], dtype: .bf16)
         #expect(bf16.interleaved().data == bf16.data)
         let direct = WeightTensor.owning(QuantizeTests.values(16 * 64, seed: 4), shape: [16, 64], dtype: .q4_0x8)
@@ -37,16 +42,16 @@ import Testing
     }
 
     @Test(
-        "linear on Q8_0x8 / Q4_0x8 equals the plain loop over quantized activations and the row-by-row kernel",
+        "linear on Q8_0x16 / Q4_0x8 equals the plain loop over quantized activations and the row-by-row kernel",
         arguments: DType.blockQuantizedCases)
     func linearMatchesReference(dtype: DType) {
         for (m, n, k) in [
-            (1, 8, 32), (1, 64, 96), (2, 24, 64), (3, 40, 288), (4, 16, 32), (5, 48, 64), (7, 8, 1536),
-            (13, 152, 64), (67, 88, 288), (101, 24, 320), (5, 72, 8192), (48, 64, 1536),
+            (1, 8, 32), (1, 64, 96), (2, 24, 64), (3, 40, 288), (4, 16, 32), (5, 48, 64), (7, 16, 1536),
+            (13, 160, 64), (67, 88, 288), (101, 32, 320), (5, 72, 8192), (5, 64, 8192), (48, 64, 1536), (9, 1024, 64),
         ] {
             let q4 = WeightTensor.owning(QuantizeTests.values(n * k, seed: n), shape: [n, k], dtype: dtype)
             let x8 = q4.interleaved()
-            #expect(x8.dtype == Self.repacked(dtype))
+            #expect(x8.dtype == Self.repacked(dtype, rows: n))
             let x = QuantizeTests.values(m * k, seed: k &+ m)
             let bias = QuantizeTests.values(n, seed: 5)
             let expected = QuantizedActivations.reference(x: x, m: m, weight: q4, bias: bias)
@@ -130,9 +135,9 @@ import Testing
             KQuantTests.randomWeight(.q6_K, n: 40, blocksPerRow: k / 256, seed: 3).interleaved(),
             KQuantTests.randomWeight(.q6_K, n: 12, blocksPerRow: k / 256, seed: 4),  // 12 rows: not repacked
             WeightTensor.owning(QuantizeTests.values(33 * k, seed: 5), shape: [33, k], dtype: .bf16),
-            WeightTensor.owning(QuantizeTests.values(8 * k, seed: 6), shape: [8, k], dtype: .q8_0).interleaved(),
+            WeightTensor.owning(QuantizeTests.values(16 * k, seed: 6), shape: [16, k], dtype: .q8_0).interleaved(),
         ]
-        #expect(weights.map(\.dtype) == [.q4_0x8, .q4_Kx8, .q6_Kx8, .q6_K, .bf16, .q8_0x8])
+        #expect(weights.map(\.dtype) == [.q4_0x8, .q4_Kx8, .q6_Kx8, .q6_K, .bf16, .q8_0x16])
         for m in [1, 5, 70] {  // decode, batched decode, prefill (f32 panels for bf16 and plain Q6_K)
             let x = QuantizeTests.values(m * k, seed: m)
             let biases = weights.indices.map { QuantizeTests.values(weights[$0].rows, seed: 10 + $0) }

@@ -6,7 +6,7 @@ import CKernels
 /// The arithmetic is in `CKernels` (AVX2 + FMA, or AVX-512 where present, chosen at run time; portable
 /// C otherwise); this type splits the output rows of W into tasks for the
 /// kernel pool. Accumulation is f32 for every weight dtype. Activations stay
-/// f32, except against Q8_0 / Q4_0 and the repacked Q8_0x8 / Q4_0x8 / Q4_Kx8 / Q6_Kx8
+/// f32, except against Q8_0 / Q4_0 and the repacked Q8_0x16 / Q4_0x8 / Q4_Kx8 / Q6_Kx8
 /// weights (at every batch size) and Q4_K / Q6_K weights (below `packedRowsThreshold` rows): there x is
 /// quantized once per call to 8-bit blocks and each block's dot product runs in
 /// integer arithmetic (as llama.cpp does). In prefill, Q4_K / Q6_K weights are
@@ -71,7 +71,7 @@ public enum MatMul {
             if format != .f32 && !formats.contains(format) { formats.append(format) }
             slots.append(format == .f32 ? nil : formats.firstIndex(of: format))
             let rowsPerTask = taskRows(m: m, n: n, k: k, numThreads: pool.numThreads)
-            assert(!p.weight.dtype.isInterleaved || rowsPerTask % 8 == 0, "tasks must cover whole groups of 8 rows")
+            assert(rowsPerTask % p.weight.dtype.groupRows == 0, "tasks must cover whole groups of rows")
             for r0 in stride(from: 0, to: n, by: rowsPerTask) { tasks.append((index, r0..<min(n, r0 + rowsPerTask))) }
         }
         let k = products.first?.weight.cols ?? 0
@@ -188,7 +188,7 @@ public enum MatMul {
     /// that dispatch dominates.
     @usableFromInline static func taskRows(m: Int, n: Int, k: Int, numThreads: Int) -> Int {
         if numThreads <= 1 { return n }
-        let granule = m >= packedRowsThreshold ? 64 : 24
+        let granule = m >= packedRowsThreshold ? 64 : 48  // 48: the f32 kernels' 3 rows, Q8_0x16's 16
         let minRows = max(granule, (1 << 16) / max(k * m, 1))  // at least ~64K multiply-adds per task
         let target = (n + numThreads * 8 - 1) / (numThreads * 8)
         let rows = max(target, minRows)
@@ -202,7 +202,7 @@ public enum MatMul {
         case .bf16: Int32(PG_DTYPE_BF16)
         case .q8_0: Int32(PG_DTYPE_Q8_0)
         case .q4_0: Int32(PG_DTYPE_Q4_0)
-        case .q8_0x8: Int32(PG_DTYPE_Q8_0X8)
+        case .q8_0x16: Int32(PG_DTYPE_Q8_0X16)
         case .q4_0x8: Int32(PG_DTYPE_Q4_0X8)
         case .q4_Kx8: Int32(PG_DTYPE_Q4_KX8)
         case .q6_Kx8: Int32(PG_DTYPE_Q6_KX8)

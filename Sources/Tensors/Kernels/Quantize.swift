@@ -14,7 +14,7 @@ public enum Quantize {
         switch dtype {
         case .q8_0: q8_0(src, count: count, into: dst)
         case .q4_0: q4_0(src, count: count, into: dst)
-        case .f32, .f16, .bf16, .q8_0x8, .q4_0x8, .q4_K, .q4_Kx8, .q6_K, .q6_Kx8:
+        case .f32, .f16, .bf16, .q8_0x16, .q4_0x8, .q4_K, .q4_Kx8, .q6_K, .q6_Kx8:
             preconditionFailure("no block quantizer to \(dtype) (Q8_0 / Q4_0; Q4_0x8 is a repacked matrix)")
         }
     }
@@ -83,7 +83,7 @@ public enum Quantize {
         case .q4_0: q4_0Element(data, index)
         case .q4_K: KQuant.q4_KElement(data, index)
         case .q6_K: KQuant.q6_KElement(data, index)
-        case .q8_0x8, .q4_0x8, .q4_Kx8, .q6_Kx8:
+        case .q8_0x16, .q4_0x8, .q4_Kx8, .q6_Kx8:
             preconditionFailure("\(dtype) rows are interleaved: use interleavedElement")
         case .f32, .f16, .bf16: preconditionFailure("\(dtype) is not block-quantized")
         }
@@ -95,7 +95,7 @@ public enum Quantize {
         _ dtype: DType, _ data: UnsafeRawPointer, cols: Int, row: Int, col: Int
     ) -> Float {
         switch dtype {
-        case .q8_0x8: pg_q8_0x8_element(data, Int64(cols), Int64(row), Int64(col))
+        case .q8_0x16: pg_q8_0x16_element(data, Int64(cols), Int64(row), Int64(col))
         case .q4_0x8: pg_q4_0x8_element(data, Int64(cols), Int64(row), Int64(col))
         case .q4_Kx8: pg_q4_Kx8_element(data, Int64(cols), Int64(row), Int64(col))
         case .q6_Kx8: pg_q6_Kx8_element(data, Int64(cols), Int64(row), Int64(col))
@@ -155,15 +155,15 @@ extension WeightTensor {
         return WeightTensor(dtype: target, shape: shape, data: UnsafeRawPointer(storage.pointer), owner: storage)
     }
 
-    /// This Q8_0 / Q4_0 / Q4_K / Q6_K matrix repacked as Q8_0x8 / Q4_0x8 / Q4_Kx8 / Q6_Kx8,
-    /// the integer kernels' layout in groups of 8 rows, when its row count is a multiple of 8;
-    /// otherwise (or for another type) `self`.
+    /// This Q8_0 / Q4_0 / Q4_K / Q6_K matrix repacked as Q8_0x16 / Q4_0x8 / Q4_Kx8 / Q6_Kx8,
+    /// the integer kernels' layout in groups of 16 or 8 rows (`DType.groupRows`), when its row
+    /// count is a multiple of that; otherwise (or for another type) `self`.
     public func interleaved() -> WeightTensor {
         let repack: [DType: (DType, (UnsafeRawPointer?, Int64, Int64, UnsafeMutableRawPointer?) -> Void)] = [
-            .q8_0: (.q8_0x8, pg_repack_q8_0x8), .q4_0: (.q4_0x8, pg_repack_q4_0x8),
+            .q8_0: (.q8_0x16, pg_repack_q8_0x16), .q4_0: (.q4_0x8, pg_repack_q4_0x8),
             .q4_K: (.q4_Kx8, pg_repack_q4_Kx8), .q6_K: (.q6_Kx8, pg_repack_q6_Kx8),
         ]
-        guard rows % 8 == 0, rows > 0, let (target, function) = repack[dtype] else { return self }
+        guard let (target, function) = repack[dtype], rows % target.groupRows == 0, rows > 0 else { return self }
         let storage = HeapStorage(byteCount: target.byteCount(numElements: numElements), zeroed: false)
         function(data, Int64(rows), Int64(cols), storage.pointer)
         (owner as? ReleasablePages)?.releasePages(data, byteCount: byteCount)  // a file's pages: not needed again
