@@ -122,7 +122,9 @@ PG_INLINE PG_BF16 void lanes_tile(const uint32_t *xb, int64_t words, int64_t t, 
         __m512i xv[2];
         for (int v = 0; v < V; v++) xv[v] = _mm512_loadu_si512(x + (v * words + p) * LANE_ROWS);
         for (int a = 0; a < W_ROWS; a++) {
-            const __m512i wv = _mm512_set1_epi32((int)w[rows[a] + p]);
+            int32_t word;  // W rows may start anywhere 2-byte aligned (a mapped checkpoint)
+            memcpy(&word, w + rows[a] + p, 4);
+            const __m512i wv = _mm512_set1_epi32(word);
             for (int v = 0; v < V; v++) acc[a][v] = dot_bf16(acc[a][v], xv[v], wv);
         }
     }
