@@ -114,14 +114,7 @@ PG_INLINE PG_VNNI void q4_0x8_pair_vnni(const int8_t *q, const float *d, const f
         }
         const __m512 dw = scales_pair(p, groupStride);
         const int64_t at = scale_index(i, b, numBlocks);  // the tile's rows' scales are adjacent
-        float offsets[8];
-        offset_terms(offsets, s + at, eight);
-        for (int a = 0; a < RX; a++) {
-            const __m512i sum = _mm512_add_epi32(sums[a][0], sums[a][1]);
-            const __m512 x =
-                _mm512_fmsub_ps(_mm512_cvtepi32_ps(sum), _mm512_set1_ps(d[at + a]), _mm512_set1_ps(offsets[a]));
-            acc[a] = _mm512_fmadd_ps(x, dw, acc[a]);
-        }
+        add_block16(acc, sums, dw, d + at, s + at, eight, RX);
     }
     add_tile16(out + i * ldo, ldo, acc, RX);
 }
