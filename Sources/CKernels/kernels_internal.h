@@ -149,7 +149,7 @@ PG_INLINE PG_AVX2 __m256 block_dot(__m256i u, __m256i x) {
 PG_AVX2 void pg_kquant_rows_int8(const int8_t *q, const float *d, const float *s, int64_t m, int64_t k, const void *w,
                                  int dtype, int64_t r0, int64_t r1, float *out, int64_t ldo);
 
-// ---- layouts repacked in groups of 8 rows (q8_0x16.c, q4_0x8.c, q4_Kx8.c, q6_Kx8.c) ----
+// ---- layouts repacked in groups of rows (q8_0x16.c, q4_0x8.c, q4_Kx8.c, q6_Kx8.c) ----
 
 /// 4 activation bytes broadcast to every 32-bit lane (one lane per W row).
 PG_INLINE PG_AVX2 __m256i broadcast4(const int8_t *p) {
@@ -158,25 +158,8 @@ PG_INLINE PG_AVX2 __m256i broadcast4(const int8_t *p) {
     return _mm256_set1_epi32(v);
 }
 
-/// Repacks rows [0, n) of blocks of 32 made of an f16 scale and `pieces` 4-byte pieces
-/// (Q4_0: 4, Q8_0: 8) into groups of 8 rows: per group and block, the 8 scales, then
-/// piece t of every row in row order (32 bytes) for each t.
-static inline void repack_scaled_pieces(const void *src, int64_t n, int64_t k, void *dst, int pieces) {
-    const int64_t numBlocks = k / PG_Q8_BLOCK, blockBytes = 2 + 4 * pieces;
-    for (int64_t g = 0; g < n / 8; g++) {
-        for (int64_t b = 0; b < numBlocks; b++) {
-            uint8_t *out = (uint8_t *)dst + (g * numBlocks + b) * 8 * blockBytes;
-            for (int r = 0; r < 8; r++) {
-                const uint8_t *block = (const uint8_t *)src + ((g * 8 + r) * numBlocks + b) * blockBytes;
-                memcpy(out + 2 * r, block, 2);
-                for (int t = 0; t < pieces; t++) memcpy(out + 16 + 32 * t + 4 * r, block + 2 + 4 * t, 4);
-            }
-        }
-    }
-}
-
 /// How far ahead of the block being multiplied decode prefetches W: about 1 KiB. Two to
-/// four Q4_0x8 / Q8_0x16 blocks ahead (576 and 544 bytes) left the kernels at 80-85 % of a
+/// four Q4_0x8 / Q8_0x8 (8-row) blocks ahead (576 and 544 bytes) left the kernels at 80-85 % of a
 /// streaming read on one thread; 1-1.5 KiB reached 87-93 % (bw harness, best of 5, 3 runs).
 #define PG_DECODE_PREFETCH_BYTES 1024
 

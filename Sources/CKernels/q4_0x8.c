@@ -19,7 +19,16 @@
 enum { GROUP_BYTES = 8 * PG_Q4_BYTES };
 
 void pg_repack_q4_0x8(const void *src, int64_t n, int64_t k, void *dst) {
-    repack_scaled_pieces(src, n, k, dst, 4);
+    const int64_t numBlocks = k / PG_Q8_BLOCK;
+    for (int64_t g = 0; g < n / 8; g++)
+        for (int64_t b = 0; b < numBlocks; b++) {
+            uint8_t *out = (uint8_t *)dst + (g * numBlocks + b) * GROUP_BYTES;
+            for (int r = 0; r < 8; r++) {
+                const uint8_t *block = (const uint8_t *)src + ((g * 8 + r) * numBlocks + b) * PG_Q4_BYTES;
+                memcpy(out + 2 * r, block, 2);
+                for (int c = 0; c < 4; c++) memcpy(out + 16 + 32 * c + 4 * r, block + 2 + 4 * c, 4);
+            }
+        }
 }
 
 float pg_q4_0x8_element(const void *w, int64_t k, int64_t row, int64_t col) {
