@@ -183,19 +183,20 @@ static int64_t pairs_per_chunk(int64_t numUnits) {
 
 /// `pg_q8_0x16_rows_vnni` with [g0, g1) counted in groups of 8 rows, as this file counts them.
 static void q8_0x16_rows_in_8s(const int8_t *q, const float *d, const float *s, int64_t m, int64_t k, const void *w,
-                               int64_t g0, int64_t g1, float *out, int64_t ldo) {
-    pg_q8_0x16_rows_vnni(q, d, s, m, k, w, g0 / 2, g1 / 2, out, ldo);
+                               int64_t g0, int64_t g1, const float *bias, float *out, int64_t ldo) {
+    pg_q8_0x16_rows_vnni(q, d, s, m, k, w, g0 / 2, g1 / 2, bias, out, ldo);
 }
 
 PG_AMX void pg_interleaved_rows_amx(const int8_t *q, const float *d, const float *s, int64_t m, int64_t k,
-                                    const void *w, int dtype, int64_t g0, int64_t g1, float *out, int64_t ldo) {
+                                    const void *w, int dtype, int64_t g0, int64_t g1, const float *bias, float *out,
+                                    int64_t ldo) {
     const int64_t numUnits = k / PG_Q8_BLOCK, m16 = m / AMX_M * AMX_M, pairs = (g1 - g0) / 2;
     const int kquant = dtype == PG_DTYPE_Q4_KX8;
     const int64_t groupStride = kquant                      ? k / PG_QK_BLOCK * PG_Q4KX8_BYTES
                                 : dtype == PG_DTYPE_Q8_0X16 ? numUnits * 8 * PG_Q8_BYTES
                                                            : numUnits * 8 * PG_Q4_BYTES;
     void (*rest)(const int8_t *, const float *, const float *, int64_t, int64_t, const void *, int64_t, int64_t,
-                 float *, int64_t) = kquant                      ? pg_q4_Kx8_rows_vnni
+                 const float *, float *, int64_t) = kquant                      ? pg_q4_Kx8_rows_vnni
                                      : dtype == PG_DTYPE_Q8_0X16 ? q8_0x16_rows_in_8s
                                                                  : pg_q4_0x8_rows_vnni;
     const int64_t chunk = pairs_per_chunk(numUnits), panelBytes = numUnits * PANEL_UNIT;
@@ -217,10 +218,11 @@ PG_AMX void pg_interleaved_rows_amx(const int8_t *q, const float *d, const float
         }
         _tile_release();
         free(panels);
-        if (g0 + 2 * pairs < g1) rest(q, d, s, m16, k, w, g0 + 2 * pairs, g1, out, ldo);  // an odd last group
+        if (g0 + 2 * pairs < g1) rest(q, d, s, m16, k, w, g0 + 2 * pairs, g1, bias, out, ldo);  // an odd last group
     }
     // The rows past the tiles (m16 is a multiple of 8: a tile of 8 rows of scales starts there).
     const int64_t from = tiles ? m16 : 0;
     if (from < m)
-        rest(q + from * k, d + from * numUnits, s + from * numUnits, m - from, k, w, g0, g1, out + from * ldo, ldo);
+        rest(q + from * k, d + from * numUnits, s + from * numUnits, m - from, k, w, g0, g1, bias, out + from * ldo,
+             ldo);
 }

@@ -241,19 +241,33 @@ PG_INLINE PG_AVX2 void tile_groups(const int8_t *q, const float *d, const float 
     for (; g < c1; g++) tile(q, d, s, k, (const uint8_t *)w + g * groupStride, i, out + g * groupRows, ldo, RX);
 }
 
-/// Groups [g0, g1) of `groupStride` bytes (`groupRows` W rows each) in chunks of about PG_INTERLEAVED_CHUNK_BYTES; within
-/// a chunk each tile of `height` x rows (in L1; 4, or 8 where the tiles have 32 registers) meets
-/// every group, then a tile of 4 if 4 rows are left, then the rest one at a time. Inlined with a
-/// constant `tile` and `pair` (NULL: none), so each call below is the tile specialised for its RX.
+/// out[(i + a) * ldo + r] = bias[r] (0 without a bias) for a < RX and r in [r0, r1): the rows a
+/// tile then adds into, set just before, so they are in L1 (a pass over the whole output
+/// first wrote m x n floats to memory that each tile then read back; C harness, Q8_0x16 at
+/// m = 512: 61-63 -> 64-65 % of the `vpdpbusd` peak).
+PG_INLINE void init_rows(float *out, int64_t ldo, const float *bias, int64_t i, int RX, int64_t r0, int64_t r1) {
+    for (int a = 0; a < RX; a++) {
+        float *row = out + (i + a) * ldo;
+        if (bias) memcpy(row + r0, bias + r0, sizeof(float) * (size_t)(r1 - r0));
+        else memset(row + r0, 0, sizeof(float) * (size_t)(r1 - r0));
+    }
+}
+
+/// out[.., 8 g0 ..< 8 g1] = bias + x W^T for groups [g0, g1) of `groupStride` bytes (`groupRows`
+/// W rows each), in chunks of about PG_INTERLEAVED_CHUNK_BYTES; within a chunk each tile of
+/// `height` x rows (in L1; 4, or 8 where the tiles have 32 registers) meets every group, then a
+/// tile of 4 if 4 rows are left, then the rest one at a time. Inlined with a constant `tile`
+/// and `pair` (NULL: none), so each call below is the tile specialised for its RX.
 PG_INLINE PG_AVX2 void interleaved_rows(const int8_t *q, const float *d, const float *s, int64_t m, int64_t k,
                                         const void *w, int64_t groupStride, int groupRows, int64_t g0, int64_t g1,
-                                        float *out, int64_t ldo, pg_group_tile tile, pg_pair_tile pair,
-                                        const int height) {
+                                        const float *bias, float *out, int64_t ldo, pg_group_tile tile,
+                                        pg_pair_tile pair, const int height) {
     // Decode takes `tile`, one group after another, even where `pair` is given: W is then one
     // stream, where the pair tile reads two (7 KB apart for Q4_0 at k = 1536) that restart every
     // pair. Q4_0 on one Zen 5 core: 28-28.6 -> 33.5-34 GB/s of W (C harness); ModelBench
     // decode at 2 threads 55.0-55.7 -> 60.5-61.4 tok/s.
     if (m == 1 && pair) {
+        init_rows(out, ldo, bias, 0, 1, g0 * groupRows, g1 * groupRows);
         tile_groups(q, d, s, k, w, groupStride, groupRows, g0, g1, 0, out, ldo, tile, NULL, 1);
         return;
     }
@@ -261,13 +275,15 @@ PG_INLINE PG_AVX2 void interleaved_rows(const int8_t *q, const float *d, const f
     if (pair) chunk = (chunk + 1) / 2 * 2;
     for (int64_t c0 = g0; c0 < g1; c0 += chunk) {
         const int64_t c1 = c0 + chunk < g1 ? c0 + chunk : g1;
-        int64_t i = 0;
-        if (height == 8)
-            for (; i + 8 <= m; i += 8)
-                tile_groups(q, d, s, k, w, groupStride, groupRows, c0, c1, i, out, ldo, tile, pair, 8);
-        for (; i + 4 <= m; i += 4)
-            tile_groups(q, d, s, k, w, groupStride, groupRows, c0, c1, i, out, ldo, tile, pair, 4);
-        for (; i < m; i++) tile_groups(q, d, s, k, w, groupStride, groupRows, c0, c1, i, out, ldo, tile, pair, 1);
+        for (int64_t i = 0; i < m;) {
+            const int RX = height == 8 && i + 8 <= m ? 8 : i + 4 <= m ? 4 : 1;
+            init_rows(out, ldo, bias, i, RX, c0 * groupRows, c1 * groupRows);
+            // Constant RX in each call, so each is the tile specialised for it.
+            if (RX == 8) tile_groups(q, d, s, k, w, groupStride, groupRows, c0, c1, i, out, ldo, tile, pair, 8);
+            else if (RX == 4) tile_groups(q, d, s, k, w, groupStride, groupRows, c0, c1, i, out, ldo, tile, pair, 4);
+            else tile_groups(q, d, s, k, w, groupStride, groupRows, c0, c1, i, out, ldo, tile, pair, 1);
+            i += RX;
+        }
     }
 }
 
@@ -321,25 +337,25 @@ PG_INLINE PG_VNNI __m512i broadcast4_512(const int8_t *p) {
     return _mm512_set1_epi32(v);
 }
 
-/// Q8_0x16 / Q4_0x8 / Q4_Kx8 / Q6_Kx8 groups [g0, g1) added into out (q8_0x16.c, q4_0x8.c,
-/// q4_Kx8.c, q6_Kx8.c; AVX2 CPUs only, `_vnni` AVX-512 VNNI ones). The Q6_Kx8 kernel takes
-/// x + 128 (`pg_offset_activations`) as `q`.
+/// Q8_0x16 / Q4_0x8 / Q4_Kx8 / Q6_Kx8 groups [g0, g1) into out, plus bias (NULL: none)
+/// (q8_0x16.c, q4_0x8.c, q4_Kx8.c, q6_Kx8.c; AVX2 CPUs only, `_vnni` AVX-512 VNNI ones). The
+/// Q6_Kx8 kernel takes x + 128 (`pg_offset_activations`) as `q`.
 PG_VNNI void pg_q8_0x16_rows_vnni(const int8_t *q, const float *d, const float *s, int64_t m, int64_t k, const void *w,
-                                 int64_t g0, int64_t g1, float *out, int64_t ldo);
+                                 int64_t g0, int64_t g1, const float *bias, float *out, int64_t ldo);
 PG_VNNI void pg_q4_0x8_rows_vnni(const int8_t *q, const float *d, const float *s, int64_t m, int64_t k, const void *w,
-                                 int64_t g0, int64_t g1, float *out, int64_t ldo);
+                                 int64_t g0, int64_t g1, const float *bias, float *out, int64_t ldo);
 PG_VNNI void pg_q4_Kx8_rows_vnni(const int8_t *q, const float *d, const float *s, int64_t m, int64_t k, const void *w,
-                                 int64_t g0, int64_t g1, float *out, int64_t ldo);
+                                 int64_t g0, int64_t g1, const float *bias, float *out, int64_t ldo);
 PG_VNNI void pg_q6_Kx8_rows_vnni(const int8_t *q, const float *d, const float *s, int64_t m, int64_t k, const void *w,
-                                 int64_t g0, int64_t g1, float *out, int64_t ldo);
+                                 int64_t g0, int64_t g1, const float *bias, float *out, int64_t ldo);
 PG_AVX2 void pg_q8_0x16_rows_avx2(const int8_t *q, const float *d, const float *s, int64_t m, int64_t k, const void *w,
-                                 int64_t g0, int64_t g1, float *out, int64_t ldo);
+                                 int64_t g0, int64_t g1, const float *bias, float *out, int64_t ldo);
 PG_AVX2 void pg_q4_0x8_rows_avx2(const int8_t *q, const float *d, const float *s, int64_t m, int64_t k, const void *w,
-                                 int64_t g0, int64_t g1, float *out, int64_t ldo);
+                                 int64_t g0, int64_t g1, const float *bias, float *out, int64_t ldo);
 PG_AVX2 void pg_q4_Kx8_rows_avx2(const int8_t *q, const float *d, const float *s, int64_t m, int64_t k, const void *w,
-                                 int64_t g0, int64_t g1, float *out, int64_t ldo);
+                                 int64_t g0, int64_t g1, const float *bias, float *out, int64_t ldo);
 PG_AVX2 void pg_q6_Kx8_rows_avx2(const int8_t *q, const float *d, const float *s, int64_t m, int64_t k, const void *w,
-                                 int64_t g0, int64_t g1, float *out, int64_t ldo);
+                                 int64_t g0, int64_t g1, const float *bias, float *out, int64_t ldo);
 
 /// Configures this thread's AMX tiles (palette 1): tile t < count has rows[t] rows of colsb[t]
 /// bytes, the others none.
@@ -356,8 +372,9 @@ PG_INLINE PG_AMX void load_tile_config(int count, const uint8_t *rows, const uin
 }
 
 /// Q8_0x16 / Q4_0x8 / Q4_Kx8 (`dtype`) groups [g0, g1) added into out on AMX, 16 x rows by 16 W
-/// rows (amx.c); the rest of the rows and an odd last group by the kernels above.
+/// rows (amx.c); the rest of the rows and an odd last group set by the kernels above (with bias).
 PG_AMX void pg_interleaved_rows_amx(const int8_t *q, const float *d, const float *s, int64_t m, int64_t k,
-                                    const void *w, int dtype, int64_t g0, int64_t g1, float *out, int64_t ldo);
+                                    const void *w, int dtype, int64_t g0, int64_t g1, const float *bias, float *out,
+                                    int64_t ldo);
 
 #endif

@@ -183,14 +183,14 @@ PG_INLINE PG_VNNI void q4_Kx8_pair_vnni(const int8_t *q, const float *d, const f
 }
 
 PG_AVX2 void pg_q4_Kx8_rows_avx2(const int8_t *q, const float *d, const float *s, int64_t m, int64_t k, const void *w,
-                                 int64_t g0, int64_t g1, float *out, int64_t ldo) {
-    interleaved_rows(q, d, s, m, k, w, k / PG_QK_BLOCK * PG_Q4KX8_BYTES, 8, g0, g1, out, ldo, q4_Kx8_tile, NULL, 4);
+                                 int64_t g0, int64_t g1, const float *bias, float *out, int64_t ldo) {
+    interleaved_rows(q, d, s, m, k, w, k / PG_QK_BLOCK * PG_Q4KX8_BYTES, 8, g0, g1, bias, out, ldo, q4_Kx8_tile, NULL, 4);
 }
 
 PG_VNNI void pg_q4_Kx8_rows_vnni(const int8_t *q, const float *d, const float *s, int64_t m, int64_t k, const void *w,
-                                 int64_t g0, int64_t g1, float *out, int64_t ldo) {
+                                 int64_t g0, int64_t g1, const float *bias, float *out, int64_t ldo) {
     // Tiles of 8 x rows: 67 % of the vpdpbusd peak on a Zen 5 core, against 62 % with tiles of 4 and
     // 25 % for the AVX2 tile (C harness, m = 512, k = 1536 and 6144).
-    interleaved_rows(q, d, s, m, k, w, k / PG_QK_BLOCK * PG_Q4KX8_BYTES, 8, g0, g1, out, ldo, q4_Kx8_tile_vnni,
+    interleaved_rows(q, d, s, m, k, w, k / PG_QK_BLOCK * PG_Q4KX8_BYTES, 8, g0, g1, bias, out, ldo, q4_Kx8_tile_vnni,
                      q4_Kx8_pair_vnni, 8);
 }

@@ -199,12 +199,12 @@ PG_INLINE PG_VNNI void q6_Kx8_pair_vnni(const int8_t *q, const float *d, const f
 }
 
 PG_AVX2 void pg_q6_Kx8_rows_avx2(const int8_t *q, const float *d, const float *s, int64_t m, int64_t k, const void *w,
-                                 int64_t g0, int64_t g1, float *out, int64_t ldo) {
-    interleaved_rows(q, d, s, m, k, w, k / PG_QK_BLOCK * KX6_BYTES, 8, g0, g1, out, ldo, q6_Kx8_tile, NULL, 4);
+                                 int64_t g0, int64_t g1, const float *bias, float *out, int64_t ldo) {
+    interleaved_rows(q, d, s, m, k, w, k / PG_QK_BLOCK * KX6_BYTES, 8, g0, g1, bias, out, ldo, q6_Kx8_tile, NULL, 4);
 }
 
 PG_VNNI void pg_q6_Kx8_rows_vnni(const int8_t *q, const float *d, const float *s, int64_t m, int64_t k, const void *w,
-                                 int64_t g0, int64_t g1, float *out, int64_t ldo) {
-    interleaved_rows(q, d, s, m, k, w, k / PG_QK_BLOCK * KX6_BYTES, 8, g0, g1, out, ldo, q6_Kx8_tile_vnni,
+                                 int64_t g0, int64_t g1, const float *bias, float *out, int64_t ldo) {
+    interleaved_rows(q, d, s, m, k, w, k / PG_QK_BLOCK * KX6_BYTES, 8, g0, g1, bias, out, ldo, q6_Kx8_tile_vnni,
                      q6_Kx8_pair_vnni, 8);
 }

@@ -123,13 +123,13 @@ PG_INLINE PG_VNNI void q8_0x16_tile_vnni(const int8_t *q, const float *d, const 
 }
 
 PG_AVX2 void pg_q8_0x16_rows_avx2(const int8_t *q, const float *d, const float *s, int64_t m, int64_t k,
-                                  const void *w, int64_t g0, int64_t g1, float *out, int64_t ldo) {
-    interleaved_rows(q, d, s, m, k, w, k / PG_Q8_BLOCK * BLOCK_BYTES, GROUP_ROWS, g0, g1, out, ldo, q8_0x16_tile,
+                                  const void *w, int64_t g0, int64_t g1, const float *bias, float *out, int64_t ldo) {
+    interleaved_rows(q, d, s, m, k, w, k / PG_Q8_BLOCK * BLOCK_BYTES, GROUP_ROWS, g0, g1, bias, out, ldo, q8_0x16_tile,
                      NULL, 4);
 }
 
 PG_VNNI void pg_q8_0x16_rows_vnni(const int8_t *q, const float *d, const float *s, int64_t m, int64_t k,
-                                  const void *w, int64_t g0, int64_t g1, float *out, int64_t ldo) {
-    interleaved_rows(q, d, s, m, k, w, k / PG_Q8_BLOCK * BLOCK_BYTES, GROUP_ROWS, g0, g1, out, ldo,
+                                  const void *w, int64_t g0, int64_t g1, const float *bias, float *out, int64_t ldo) {
+    interleaved_rows(q, d, s, m, k, w, k / PG_Q8_BLOCK * BLOCK_BYTES, GROUP_ROWS, g0, g1, bias, out, ldo,
                      q8_0x16_tile_vnni, NULL, 8);
 }

@@ -137,8 +137,10 @@ static void interleaved_rows_portable(const int8_t *q, const float *d, int64_t m
 static void interleaved_linear_rows(const int8_t *q, const float *d, const float *s, int64_t m, int64_t k,
                                     const void *w, int dtype, int64_t r0, int64_t r1, const float *bias, float *out,
                                     int64_t ldo) {
-    for (int64_t i = 0; i < m; i++)
-        for (int64_t r = r0; r < r1; r++) out[i * ldo + r] = bias ? bias[r] : 0.0f;
+    // The AVX2 and VNNI kernels set their rows themselves (`init_rows`); AMX tiles add.
+    if (!pg_has_avx2_fma() || (dtype != PG_DTYPE_Q6_KX8 && pg_has_amx()))
+        for (int64_t i = 0; i < m; i++)
+            for (int64_t r = r0; r < r1; r++) out[i * ldo + r] = bias ? bias[r] : 0.0f;
     if (!pg_has_avx2_fma()) {
         float (*element)(const void *, int64_t, int64_t, int64_t) =
             dtype == PG_DTYPE_Q8_0X16   ? pg_q8_0x16_element
@@ -147,20 +149,20 @@ static void interleaved_linear_rows(const int8_t *q, const float *d, const float
                                        : pg_q6_Kx8_element;
         interleaved_rows_portable(q, d, m, k, w, r0, r1, out, ldo, element, dtype == PG_DTYPE_Q6_KX8 ? 0x80 : 0);
     } else if ((dtype == PG_DTYPE_Q8_0X16 || dtype == PG_DTYPE_Q4_0X8 || dtype == PG_DTYPE_Q4_KX8) && pg_has_amx()) {
-        pg_interleaved_rows_amx(q, d, s, m, k, w, dtype, r0 / 8, r1 / 8, out, ldo);
+        pg_interleaved_rows_amx(q, d, s, m, k, w, dtype, r0 / 8, r1 / 8, bias, out, ldo);
     } else if (dtype == PG_DTYPE_Q8_0X16) {
-        if (pg_has_avx512_vnni()) pg_q8_0x16_rows_vnni(q, d, s, m, k, w, r0 / 16, r1 / 16, out, ldo);
-        else pg_q8_0x16_rows_avx2(q, d, s, m, k, w, r0 / 16, r1 / 16, out, ldo);
+        if (pg_has_avx512_vnni()) pg_q8_0x16_rows_vnni(q, d, s, m, k, w, r0 / 16, r1 / 16, bias, out, ldo);
+        else pg_q8_0x16_rows_avx2(q, d, s, m, k, w, r0 / 16, r1 / 16, bias, out, ldo);
     } else if (dtype == PG_DTYPE_Q4_0X8) {
-        if (pg_has_avx512_vnni()) pg_q4_0x8_rows_vnni(q, d, s, m, k, w, r0 / 8, r1 / 8, out, ldo);
-        else pg_q4_0x8_rows_avx2(q, d, s, m, k, w, r0 / 8, r1 / 8, out, ldo);
+        if (pg_has_avx512_vnni()) pg_q4_0x8_rows_vnni(q, d, s, m, k, w, r0 / 8, r1 / 8, bias, out, ldo);
+        else pg_q4_0x8_rows_avx2(q, d, s, m, k, w, r0 / 8, r1 / 8, bias, out, ldo);
     } else if (dtype == PG_DTYPE_Q4_KX8) {
-        if (pg_has_avx512_vnni()) pg_q4_Kx8_rows_vnni(q, d, s, m, k, w, r0 / 8, r1 / 8, out, ldo);
-        else pg_q4_Kx8_rows_avx2(q, d, s, m, k, w, r0 / 8, r1 / 8, out, ldo);
+        if (pg_has_avx512_vnni()) pg_q4_Kx8_rows_vnni(q, d, s, m, k, w, r0 / 8, r1 / 8, bias, out, ldo);
+        else pg_q4_Kx8_rows_avx2(q, d, s, m, k, w, r0 / 8, r1 / 8, bias, out, ldo);
     } else if (pg_has_avx512_vnni()) {  // q holds x + 128 (unsigned)
-        pg_q6_Kx8_rows_vnni(q, d, s, m, k, w, r0 / 8, r1 / 8, out, ldo);
+        pg_q6_Kx8_rows_vnni(q, d, s, m, k, w, r0 / 8, r1 / 8, bias, out, ldo);
     } else {
-        pg_q6_Kx8_rows_avx2(q, d, s, m, k, w, r0 / 8, r1 / 8, out, ldo);
+        pg_q6_Kx8_rows_avx2(q, d, s, m, k, w, r0 / 8, r1 / 8, bias, out, ldo);
     }
 }
 
