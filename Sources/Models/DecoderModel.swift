@@ -107,6 +107,8 @@ public final class DecoderModel: CausalLM, @unchecked Sendable {
             embedTokens.copyRow(token, to: x.pointer + row * c.hiddenSize)
         }
         let scratch = LayerScratch(rows: rows, config: c)
+        let (rotary, table) = (rotary, scratch.rotaryTable.pointer)
+        forRows(rows) { r in rotary.fillTable(position: batch.positions[r], into: table + r * c.headDim) }
         for (index, layer) in layers.enumerated() {
             runLayer(layer, index: index, x: x, batch: batch, cache: cache, s: scratch)
         }
@@ -116,7 +118,10 @@ public final class DecoderModel: CausalLM, @unchecked Sendable {
     /// Activations of one layer, reused across layers.
     final class LayerScratch {
         let h, q, k, v, attention, residual: FloatBuffer
+        /// Each row's rotary cosines and sines (`Rotary.fillTable`), shared by every layer.
+        let rotaryTable: FloatBuffer
         init(rows: Int, config c: ModelConfig) {
+            rotaryTable = FloatBuffer(count: rows * c.headDim)
             h = FloatBuffer(count: rows * c.hiddenSize)
             q = FloatBuffer(count: rows * c.numAttentionHeads * c.headDim)
             k = FloatBuffer(count: rows * c.kvDim)
@@ -157,7 +162,7 @@ public final class DecoderModel: CausalLM, @unchecked Sendable {
         forRows(rows) { r in
             rotary.apply(
                 queries: s.q.pointer + r * qDim, numHeads: c.numAttentionHeads, keys: s.k.pointer + r * c.kvDim,
-                numKVHeads: c.numKeyValueHeads, position: batch.positions[r])
+                numKVHeads: c.numKeyValueHeads, table: s.rotaryTable.pointer + r * c.headDim)
             cache.store(
                 keys: s.k.pointer + r * c.kvDim, values: s.v.pointer + r * c.kvDim, layer: index,
                 slot: batch.slotMapping[r])

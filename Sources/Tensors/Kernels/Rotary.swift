@@ -34,22 +34,37 @@ public struct Rotary: Sendable {
         queries: UnsafeMutablePointer<Float>, numHeads: Int, keys: UnsafeMutablePointer<Float>, numKVHeads: Int,
         position pos: Int
     ) {
-        withTable(position: pos) { table in
-            rotate(queries, numHeads: numHeads, table: table)
-            rotate(keys, numHeads: numKVHeads, table: table)
+        withTable(position: pos) {
+            apply(queries: queries, numHeads: numHeads, keys: keys, numKVHeads: numKVHeads, table: $0)
         }
     }
 
-    /// `body` with the cosines (first half) and sines (second half) of position `pos`'s angles.
-    private func withTable(position pos: Int, _ body: (UnsafePointer<Float>) -> Void) {
+    /// `apply` with position `pos`'s table from `fillTable`, so a forward pass computes each
+    /// row's angles once for all its layers (a 512-token prefill of a 26-layer model spent about
+    /// 2 % of its time in `cos` and `sin` taking them per layer).
+    public func apply(
+        queries: UnsafeMutablePointer<Float>, numHeads: Int, keys: UnsafeMutablePointer<Float>, numKVHeads: Int,
+        table: UnsafePointer<Float>
+    ) {
+        rotate(queries, numHeads: numHeads, table: table)
+        rotate(keys, numHeads: numKVHeads, table: table)
+    }
+
+    /// Writes position `pos`'s cosines (first half) and sines (second half), `headDim` values, to `cs`.
+    public func fillTable(position pos: Int, into cs: UnsafeMutablePointer<Float>) {
         let half = headDim / 2
+        for i in 0..<half {
+            let angle = Double(pos) * Double(invFreq[i])
+            cs[i] = Float(cos(angle))
+            cs[half + i] = Float(sin(angle))
+        }
+    }
+
+    /// `body` with position `pos`'s table.
+    private func withTable(position pos: Int, _ body: (UnsafePointer<Float>) -> Void) {
         withUnsafeTemporaryAllocation(of: Float.self, capacity: headDim) { buf in
             guard let cs = buf.baseAddress else { return }
-            for i in 0..<half {
-                let angle = Double(pos) * Double(invFreq[i])
-                cs[i] = Float(cos(angle))
-                cs[half + i] = Float(sin(angle))
-            }
+            fillTable(position: pos, into: cs)
             body(cs)
         }
     }
