@@ -20,7 +20,8 @@
 #   bench      `llama-bench -p 512 -n 128 -t THREADS -r REPS` on bf16, Q8_0, Q4_0
 #   modelbench PanguServe's ModelBench (release) on the same files: prefill 512, and decode of
 #              1, 4 and 16 sequences after a 64-token context (tg128 averages a 64-token context);
-#              bf16 twice, the second time with --bf16-activations (as llama.cpp computes bf16)
+#              bf16 twice: with bf16 activations (the default, as llama.cpp computes bf16), then
+#              with --activations f32
 #   interop    tiny-pangu-embedded -> GGUF (pangu-embedded and llama; f32 and bf16), greedy
 #              ids of its reference prompts from llama.cpp and from `pangu-serve generate
 #              --json`, compared with each other and with reference.json (f32 files should
@@ -232,8 +233,8 @@ step_modelbench() {
         local file; file=$(gguf $type)
         [ -f "$file" ] || { echo "no $file: skipped"; continue; }
         modelbench_run "$type" "$file"
-        # bf16 again with activations rounded to bf16, as llama.cpp computes it
-        [ "$type" = bf16 ] && modelbench_run bf16-act "$file" --bf16-activations
+        # bf16 again with f32 activations (the default rounds them to bf16, as llama.cpp does)
+        [ "$type" = bf16 ] && modelbench_run bf16-f32 "$file" --activations f32
     done
 }
 
@@ -325,7 +326,7 @@ for t in types:
                 rows.setdefault(cells[-3], {})[cells[-2]] = cells[-1]
     for threads, r in sorted(rows.items()):
         print(f"| {t} | llama.cpp | {threads} | {r.get('pp512', '-')} | {r.get('tg128', '-')} |")
-    for name, program in ((t, "PanguServe"), (t + "-act", "PanguServe --bf16-activations")):
+    for name, program in ((t, "PanguServe"), (t + "-f32", "PanguServe --activations f32")):
         f = logs / f"modelbench-{name}.txt"
         if not f.exists():
             continue

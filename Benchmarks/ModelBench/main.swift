@@ -5,7 +5,7 @@
 //   swift build -c release --product ModelBench
 //   .build/release/ModelBench /tmp/pangu-1b-random|FILE.gguf [--threads 1,2] [--prompt 512]
 //       [--batches 1,4,16] [--context 16] [--steps 4] [--reps 2] [--quantize q8_0|q4_0]
-//       [--kv-cache-dtype f16|bf16|f32] [--bf16-activations] [--kernels]
+//       [--kv-cache-dtype f16|bf16|f32] [--activations bf16|f32] [--kernels]
 import CKernels
 import Foundation
 import Models
@@ -23,7 +23,7 @@ struct Options {
     var skipPrefill = false
     var quantization = WeightQuantization.none
     var kvCacheDType = DType.f16
-    var bf16Activations = false
+    var bf16Activations = true  // `--activations`, as `serve`
 
     static func parse(_ arguments: [String]) -> Options? {
         var o = Options()
@@ -39,7 +39,12 @@ struct Options {
             case "--reps": o.repetitions = Int(rest.popFirst() ?? "") ?? o.repetitions
             case "--kernels": o.kernels = true
             case "--no-prefill": o.skipPrefill = true
-            case "--bf16-activations": o.bf16Activations = true
+            case "--activations":
+                switch rest.popFirst() {
+                case "bf16": o.bf16Activations = true
+                case "f32": o.bf16Activations = false
+                default: return nil
+                }
             case "--kv-cache-dtype":
                 guard let t = DType(rawValue: (rest.popFirst() ?? "").uppercased()),
                     DType.floatingPointCases.contains(t)
@@ -60,7 +65,7 @@ struct Options {
 guard let options = Options.parse(CommandLine.arguments) else {
     print("usage: ModelBench <model-dir|file.gguf> [--threads 1,2] [--prompt 512] [--batches 1,4,16] [--context 16]")
     print("                  [--steps 4] [--reps 2] [--quantize q8_0|q4_0] [--kv-cache-dtype f16|bf16|f32]")
-    print("                  [--bf16-activations] [--kernels] [--no-prefill]")
+    print("                  [--activations bf16|f32] [--kernels] [--no-prefill]")
     exit(2)
 }
 
@@ -101,7 +106,7 @@ for numThreads in options.threads {
     let runs = ModelRuns(model: model, kvCacheDType: options.kvCacheDType)
     // The ceilings of a pass of this many rows, read again before each repetition: bandwidth, and
     // the peak of the dot products it runs or, for bf16 W, the bf16 format allows (`vdpbf16ps` on
-    // AVX-512 BF16, with x rounded to bf16 by --bf16-activations, else the FMA's).
+    // AVX-512 BF16, with x rounded to bf16 by --activations bf16, else the FMA's).
     func window(numRows: Int) -> (ceiling: CeilingWindow, peakName: String) {
         if runs.usesIntegerDots(numRows: numRows) {
             return (CeilingWindow(pool: pool, loop: pg_int8_dot_peak_loop), "int8-dot")

@@ -16,7 +16,7 @@ enum GenerateCommand {
             help:
                 "none, q8_0 or q4_0 (quantize the projection matrices at load to Q8_0, about half of bf16's bytes, or Q4_0, about a quarter)",
             unit: "mode", defaultValue: "none"),
-        ServeOptions.bf16Activations,
+        ServeOptions.activations,
         OptionSpec(name: "prompt", help: "prompt text", unit: "text"),
         OptionSpec(name: "promptIds", help: "prompt as comma-separated token ids instead of text", unit: "ids"),
         OptionSpec(name: "maxTokens", help: "maximum number of generated tokens", unit: "tokens", defaultValue: "64"),
@@ -57,7 +57,7 @@ enum GenerateCommand {
         let quantization = try ServeConfig.quantization(options.string("quantize"))
         let kvCacheDType = try ServeConfig.kvCacheDType(options.string("kvCacheDtype"))
         let pool = KernelPool(numThreads: threads)
-        pool.bf16Activations = try options.bool("bf16Activations")
+        pool.bf16Activations = try ServeConfig.bf16Activations(options.string("activations"))
         let model: any CausalLM
         let tokenizer: any Tokenizer
         do {

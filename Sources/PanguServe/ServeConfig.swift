@@ -13,8 +13,8 @@ struct ServeConfig {
     var servedModelName: String?
     /// Load-time weight quantization (`--quantize`): none, q8_0 or q4_0.
     var quantization = WeightQuantization.none
-    /// bf16 activations against bf16 weights on the CPU workers (`--bf16-activations`).
-    var bf16Activations = false
+    /// bf16 activations against bf16 weights on the CPU workers (`--activations`, default bf16).
+    var bf16Activations = true
     var http = HTTPServerConfig()
     var devices: [DeviceSpec] = [.cpu(count: 1)]
     /// Share (0, 1] of each NPU card's memory left after the weights that the KV cache takes.
@@ -55,7 +55,7 @@ struct ServeConfig {
         modelPath = o.string("model")
         servedModelName = o.string("servedModelName")
         quantization = try Self.quantization(o.string("quantize"))
-        bf16Activations = try o.bool("bf16Activations")
+        bf16Activations = try Self.bf16Activations(o.string("activations"))
         http.host = o.string("host") ?? "127.0.0.1"
         let port = try o.int("port") ?? 8000
         guard (0...65535).contains(port) else {
@@ -144,6 +144,15 @@ struct ServeConfig {
             )
         }
         return mode
+    }
+
+    /// Parses `--activations` (absent = bf16): whether bf16 weights meet bf16 activations.
+    static func bf16Activations(_ value: String?) throws(CLIError) -> Bool {
+        switch value?.lowercased() ?? "bf16" {
+        case "bf16": return true
+        case "f32": return false
+        default: throw CLIError("invalid value for --activations: '\(value ?? "")' (expected bf16 or f32)")
+        }
     }
 
     /// Parses `--kv-cache-dtype` (absent = f16).

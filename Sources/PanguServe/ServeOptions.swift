@@ -4,12 +4,12 @@ import Foundation
 /// environment variables (`PANGU_SERVE_MAX_NUM_SEQS`), JSON config keys
 /// (`maxNumSeqs`) and `--help`. Precedence: flags > env > file > defaults.
 enum ServeOptions {
-    /// `--bf16-activations`, shared with `generate`.
-    static let bf16Activations = OptionSpec(
-        name: "bf16Activations",
+    /// `--activations`, shared with `generate`.
+    static let activations = OptionSpec(
+        name: "activations",
         help:
-            "against bf16 weights, round the activations to bf16 and multiply on AVX-512 BF16 (vdpbf16ps, as llama.cpp): about 1.8x the prefill and 1.1x the decode of f32 activations, logits about 0.5 % off them",
-        isSwitch: true)
+            "bf16 or f32: against bf16 weights, bf16 rounds the activations to bf16 and multiplies on AVX-512 BF16 (vdpbf16ps, as llama.cpp and vLLM compute bf16 models): about 1.8x the prefill and 1.1x the decode of f32, logits about 0.5 % off an f32 reference, which f32 matches to 1e-4",
+        unit: "type", defaultValue: "bf16")
 
     static let specs: [OptionSpec] = [
         OptionSpec(name: "config", help: "JSON config file (keys are the option names in camelCase)", unit: "file"),
@@ -21,7 +21,7 @@ enum ServeOptions {
             help:
                 "none, q8_0 or q4_0 (quantize the projection matrices of a f32/f16/bf16 checkpoint at load to GGUF's Q8_0, about half the bytes of bf16, or Q4_0, about a quarter)",
             unit: "mode", defaultValue: "none"),
-        bf16Activations,
+        activations,
         OptionSpec(
             name: "servedModelName", help: "model name clients send and see", unit: "name",
             defaultDescription: "the model directory's name"),

@@ -17,7 +17,7 @@ struct ServingStack: Sendable {
     let projectionDType: DType
     /// Element type of the workers' KV caches (`--kv-cache-dtype`).
     let kvCacheDType: DType
-    /// Whether the CPU workers round activations to bf16 against bf16 weights (`--bf16-activations`).
+    /// Whether the CPU workers round activations to bf16 against bf16 weights (`--activations`).
     let bf16Activations: Bool
     let tokenizer: any Tokenizer
     let engine: EngineClient

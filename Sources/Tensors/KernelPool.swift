@@ -30,11 +30,12 @@ public final class KernelPool: @unchecked Sendable {
     /// rounds its input and weights to this type, accumulates in f32 and rounds
     /// its output, as a cube unit does. Set it once, before the first call.
     public var matmulRounding: DType?
-    /// bf16 activations (opt-in, `--bf16-activations`): against bf16 weights, `MatMul.linear`
-    /// rounds x to bf16 (nearest even) and runs AVX-512 BF16's `vdpbf16ps`, twice the f32 FMA's
-    /// rate, as llama.cpp does; products stay exact and sums f32. Off, x stays f32 (the
-    /// reference tests' bound). CPUs without AVX-512 BF16 get the same rounding on the f32
-    /// kernels. Set it once, before the first call.
+    /// bf16 activations (`--activations bf16`, the daemon's default; off here, so the library
+    /// computes in f32 unless asked): against bf16 weights, `MatMul.linear` rounds x to bf16
+    /// (nearest even) and runs AVX-512 BF16's `vdpbf16ps`, twice the f32 FMA's rate, as
+    /// llama.cpp does; products stay exact and sums f32. Off, x stays f32 (the reference
+    /// tests' 1e-4 bound). CPUs without AVX-512 BF16 get the same rounding on the f32 kernels.
+    /// Set it once, before the first call.
     public var bf16Activations = false
     /// True while `MatMul.linearRoundingToDevice` runs its inner kernel (one
     /// caller per pool, so no lock is needed).

@@ -150,21 +150,25 @@ import Testing
         }
     }
 
-    @Test("--bf16-activations is off by default, and parses from a flag or the environment")
-    func bf16ActivationsOption() throws {
-        #expect(try !ServeConfig(OptionValues(arguments: [], specs: ServeOptions.specs)).bf16Activations)
-        let options = try OptionValues(arguments: ["--bf16-activations"], specs: ServeOptions.specs)
-        #expect(try ServeConfig(options).bf16Activations)
-        let env = try ServeOptions.parse([], environment: ["PANGU_SERVE_BF16_ACTIVATIONS": "true"])
-        #expect(try ServeConfig(env).bf16Activations)
+    @Test("--activations is bf16 by default, f32 from a flag or the environment, and refuses other types")
+    func activationsOption() throws {
+        #expect(try ServeConfig(OptionValues(arguments: [], specs: ServeOptions.specs)).bf16Activations)
+        let options = try OptionValues(arguments: ["--activations", "f32"], specs: ServeOptions.specs)
+        #expect(try !ServeConfig(options).bf16Activations)
+        let env = try ServeOptions.parse([], environment: ["PANGU_SERVE_ACTIVATIONS": "f32"])
+        #expect(try !ServeConfig(env).bf16Activations)
+        do {
+            _ = try ServeConfig(OptionValues(arguments: ["--activations", "f16"], specs: ServeOptions.specs))
+            Issue.record("f16 should fail")
+        } catch { #expect(error.description.contains("--activations") && error.description.contains("bf16 or f32")) }
     }
 
     @Test(
-        "a bf16 checkpoint served with --bf16-activations says so in the banner",
+        "the banner says whether a bf16 checkpoint meets bf16 (default) or f32 activations",
         .enabled(
             if: FileManager.default.fileExists(atPath: NPUCommandsTests.tinyModel.path), "../shared/data is absent"))
     func bf16ActivationsBanner() async throws {
-        for (arguments, compute) in [([], "f32 compute"), (["--bf16-activations"], "bf16 activations")] {
+        for (arguments, compute) in [([], "bf16 activations"), (["--activations", "f32"], "f32 compute")] {
             let options = try OptionValues(
                 arguments: arguments + ["--threads", "1", "--kv-cache-bytes", "1000000", "--max-model-len", "64"],
                 specs: ServeOptions.specs)

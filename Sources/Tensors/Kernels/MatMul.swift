@@ -11,7 +11,7 @@ import CKernels
 /// quantized once per call to 8-bit blocks and each block's dot product runs in
 /// integer arithmetic (as llama.cpp does). In prefill, Q4_K / Q6_K weights are
 /// widened to f32 in registers like the float types. With `KernelPool.bf16Activations`
-/// (opt-in), x is rounded to bf16 against bf16 weights (`vdpbf16ps`, as llama.cpp does).
+/// (the daemon's default), x is rounded to bf16 against bf16 weights (`vdpbf16ps`, as llama.cpp does).
 public enum MatMul {
     /// The instructions the kernels run on this CPU, for the start-up banner: "AVX-512 VNNI, BF16, AMX",
     /// "AVX-512 VNNI, BF16", "AVX-512 VNNI", "AVX-512", "AVX2" or "portable C" (`PANGU_KERNEL_ISA` included).
