@@ -182,11 +182,6 @@ typedef void (*value_micro_fn)(float *const *outs, int64_t i, int64_t p0, int64_
 /// 26 layers from memory, C harness: 4.8-5.8 GB/s without, 6-8 with 8 or 32 ahead).
 enum { ROWS_AHEAD = 8 };
 
-/// Prefetches the `headDim` elements at `index` of a cache of `dtype`.
-PG_INLINE void prefetch_kv_row(const void *cache, int64_t index, int64_t headDim, int dtype) {
-    const int size = dtype == PG_DTYPE_F32 ? 4 : 2;
-    prefetch_bytes((const uint8_t *)cache + index * size, (int)headDim * size);
-}
 
 /// Scores of queries [i, i + QR) over positions [p0, end), prefetching the K rows
 /// ahead up to `fetchEnd` (0: none; the other queries' passes find them in L1).
@@ -336,9 +331,19 @@ static int64_t score_stride(const int64_t *numContext, int64_t numQueries) {
     return (max_context(numContext, numQueries) + 7) / 8 * 8;
 }
 
-size_t pg_attention_scratch_bytes(const int64_t *numContext, int64_t numQueries) {
+/// Whether `pg_attention_lanes` takes these queries: 16 or more (a prefill tile), on AVX-512.
+static int lanes_path(int64_t numQueries, int64_t headDim) {
+    return numQueries >= 16 && headDim % 16 == 0 && pg_has_avx512();
+}
+
+size_t pg_attention_scratch_bytes(const int64_t *numContext, int64_t numQueries, int64_t headDim) {
     int64_t ld = score_stride(numContext, numQueries);
-    return (size_t)ld * sizeof(int64_t) + (size_t)(numQueries * ld) * sizeof(float);
+    int64_t scores = numQueries * ld * (int64_t)sizeof(float);
+    if (lanes_path(numQueries, headDim)) {
+        const int64_t lanes = pg_attention_lanes_bytes(numQueries, ld, headDim);
+        scores = lanes > scores ? lanes : scores;
+    }
+    return (size_t)(ld * (int64_t)sizeof(int64_t) + scores);
 }
 
 void pg_attention(const float *const *queries, float *const *outs, const int64_t *numContext, int64_t numQueries,
@@ -349,6 +354,11 @@ void pg_attention(const float *const *queries, float *const *outs, const int64_t
     int64_t *slots = (int64_t *)scratch;
     float *scores = (float *)(slots + ld);
     context_slots(blockTable, blockSize, max_context(numContext, numQueries), slots);
+    if (lanes_path(numQueries, headDim)) {
+        pg_attention_lanes(queries, outs, numContext, numQueries, keys, values, kvDtype, kvStride, slots,
+                           max_context(numContext, numQueries), headDim, scale, slots + ld);
+        return;
+    }
     if (pg_has_avx512() && headDim % 64 == 0) {
         attention_fn run = kvDtype == PG_DTYPE_F16    ? attention512_f16
                            : kvDtype == PG_DTYPE_BF16 ? attention512_bf16

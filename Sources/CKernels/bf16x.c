@@ -47,32 +47,6 @@ PG_INLINE PG_BF16 __m512i round_pairs(const float *x, int64_t count) {
     return _mm512_permutex2var_epi16(halves[0], _mm512_loadu_si512(highHalves), halves[1]);
 }
 
-/// 16 vectors of 16 lanes transposed in place (r[i] lane j <- r[j] lane i).
-PG_INLINE PG_AVX512 void transpose16(__m512 r[16]) {
-    __m512 a[16];
-    for (int i = 0; i < 8; i++) {
-        a[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
-        a[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
-    }
-    for (int i = 0; i < 4; i++)
-        for (int j = 0; j < 2; j++) {
-            const __m512d lo = _mm512_castps_pd(a[4 * i + j]), hi = _mm512_castps_pd(a[4 * i + j + 2]);
-            r[4 * i + 2 * j] = _mm512_castpd_ps(_mm512_unpacklo_pd(lo, hi));
-            r[4 * i + 2 * j + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(lo, hi));
-        }
-    // r[4 i + j]'s 128-bit lane L now holds column 4 L + j of rows 4 i ..< 4 i + 4.
-    for (int j = 0; j < 4; j++) {
-        const __m512 d0 = _mm512_shuffle_f32x4(r[j], r[4 + j], 0x44), d1 = _mm512_shuffle_f32x4(r[j], r[4 + j], 0xEE);
-        const __m512 e0 = _mm512_shuffle_f32x4(r[8 + j], r[12 + j], 0x44),
-                     e1 = _mm512_shuffle_f32x4(r[8 + j], r[12 + j], 0xEE);
-        a[j] = _mm512_shuffle_f32x4(d0, e0, 0x88);
-        a[4 + j] = _mm512_shuffle_f32x4(d0, e0, 0xDD);
-        a[8 + j] = _mm512_shuffle_f32x4(d1, e1, 0x88);
-        a[12 + j] = _mm512_shuffle_f32x4(d1, e1, 0xDD);
-    }
-    for (int i = 0; i < 16; i++) r[i] = a[i];
-}
-
 PG_BF16 void pg_pack_bf16x(const float *x, int64_t m, int64_t k, int64_t u0, int64_t u1, void *dst) {
     const int64_t words = k / 2;
     uint32_t *out = (uint32_t *)dst;

@@ -36,8 +36,12 @@
 #define _mm512_castsi256_si512 simde_mm512_castsi256_si512
 #undef _mm512_castsi512_ps
 #define _mm512_castsi512_ps simde_mm512_castsi512_ps
+#undef _mm512_cmpgt_epi32_mask
+#define _mm512_cmpgt_epi32_mask simde_mm512_cmpgt_epi32_mask
 #undef _mm512_cvtepi8_epi16
 #define _mm512_cvtepi8_epi16 simde_mm512_cvtepi8_epi16
+#undef _mm512_div_ps
+#define _mm512_div_ps simde_mm512_div_ps
 #undef _mm512_dpbusd_epi32
 #define _mm512_dpbusd_epi32 simde_mm512_dpbusd_epi32
 #undef _mm512_extractf64x4_pd
@@ -58,12 +62,24 @@
 #define _mm512_loadu_si512 simde_mm512_loadu_si512
 #undef _mm512_madd_epi16
 #define _mm512_madd_epi16 simde_mm512_madd_epi16
+#undef _mm512_mask_max_ps
+#define _mm512_mask_max_ps simde_mm512_mask_max_ps
+#undef _mm512_maskz_mov_ps
+#define _mm512_maskz_mov_ps simde_mm512_maskz_mov_ps
+#undef _mm512_max_ps
+#define _mm512_max_ps simde_mm512_max_ps
+#undef _mm512_min_ps
+#define _mm512_min_ps simde_mm512_min_ps
 #undef _mm512_mul_ps
 #define _mm512_mul_ps simde_mm512_mul_ps
 #undef _mm512_or_si512
 #define _mm512_or_si512 simde_mm512_or_si512
 #undef _mm512_permutex2var_epi16
 #define _mm512_permutex2var_epi16 simde_mm512_permutex2var_epi16
+#undef _mm512_roundscale_ps
+#define _mm512_roundscale_ps simde_mm512_roundscale_ps
+#undef _mm512_scalef_ps
+#define _mm512_scalef_ps simde_mm512_scalef_ps
 #undef _mm512_set1_epi32
 #define _mm512_set1_epi32 simde_mm512_set1_epi32
 #undef _mm512_set1_epi8
@@ -92,6 +108,8 @@
 #define _mm512_storeu_si512 simde_mm512_storeu_si512
 #undef _mm512_sub_epi8
 #define _mm512_sub_epi8 simde_mm512_sub_epi8
+#undef _mm512_sub_ps
+#define _mm512_sub_ps simde_mm512_sub_ps
 #undef _mm512_unpackhi_pd
 #define _mm512_unpackhi_pd simde_mm512_unpackhi_pd
 #undef _mm512_unpackhi_ps

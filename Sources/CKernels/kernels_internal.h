@@ -74,6 +74,32 @@ PG_INLINE PG_AVX512 __m512 load16(const void *w, int64_t index, int dtype, __mma
     }
 }
 
+/// 16 vectors of 16 lanes transposed in place (r[i] lane j <- r[j] lane i).
+PG_INLINE PG_AVX512 void transpose16(__m512 r[16]) {
+    __m512 a[16];
+    for (int i = 0; i < 8; i++) {
+        a[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+        a[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+    }
+    for (int i = 0; i < 4; i++)
+        for (int j = 0; j < 2; j++) {
+            const __m512d lo = _mm512_castps_pd(a[4 * i + j]), hi = _mm512_castps_pd(a[4 * i + j + 2]);
+            r[4 * i + 2 * j] = _mm512_castpd_ps(_mm512_unpacklo_pd(lo, hi));
+            r[4 * i + 2 * j + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(lo, hi));
+        }
+    // r[4 i + j]'s 128-bit lane L now holds column 4 L + j of rows 4 i ..< 4 i + 4.
+    for (int j = 0; j < 4; j++) {
+        const __m512 d0 = _mm512_shuffle_f32x4(r[j], r[4 + j], 0x44), d1 = _mm512_shuffle_f32x4(r[j], r[4 + j], 0xEE);
+        const __m512 e0 = _mm512_shuffle_f32x4(r[8 + j], r[12 + j], 0x44),
+                     e1 = _mm512_shuffle_f32x4(r[8 + j], r[12 + j], 0xEE);
+        a[j] = _mm512_shuffle_f32x4(d0, e0, 0x88);
+        a[4 + j] = _mm512_shuffle_f32x4(d0, e0, 0xDD);
+        a[8 + j] = _mm512_shuffle_f32x4(d1, e1, 0x88);
+        a[12 + j] = _mm512_shuffle_f32x4(d1, e1, 0xDD);
+    }
+    for (int i = 0; i < 16; i++) r[i] = a[i];
+}
+
 /// Q8_0: 34-byte blocks (f16 scale, 32 x int8).
 enum { PG_Q8_BLOCK = 32, PG_Q8_BYTES = 34 };
 
@@ -376,5 +402,20 @@ PG_INLINE PG_AMX void load_tile_config(int count, const uint8_t *rows, const uin
 PG_AMX void pg_interleaved_rows_amx(const int8_t *q, const float *d, const float *s, int64_t m, int64_t k,
                                     const void *w, int dtype, int64_t g0, int64_t g1, const float *bias, float *out,
                                     int64_t ldo);
+
+/// Prefetches the `headDim` elements at `index` of a KV cache of `dtype`.
+PG_INLINE void prefetch_kv_row(const void *cache, int64_t index, int64_t headDim, int dtype) {
+    const int size = dtype == PG_DTYPE_F32 ? 4 : 2;
+    prefetch_bytes((const uint8_t *)cache + index * size, (int)headDim * size);
+}
+
+/// `pg_attention` with the queries in the lanes of 512-bit registers (attention_lanes.c; AVX-512
+/// CPUs, headDim a multiple of 16): `slots` holds the contexts' `length` (the longest) cache
+/// slots, and `scratch` (64-byte aligned or not) `pg_attention_lanes_bytes`.
+PG_AVX512 void pg_attention_lanes(const float *const *queries, float *const *outs, const int64_t *numContext,
+                                  int64_t numQueries, const void *keys, const void *values, int dtype,
+                                  int64_t kvStride, const int64_t *slots, int64_t length, int64_t headDim,
+                                  float scale, void *scratch);
+int64_t pg_attention_lanes_bytes(int64_t numQueries, int64_t length, int64_t headDim);
 
 #endif

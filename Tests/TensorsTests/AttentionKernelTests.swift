@@ -55,9 +55,16 @@ import Testing
         // Pairs with equal and unequal contexts, a lone last query, and a single query.
         // Contexts ending inside, at and just past a 64-position block, and long ones (every
         // block, with pairs whose contexts end in different blocks).
+        // From 16 queries (a prefill tile) AVX-512 CPUs put the queries in vector lanes: 16 and
+        // 32 of them with contexts ending 1 apart (two GQA heads per token), 17 (a group of one),
+        // 45 (three groups, the last partial) and contexts ending in different 48-row blocks.
+        let tile = { (first: Int, tokens: Int, heads: Int) in
+            (0..<tokens).flatMap { t in Array(repeating: first + t, count: heads) }
+        }
         for contexts in [
             [1, 2, 7, 17, 100], [100, 100, 9, 9], [33], [5, 64, 64, 3, 3, 1], [65, 128, 129, 700, 800, 63, 1],
-            [797, 798, 799],
+            [797, 798, 799], tile(1, 16, 1), tile(490, 16, 2), tile(40, 17, 1), tile(1, 15, 3),
+            (0..<20).map { 1 + $0 * 41 },
         ] {
             let queries = contexts.indices.map { Self.values(headDim, seed: 3 + $0) }
             let qBuffer = UnsafeMutablePointer<Float>.allocate(capacity: contexts.count * headDim)

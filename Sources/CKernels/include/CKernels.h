@@ -189,8 +189,8 @@ void pg_attention(const float *const *queries, float *const *outs, const int64_t
                   const void *keys, const void *values, int kvDtype, int64_t kvStride, const int64_t *blockTable,
                   int64_t blockSize, int64_t headDim, float scale, void *scratch);
 
-/// Scratch bytes `pg_attention` needs for these contexts.
-size_t pg_attention_scratch_bytes(const int64_t *numContext, int64_t numQueries);
+/// Scratch bytes `pg_attention` needs for these contexts and head size.
+size_t pg_attention_scratch_bytes(const int64_t *numContext, int64_t numQueries, int64_t headDim);
 
 /// SwiGLU: gate[i] = silu(gate[i]) * up[i], silu(g) = g / (1 + e^-g).
 void pg_silu_mul(float *gate, const float *up, int64_t count);

@@ -18,7 +18,7 @@ public enum Attention {
         precondition(queries.count == outs.count && queries.count == numContext.count, "one context per query")
         precondition(numContext.allSatisfy { $0 >= 1 }, "every query sees at least its own position")
         precondition(blockTable.count * blockSize >= Int(numContext.max() ?? 0), "block table shorter than the context")
-        let byteCount = pg_attention_scratch_bytes(numContext, Int64(numContext.count))
+        let byteCount = pg_attention_scratch_bytes(numContext, Int64(numContext.count), Int64(headDim))
         withUnsafeTemporaryAllocation(byteCount: byteCount, alignment: 64) { scratch in
             blockTable.withUnsafeBufferPointer { table in
                 table.withMemoryRebound(to: Int64.self) { table64 in
