@@ -14,23 +14,6 @@
 /// groups' queries, 16 KiB, the block stays in a 48 KiB L1). A multiple of SCORE_TILE.
 enum { LANES = 16, ROW_BLOCK = 48, SCORE_TILE = 12 };
 
-/// e^x for 16 lanes: `exp8` (attention.c) on 512-bit registers, 2^n by `vscalefps`.
-PG_INLINE PG_AVX512 __m512 exp16(__m512 x) {
-    x = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(-87.0f)), _mm512_set1_ps(88.0f));
-    const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504f)),
-                                          _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693145752f), x);
-    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(1.42860677e-6f), r);
-    __m512 p = _mm512_set1_ps(1.0f / 720);
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 120));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 24));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 6));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.5f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
-    return _mm512_scalef_ps(p, n);
-}
-
 /// The scratch of one call: queries transposed and scaled, qt[g][j][lane]; the outputs'
 /// running sums, ot[g][j][lane]; scores[p][g][lane]; `rows` widened K or V rows; each lane's
 /// 1 / sum of its softmax terms, and its context (0 for the lanes past the last query); each
