@@ -259,41 +259,34 @@ PG_INLINE PG_VNNI __m256i dot_step_vnni(__m256i acc, __m256i u, __m256i x) { ret
 
 PG_INLINE PG_AVX2 __m256i widen_none(__m256i sums) { return sums; }
 
-/// Adds one group of 8 W rows' dot products with x rows [i, i + RX) into out[(i + a) * ldo .. + 8].
+/// One group of W rows' (8, or 16 for Q8_0x16) dot products with x rows [i, i + RX), written to
+/// out[(i + a) * ldo ..] plus bias[..] (NULL: none; `store_tile`).
 typedef void (*pg_group_tile)(const int8_t *q, const float *d, const float *s, int64_t k, const uint8_t *group,
-                              int64_t i, float *out, int64_t ldo, int RX);
+                              int64_t i, const float *bias, float *out, int64_t ldo, int RX);
 
 /// Target bytes of W per chunk of the interleaved kernels (kept in L2 while every x tile meets it).
 #define PG_INTERLEAVED_CHUNK_BYTES (256 * 1024)
 
-/// Adds two adjacent groups' (16 W rows: `group` and `group + groupStride`) dot products with
-/// x rows [i, i + RX) into out[(i + a) * ldo .. + 16]: the AVX-512 kernels' tile, one 512-bit
+/// Two adjacent groups' (16 W rows: `group` and `group + groupStride`) dot products with x rows
+/// [i, i + RX), written as `pg_group_tile`'s to out[(i + a) * ldo .. + 16]: the AVX-512 kernels' tile, one 512-bit
 /// register holding both groups' 8 lanes.
 typedef void (*pg_pair_tile)(const int8_t *q, const float *d, const float *s, int64_t k, const uint8_t *group,
-                             int64_t groupStride, int64_t i, float *out, int64_t ldo, int RX);
+                             int64_t groupStride, int64_t i, const float *bias, float *out, int64_t ldo, int RX);
 
 /// Groups [c0, c1) (of `groupRows` W rows) against x rows [i, i + RX): pairs of groups by `pair`
 /// where one is given, the rest one by one by `tile`.
 PG_INLINE PG_AVX2 void tile_groups(const int8_t *q, const float *d, const float *s, int64_t k, const void *w,
-                                   int64_t groupStride, int groupRows, int64_t c0, int64_t c1, int64_t i, float *out,
-                                   int64_t ldo, pg_group_tile tile, pg_pair_tile pair, int RX) {
+                                   int64_t groupStride, int groupRows, int64_t c0, int64_t c1, int64_t i,
+                                   const float *bias, float *out, int64_t ldo, pg_group_tile tile, pg_pair_tile pair,
+                                   int RX) {
     int64_t g = c0;
     if (pair)
         for (; g + 2 <= c1; g += 2)
-            pair(q, d, s, k, (const uint8_t *)w + g * groupStride, groupStride, i, out + g * groupRows, ldo, RX);
-    for (; g < c1; g++) tile(q, d, s, k, (const uint8_t *)w + g * groupStride, i, out + g * groupRows, ldo, RX);
-}
-
-/// out[(i + a) * ldo + r] = bias[r] (0 without a bias) for a < RX and r in [r0, r1): the rows a
-/// tile then adds into, set just before, so they are in L1 (a pass over the whole output
-/// first wrote m x n floats to memory that each tile then read back; C harness, Q8_0x16 at
-/// m = 512: 61-63 -> 64-65 % of the `vpdpbusd` peak).
-PG_INLINE void init_rows(float *out, int64_t ldo, const float *bias, int64_t i, int RX, int64_t r0, int64_t r1) {
-    for (int a = 0; a < RX; a++) {
-        float *row = out + (i + a) * ldo;
-        if (bias) memcpy(row + r0, bias + r0, sizeof(float) * (size_t)(r1 - r0));
-        else memset(row + r0, 0, sizeof(float) * (size_t)(r1 - r0));
-    }
+            pair(q, d, s, k, (const uint8_t *)w + g * groupStride, groupStride, i, bias ? bias + g * groupRows : NULL,
+                 out + g * groupRows, ldo, RX);
+    for (; g < c1; g++)
+        tile(q, d, s, k, (const uint8_t *)w + g * groupStride, i, bias ? bias + g * groupRows : NULL,
+             out + g * groupRows, ldo, RX);
 }
 
 /// out[.., 8 g0 ..< 8 g1] = bias + x W^T for groups [g0, g1) of `groupStride` bytes (`groupRows`
@@ -310,32 +303,39 @@ PG_INLINE PG_AVX2 void interleaved_rows(const int8_t *q, const float *d, const f
     // pair. Q4_0 on one Zen 5 core: 28-28.6 -> 33.5-34 GB/s of W (C harness); ModelBench
     // decode at 2 threads 55.0-55.7 -> 60.5-61.4 tok/s.
     if (m == 1 && pair) {
-        init_rows(out, ldo, bias, 0, 1, g0 * groupRows, g1 * groupRows);
-        tile_groups(q, d, s, k, w, groupStride, groupRows, g0, g1, 0, out, ldo, tile, NULL, 1);
+        tile_groups(q, d, s, k, w, groupStride, groupRows, g0, g1, 0, bias, out, ldo, tile, NULL, 1);
         return;
     }
     int64_t chunk = PG_INTERLEAVED_CHUNK_BYTES / groupStride > 0 ? PG_INTERLEAVED_CHUNK_BYTES / groupStride : 1;
     if (pair) chunk = (chunk + 1) / 2 * 2;
     for (int64_t c0 = g0; c0 < g1; c0 += chunk) {
         const int64_t c1 = c0 + chunk < g1 ? c0 + chunk : g1;
-        for (int64_t i = 0; i < m;) {
-            const int RX = height == 8 && i + 8 <= m ? 8 : i + 4 <= m ? 4 : 1;
-            init_rows(out, ldo, bias, i, RX, c0 * groupRows, c1 * groupRows);
-            // Constant RX in each call, so each is the tile specialised for it.
-            if (RX == 8) tile_groups(q, d, s, k, w, groupStride, groupRows, c0, c1, i, out, ldo, tile, pair, 8);
-            else if (RX == 4) tile_groups(q, d, s, k, w, groupStride, groupRows, c0, c1, i, out, ldo, tile, pair, 4);
-            else tile_groups(q, d, s, k, w, groupStride, groupRows, c0, c1, i, out, ldo, tile, pair, 1);
-            i += RX;
-        }
+        int64_t i = 0;
+        if (height == 8)
+            for (; i + 8 <= m; i += 8)
+                tile_groups(q, d, s, k, w, groupStride, groupRows, c0, c1, i, bias, out, ldo, tile, pair, 8);
+        for (; i + 4 <= m; i += 4)
+            tile_groups(q, d, s, k, w, groupStride, groupRows, c0, c1, i, bias, out, ldo, tile, pair, 4);
+        for (; i < m; i++) tile_groups(q, d, s, k, w, groupStride, groupRows, c0, c1, i, bias, out, ldo, tile, pair, 1);
     }
 }
 
-/// out[a * ldo .. + 8] += acc[a] for a < RX (a tile's 8 rows of results for each x row).
-PG_INLINE PG_AVX2 void add_tile(float *out, int64_t ldo, const __m256 *acc, int RX) {
-    for (int a = 0; a < RX; a++) _mm256_storeu_ps(out + a * ldo, _mm256_add_ps(_mm256_loadu_ps(out + a * ldo), acc[a]));
+/// out[a * ldo .. + 8] = acc[a] + bias[0 .. 8] (a tile's 8 rows of results for each x row a < RX;
+/// no bias: NULL). The tiles cover all of k, so they write their outputs once: setting them
+/// first (or reading them back to add) cost a pass whose stores waited on memory (C harness,
+/// Q8_0x16 at m = 512: 61-63 -> 64-66 % of the `vpdpbusd` peak; ModelBench Q8_0 prefill +2-5 %).
+PG_INLINE PG_AVX2 void store_tile(float *out, int64_t ldo, const __m256 *acc, int RX, const float *bias) {
+    const __m256 b = bias ? _mm256_loadu_ps(bias) : _mm256_setzero_ps();
+    for (int a = 0; a < RX; a++) _mm256_storeu_ps(out + a * ldo, _mm256_add_ps(acc[a], b));
 }
 
-/// `add_tile` for a pair tile's 16 rows.
+/// `store_tile` for a pair tile's (or a Q8_0x16 group's) 16 rows.
+PG_INLINE PG_VNNI void store_tile16(float *out, int64_t ldo, const __m512 *acc, int RX, const float *bias) {
+    const __m512 b = bias ? _mm512_loadu_ps(bias) : _mm512_setzero_ps();
+    for (int a = 0; a < RX; a++) _mm512_storeu_ps(out + a * ldo, _mm512_add_ps(acc[a], b));
+}
+
+/// out[a * ldo .. + 16] += acc[a], for the AMX tiles (amx.c), whose callers set out first.
 PG_INLINE PG_VNNI void add_tile16(float *out, int64_t ldo, const __m512 *acc, int RX) {
     for (int a = 0; a < RX; a++) _mm512_storeu_ps(out + a * ldo, _mm512_add_ps(_mm512_loadu_ps(out + a * ldo), acc[a]));
 }

@@ -42,10 +42,10 @@ float pg_q4_0x8_element(const void *w, int64_t k, int64_t row, int64_t col) {
 }
 
 /// One group of 8 W rows (`group`, all its blocks) against x rows [i, i + RX):
-/// out[(i + a) * ldo + r .. r + 8] += the 8 rows' dot products with x row i + a.
+/// out[(i + a) * ldo + r .. r + 8] = bias + the 8 rows' dot products with x row i + a.
 /// Inlined with constant `step` and `widen` (the ISA's dot step, see `pg_dot_step`).
 PG_INLINE PG_AVX2 void q4_0x8_tile_with(const int8_t *q, const float *d, const float *s, int64_t k,
-                                        const uint8_t *group, int64_t i, float *out, int64_t ldo, int RX,
+                                        const uint8_t *group, int64_t i, const float *bias, float *out, int64_t ldo, int RX,
                                         pg_dot_step step, pg_dot_widen widen, int prefetchBytes) {
     const int64_t numBlocks = k / PG_Q8_BLOCK;
     const __m256i low = _mm256_set1_epi8(0x0F);
@@ -78,24 +78,24 @@ PG_INLINE PG_AVX2 void q4_0x8_tile_with(const int8_t *q, const float *d, const f
             acc[a] = _mm256_fmadd_ps(x, dw, acc[a]);
         }
     }
-    add_tile(out + i * ldo, ldo, acc, RX);
+    store_tile(out + i * ldo, ldo, acc, RX, bias);
 }
 
 PG_INLINE PG_AVX2 void q4_0x8_tile(const int8_t *q, const float *d, const float *s, int64_t k, const uint8_t *group,
-                                   int64_t i, float *out, int64_t ldo, int RX) {
-    q4_0x8_tile_with(q, d, s, k, group, i, out, ldo, RX, dot16_step_avx2, widen16_avx2, PG_DECODE_PREFETCH_BYTES);
+                                   int64_t i, const float *bias, float *out, int64_t ldo, int RX) {
+    q4_0x8_tile_with(q, d, s, k, group, i, bias, out, ldo, RX, dot16_step_avx2, widen16_avx2, PG_DECODE_PREFETCH_BYTES);
 }
 
 PG_INLINE PG_VNNI void q4_0x8_tile_vnni(const int8_t *q, const float *d, const float *s, int64_t k,
-                                        const uint8_t *group, int64_t i, float *out, int64_t ldo, int RX) {
-    q4_0x8_tile_with(q, d, s, k, group, i, out, ldo, RX, dot_step_vnni, widen_none, PG_VNNI_DECODE_PREFETCH_BYTES);
+                                        const uint8_t *group, int64_t i, const float *bias, float *out, int64_t ldo, int RX) {
+    q4_0x8_tile_with(q, d, s, k, group, i, bias, out, ldo, RX, dot_step_vnni, widen_none, PG_VNNI_DECODE_PREFETCH_BYTES);
 }
 
 /// `q4_0x8_tile` for two adjacent groups (16 W rows) on 512-bit registers with `vpdpbusd`.
 /// Each x row keeps 2 chains of sums (low and high nibbles), so a block's 8 `vpdpbusd` are
 /// not one chain of their latency; tiles of up to 8 x rows (AVX-512 has 32 registers).
 PG_INLINE PG_VNNI void q4_0x8_pair_vnni(const int8_t *q, const float *d, const float *s, int64_t k,
-                                        const uint8_t *group, int64_t groupStride, int64_t i, float *out, int64_t ldo,
+                                        const uint8_t *group, int64_t groupStride, int64_t i, const float *bias, float *out, int64_t ldo,
                                         int RX) {
     const int64_t numBlocks = k / PG_Q8_BLOCK;
     const __m512i low = _mm512_set1_epi8(0x0F);
@@ -125,7 +125,7 @@ PG_INLINE PG_VNNI void q4_0x8_pair_vnni(const int8_t *q, const float *d, const f
         const int64_t at = scale_index(i, b, numBlocks);  // the tile's rows' scales are adjacent
         add_block16(acc, sums, dw, d + at, s + at, eight, RX);
     }
-    add_tile16(out + i * ldo, ldo, acc, RX);
+    store_tile16(out + i * ldo, ldo, acc, RX, bias);
 }
 
 PG_AVX2 void pg_q4_0x8_rows_avx2(const int8_t *q, const float *d, const float *s, int64_t m, int64_t k, const void *w,

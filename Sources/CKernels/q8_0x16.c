@@ -43,7 +43,7 @@ float pg_q8_0x16_element(const void *w, int64_t k, int64_t row, int64_t col) {
 /// [i, i + RX) with AVX2's dot step, prefetching decode's W about 1 KiB ahead (in the first x tile
 /// of each W chunk too).
 PG_INLINE PG_AVX2 void q8_0x16_halves(const int8_t *q, const float *d, int64_t k, const uint8_t *group, int h0,
-                                      const int H, int64_t i, float *out, int64_t ldo, int RX) {
+                                      const int H, int64_t i, const float *bias, float *out, int64_t ldo, int RX) {
     const int64_t numBlocks = k / PG_Q8_BLOCK;
     __m256 acc[2][4];
     for (int h = 0; h < H; h++)
@@ -72,20 +72,21 @@ PG_INLINE PG_AVX2 void q8_0x16_halves(const int8_t *q, const float *d, int64_t k
             }
         }
     }
-    for (int h = 0; h < H; h++) add_tile(out + i * ldo + 8 * (h0 + h), ldo, acc[h], RX);
+    for (int h = 0; h < H; h++)
+        store_tile(out + i * ldo + 8 * (h0 + h), ldo, acc[h], RX, bias ? bias + 8 * (h0 + h) : NULL);
 }
 
 /// A group on AVX2: decode (one x row) takes both halves in one pass over W; batches take one
 /// half at a time (16 registers hold one half's sums and totals for 4 x rows).
 PG_INLINE PG_AVX2 void q8_0x16_tile(const int8_t *q, const float *d, const float *s, int64_t k, const uint8_t *group,
-                                    int64_t i, float *out, int64_t ldo, int RX) {
+                                    int64_t i, const float *bias, float *out, int64_t ldo, int RX) {
     (void)s;
     if (RX == 1) {
-        q8_0x16_halves(q, d, k, group, 0, 2, i, out, ldo, 1);
+        q8_0x16_halves(q, d, k, group, 0, 2, i, bias, out, ldo, 1);
         return;
     }
-    q8_0x16_halves(q, d, k, group, 0, 1, i, out, ldo, RX);
-    q8_0x16_halves(q, d, k, group, 1, 1, i, out, ldo, RX);
+    q8_0x16_halves(q, d, k, group, 0, 1, i, bias, out, ldo, RX);
+    q8_0x16_halves(q, d, k, group, 1, 1, i, bias, out, ldo, RX);
 }
 
 /// One group (16 W rows) against x rows [i, i + RX) on 512-bit registers with `vpdpbusd`.
@@ -96,10 +97,10 @@ PG_INLINE PG_AVX2 void q8_0x16_tile(const int8_t *q, const float *d, const float
 /// PG_VNNI_DECODE_PREFETCH_BYTES ahead, batches PG_Q8_PREFETCH_BYTES (from L2 after the first x
 /// tile: C harness, m = 512, +1-2 points of the peak).
 PG_INLINE PG_VNNI void q8_0x16_tile_vnni(const int8_t *q, const float *d, const float *s, int64_t k,
-                                         const uint8_t *group, int64_t i, float *out, int64_t ldo, int RX) {
+                                         const uint8_t *group, int64_t i, const float *bias, float *out, int64_t ldo, int RX) {
     const int64_t numBlocks = k / PG_Q8_BLOCK;
     const __m512i offset = _mm512_set1_epi8((char)0x80);
-    const __m256 bias = _mm256_set1_ps(128.0f);
+    const __m256 offset128 = _mm256_set1_ps(128.0f);
     const int64_t ahead = RX == 1 ? PG_PREFETCH_AHEAD(PG_VNNI_DECODE_PREFETCH_BYTES, BLOCK_BYTES)
                                   : PG_PREFETCH_AHEAD(PG_Q8_PREFETCH_BYTES, BLOCK_BYTES);
     __m512 acc[8];
@@ -117,9 +118,9 @@ PG_INLINE PG_VNNI void q8_0x16_tile_vnni(const int8_t *q, const float *d, const 
         }
         const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)p));
         const int64_t at = scale_index(i, b, numBlocks);  // the tile's rows' scales are adjacent
-        add_block16(acc, sums, dw, d + at, s + at, bias, RX);
+        add_block16(acc, sums, dw, d + at, s + at, offset128, RX);
     }
-    add_tile16(out + i * ldo, ldo, acc, RX);
+    store_tile16(out + i * ldo, ldo, acc, RX, bias);
 }
 
 PG_AVX2 void pg_q8_0x16_rows_avx2(const int8_t *q, const float *d, const float *s, int64_t m, int64_t k,

@@ -137,7 +137,7 @@ static void interleaved_rows_portable(const int8_t *q, const float *d, int64_t m
 static void interleaved_linear_rows(const int8_t *q, const float *d, const float *s, int64_t m, int64_t k,
                                     const void *w, int dtype, int64_t r0, int64_t r1, const float *bias, float *out,
                                     int64_t ldo) {
-    // The AVX2 and VNNI kernels set their rows themselves (`init_rows`); AMX tiles add.
+    // The AVX2 and VNNI tiles write their rows with the bias (`store_tile`); AMX tiles add.
     if (!pg_has_avx2_fma() || (dtype != PG_DTYPE_Q6_KX8 && pg_has_amx()))
         for (int64_t i = 0; i < m; i++)
             for (int64_t r = r0; r < r1; r++) out[i * ldo + r] = bias ? bias[r] : 0.0f;
