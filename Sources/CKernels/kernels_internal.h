@@ -359,16 +359,15 @@ PG_INLINE PG_VNNI void offset_terms(float offsets[8], const float *s, __m256 sca
     _mm256_storeu_ps(offsets, _mm256_mul_ps(scale, _mm256_loadu_ps(s)));
 }
 
-/// One block of a 16-row tile into its totals: acc[a] += d_w (d_x sum_a - offset s_x), with each
-/// x row's sums in two chains, d_x and s_x the tile's rows' adjacent scales, and `offset` the
-/// format's (Q8_0: 128, Q4_0: 8).
-PG_INLINE PG_VNNI void add_block16(__m512 *acc, __m512i sums[][2], __m512 dw, const float *d, const float *s,
+/// One block of a 16-row tile into its totals: acc[a] += d_w (d_x sums[a] - offset s_x), with d_x
+/// and s_x the tile's rows' adjacent scales, and `offset` the format's (Q8_0: 128, Q4_0: 8).
+PG_INLINE PG_VNNI void add_block16(__m512 *acc, const __m512i *sums, __m512 dw, const float *d, const float *s,
                                    __m256 offset, int RX) {
     float offsets[8];
     offset_terms(offsets, s, offset);
     for (int a = 0; a < RX; a++) {
-        const __m512i sum = _mm512_add_epi32(sums[a][0], sums[a][1]);
-        const __m512 x = _mm512_fmsub_ps(_mm512_cvtepi32_ps(sum), _mm512_set1_ps(d[a]), _mm512_set1_ps(offsets[a]));
+        const __m512 x =
+            _mm512_fmsub_ps(_mm512_cvtepi32_ps(sums[a]), _mm512_set1_ps(d[a]), _mm512_set1_ps(offsets[a]));
         acc[a] = _mm512_fmadd_ps(x, dw, acc[a]);
     }
 }

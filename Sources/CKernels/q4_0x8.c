@@ -45,7 +45,8 @@ float pg_q4_0x8_element(const void *w, int64_t k, int64_t row, int64_t col) {
 /// out[(i + a) * ldo + r .. r + 8] = bias + the 8 rows' dot products with x row i + a.
 /// Inlined with constant `step` and `widen` (the ISA's dot step, see `pg_dot_step`).
 PG_INLINE PG_AVX2 void q4_0x8_tile_with(const int8_t *q, const float *d, const float *s, int64_t k,
-                                        const uint8_t *group, int64_t i, const float *bias, float *out, int64_t ldo, int RX,
+                                        const uint8_t *group, int64_t i, const float *bias, float *out, int64_t ldo,
+                                        int RX,
                                         pg_dot_step step, pg_dot_widen widen, int prefetchBytes) {
     const int64_t numBlocks = k / PG_Q8_BLOCK;
     const __m256i low = _mm256_set1_epi8(0x0F);
@@ -87,16 +88,18 @@ PG_INLINE PG_AVX2 void q4_0x8_tile(const int8_t *q, const float *d, const float 
 }
 
 PG_INLINE PG_VNNI void q4_0x8_tile_vnni(const int8_t *q, const float *d, const float *s, int64_t k,
-                                        const uint8_t *group, int64_t i, const float *bias, float *out, int64_t ldo, int RX) {
-    q4_0x8_tile_with(q, d, s, k, group, i, bias, out, ldo, RX, dot_step_vnni, widen_none, PG_VNNI_DECODE_PREFETCH_BYTES);
+                                        const uint8_t *group, int64_t i, const float *bias, float *out, int64_t ldo,
+                                        int RX) {
+    q4_0x8_tile_with(q, d, s, k, group, i, bias, out, ldo, RX, dot_step_vnni, widen_none,
+                     PG_VNNI_DECODE_PREFETCH_BYTES);
 }
 
 /// `q4_0x8_tile` for two adjacent groups (16 W rows) on 512-bit registers with `vpdpbusd`.
 /// Each x row keeps 2 chains of sums (low and high nibbles), so a block's 8 `vpdpbusd` are
 /// not one chain of their latency; tiles of up to 8 x rows (AVX-512 has 32 registers).
 PG_INLINE PG_VNNI void q4_0x8_pair_vnni(const int8_t *q, const float *d, const float *s, int64_t k,
-                                        const uint8_t *group, int64_t groupStride, int64_t i, const float *bias, float *out, int64_t ldo,
-                                        int RX) {
+                                        const uint8_t *group, int64_t groupStride, int64_t i, const float *bias,
+                                        float *out, int64_t ldo, int RX) {
     const int64_t numBlocks = k / PG_Q8_BLOCK;
     const __m512i low = _mm512_set1_epi8(0x0F);
     const __m256 eight = _mm256_set1_ps(8.0f);
@@ -123,7 +126,9 @@ PG_INLINE PG_VNNI void q4_0x8_pair_vnni(const int8_t *q, const float *d, const f
         }
         const __m512 dw = scales_pair(p, groupStride);
         const int64_t at = scale_index(i, b, numBlocks);  // the tile's rows' scales are adjacent
-        add_block16(acc, sums, dw, d + at, s + at, eight, RX);
+        __m512i sum[8];
+        for (int a = 0; a < RX; a++) sum[a] = _mm512_add_epi32(sums[a][0], sums[a][1]);
+        add_block16(acc, sum, dw, d + at, s + at, eight, RX);
     }
     store_tile16(out + i * ldo, ldo, acc, RX, bias);
 }

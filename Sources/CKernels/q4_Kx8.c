@@ -60,7 +60,8 @@ PG_INLINE PG_AVX2 __m256i bytes_to_lanes(const uint8_t *p) {
 /// One group of 8 W rows (all its super-blocks) against x rows [i, i + RX), RX <= 8:
 /// out[(i + a) * ldo .. + 8] = bias + the 8 rows' dot products with x row i + a.
 PG_INLINE PG_AVX2 void q4_Kx8_tile_with(const int8_t *q, const float *d, const float *s, int64_t k,
-                                        const uint8_t *group, int64_t i, const float *bias, float *out, int64_t ldo, int RX, int ahead) {
+                                        const uint8_t *group, int64_t i, const float *bias, float *out, int64_t ldo,
+                                        int RX, int ahead) {
     const int64_t numBlocks = k / PG_QK_BLOCK, numXBlocks = k / PG_Q8_BLOCK;
     const __m256i low = _mm256_set1_epi8(0x0F);
     __m256 acc[8];
@@ -115,7 +116,8 @@ PG_INLINE PG_AVX2 void q4_Kx8_tile(const int8_t *q, const float *d, const float 
 /// super-block ahead left a Zen 5 core reading Q4_K_M weights at 71-75 % of a streaming read; 8 KiB
 /// and more at 86-95 % (ModelBench decode, 1 thread: 36.5 -> 45-47.6 tok/s).
 PG_INLINE PG_AVX2 void q4_Kx8_tile_vnni(const int8_t *q, const float *d, const float *s, int64_t k,
-                                        const uint8_t *group, int64_t i, const float *bias, float *out, int64_t ldo, int RX) {
+                                        const uint8_t *group, int64_t i, const float *bias, float *out, int64_t ldo,
+                                        int RX) {
     q4_Kx8_tile_with(q, d, s, k, group, i, bias, out, ldo, RX,
                      PG_PREFETCH_AHEAD(PG_VNNI_DECODE_PREFETCH_BYTES, PG_Q4KX8_BYTES));
 }
@@ -132,8 +134,8 @@ PG_INLINE PG_VNNI __m512 byte_pair_to_ps(const uint8_t *p, int64_t groupStride) 
 /// chains) are scaled in f32 by d_w sc (16 rows per register, made once per tile) into the
 /// super-block's sum, which d_x then scales; the mins as in `q4_Kx8_tile`.
 PG_INLINE PG_VNNI void q4_Kx8_pair_vnni(const int8_t *q, const float *d, const float *s, int64_t k,
-                                        const uint8_t *group, int64_t groupStride, int64_t i, const float *bias, float *out, int64_t ldo,
-                                        int RX) {
+                                        const uint8_t *group, int64_t groupStride, int64_t i, const float *bias,
+                                        float *out, int64_t ldo, int RX) {
     const int64_t numBlocks = k / PG_QK_BLOCK, numXBlocks = k / PG_Q8_BLOCK;
     const __m512i low = _mm512_set1_epi8(0x0F);
     __m512 acc[8];
@@ -184,7 +186,8 @@ PG_INLINE PG_VNNI void q4_Kx8_pair_vnni(const int8_t *q, const float *d, const f
 
 PG_AVX2 void pg_q4_Kx8_rows_avx2(const int8_t *q, const float *d, const float *s, int64_t m, int64_t k, const void *w,
                                  int64_t g0, int64_t g1, const float *bias, float *out, int64_t ldo) {
-    interleaved_rows(q, d, s, m, k, w, k / PG_QK_BLOCK * PG_Q4KX8_BYTES, 8, g0, g1, bias, out, ldo, q4_Kx8_tile, NULL, 4);
+    interleaved_rows(q, d, s, m, k, w, k / PG_QK_BLOCK * PG_Q4KX8_BYTES, 8, g0, g1, bias, out, ldo, q4_Kx8_tile,
+                     NULL, 4);
 }
 
 PG_VNNI void pg_q4_Kx8_rows_vnni(const int8_t *q, const float *d, const float *s, int64_t m, int64_t k, const void *w,

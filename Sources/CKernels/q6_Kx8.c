@@ -75,7 +75,8 @@ PG_INLINE PG_AVX2 __m256i q6_piece(const uint8_t *p, int s, int t) {
 
 /// One group of 8 W rows (all its super-blocks) against x rows [i, i + RX), RX <= 8, `q` holding x + 128.
 PG_INLINE PG_AVX2 void q6_Kx8_tile_with(const int8_t *q, const float *d, const float *s, int64_t k,
-                                        const uint8_t *group, int64_t i, const float *bias, float *out, int64_t ldo, int RX, int ahead) {
+                                        const uint8_t *group, int64_t i, const float *bias, float *out, int64_t ldo,
+                                        int RX, int ahead) {
     (void)s;
     const int64_t numBlocks = k / PG_QK_BLOCK, numXBlocks = k / PG_Q8_BLOCK;
     __m256 acc[8];
@@ -120,7 +121,8 @@ PG_INLINE PG_AVX2 void q6_Kx8_tile(const int8_t *q, const float *d, const float 
 
 /// The tile for decode on AVX-512 VNNI CPUs: about 8 KiB ahead, as `q4_Kx8_tile_vnni`.
 PG_INLINE PG_AVX2 void q6_Kx8_tile_vnni(const int8_t *q, const float *d, const float *s, int64_t k,
-                                        const uint8_t *group, int64_t i, const float *bias, float *out, int64_t ldo, int RX) {
+                                        const uint8_t *group, int64_t i, const float *bias, float *out, int64_t ldo,
+                                        int RX) {
     q6_Kx8_tile_with(q, d, s, k, group, i, bias, out, ldo, RX,
                      PG_PREFETCH_AHEAD(PG_VNNI_DECODE_PREFETCH_BYTES, KX6_BYTES));
 }
@@ -152,8 +154,8 @@ PG_INLINE PG_VNNI void q6_scales_pair(const uint8_t *p, int64_t groupStride, int
 /// scaled in f32 by d_w sc (16 rows per register, made once per tile) into the super-block's
 /// sum, 128 d_w corr takes the offset out again, and d_x scales what is left.
 PG_INLINE PG_VNNI void q6_Kx8_pair_vnni(const int8_t *q, const float *d, const float *s, int64_t k,
-                                        const uint8_t *group, int64_t groupStride, int64_t i, const float *bias, float *out, int64_t ldo,
-                                        int RX) {
+                                        const uint8_t *group, int64_t groupStride, int64_t i, const float *bias,
+                                        float *out, int64_t ldo, int RX) {
     (void)s;
     const int64_t numBlocks = k / PG_QK_BLOCK, numXBlocks = k / PG_Q8_BLOCK;
     // The sums start at the bias, set before the loop (a choice in it doubled this tile's time).

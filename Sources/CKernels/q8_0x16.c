@@ -92,12 +92,14 @@ PG_INLINE PG_AVX2 void q8_0x16_tile(const int8_t *q, const float *d, const float
 /// One group (16 W rows) against x rows [i, i + RX) on 512-bit registers with `vpdpbusd`.
 /// W is made unsigned, u = w + 128 (one XOR per chunk, shared by the tile's x rows), so x
 /// needs no sign work: d_w d_x sum(w q_x) = d_w (d_x sum(u q_x) - 128 s_x), with s_x =
-/// d_x sum(q_x) from the activations (as Q4_0's offset of 8). Each x row keeps 2 chains of
-/// sums (chunk t % 2); tiles of up to 8 x rows. W is one stream: decode prefetches it
+/// d_x sum(q_x) from the activations (as Q4_0's offset of 8). Each x row keeps one chain of
+/// sums: a tile's 8 x rows are 8 chains, enough for `vpdpbusd`'s latency (two per row cost an
+/// add per block: C harness, m = 512, 65 -> 66 % of the peak). W is one stream: decode prefetches it
 /// PG_VNNI_DECODE_PREFETCH_BYTES ahead, batches PG_Q8_PREFETCH_BYTES (from L2 after the first x
 /// tile: C harness, m = 512, +1-2 points of the peak).
 PG_INLINE PG_VNNI void q8_0x16_tile_vnni(const int8_t *q, const float *d, const float *s, int64_t k,
-                                         const uint8_t *group, int64_t i, const float *bias, float *out, int64_t ldo, int RX) {
+                                         const uint8_t *group, int64_t i, const float *bias, float *out, int64_t ldo,
+                                         int RX) {
     const int64_t numBlocks = k / PG_Q8_BLOCK;
     const __m512i offset = _mm512_set1_epi8((char)0x80);
     const __m256 offset128 = _mm256_set1_ps(128.0f);
@@ -108,13 +110,12 @@ PG_INLINE PG_VNNI void q8_0x16_tile_vnni(const int8_t *q, const float *d, const 
     const uint8_t *p = group;
     for (int64_t b = 0; b < numBlocks; b++, p += BLOCK_BYTES) {
         prefetch_bytes(p + ahead, BLOCK_BYTES);
-        __m512i sums[8][2];
-        for (int a = 0; a < RX; a++) sums[a][0] = sums[a][1] = _mm512_setzero_si512();
+        __m512i sums[8];
+        for (int a = 0; a < RX; a++) sums[a] = _mm512_setzero_si512();
         for (int t = 0; t < 8; t++) {
             const __m512i u = _mm512_xor_si512(_mm512_loadu_si512(p + SCALES_BYTES + CHUNK_BYTES * t), offset);
             for (int a = 0; a < RX; a++)
-                sums[a][t % 2] = _mm512_dpbusd_epi32(sums[a][t % 2], u,
-                                                     broadcast4_512(q + (i + a) * k + b * PG_Q8_BLOCK + 4 * t));
+                sums[a] = _mm512_dpbusd_epi32(sums[a], u, broadcast4_512(q + (i + a) * k + b * PG_Q8_BLOCK + 4 * t));
         }
         const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)p));
         const int64_t at = scale_index(i, b, numBlocks);  // the tile's rows' scales are adjacent
