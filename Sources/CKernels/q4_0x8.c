@@ -95,8 +95,9 @@ PG_INLINE PG_VNNI void q4_0x8_tile_vnni(const int8_t *q, const float *d, const f
 }
 
 /// `q4_0x8_tile` for two adjacent groups (16 W rows) on 512-bit registers with `vpdpbusd`.
-/// Each x row keeps 2 chains of sums (low and high nibbles), so a block's 8 `vpdpbusd` are
-/// not one chain of their latency; tiles of up to 8 x rows (AVX-512 has 32 registers).
+/// Each x row keeps one chain of sums, fed the low nibbles of a chunk for every x row, then the
+/// high ones, so 8 x rows are 8 chains between dependent `vpdpbusd` (two chains per row cost an
+/// add per block: C harness, m = 512, 64.2 -> 65.5 % of the peak); tiles of up to 8 x rows.
 PG_INLINE PG_VNNI void q4_0x8_pair_vnni(const int8_t *q, const float *d, const float *s, int64_t k,
                                         const uint8_t *group, int64_t groupStride, int64_t i, const float *bias,
                                         float *out, int64_t ldo, int RX) {
@@ -111,24 +112,21 @@ PG_INLINE PG_VNNI void q4_0x8_pair_vnni(const int8_t *q, const float *d, const f
             prefetch_bytes(p + PG_PREFETCH_AHEAD(PG_PAIR_PREFETCH_BYTES, GROUP_BYTES), GROUP_BYTES);
             prefetch_bytes(p + groupStride + PG_PREFETCH_AHEAD(PG_PAIR_PREFETCH_BYTES, GROUP_BYTES), GROUP_BYTES);
         }
-        __m512i sums[8][2];
-        for (int a = 0; a < RX; a++)
-            for (int h = 0; h < 2; h++) sums[a][h] = _mm512_setzero_si512();
+        __m512i sums[8];
+        for (int a = 0; a < RX; a++) sums[a] = _mm512_setzero_si512();
         for (int c = 0; c < 4; c++) {
             const __m512i packed = load_pair(p + 16 + 32 * c, groupStride);
             const __m512i lo = _mm512_and_si512(packed, low);
             const __m512i hi = _mm512_and_si512(_mm512_srli_epi16(packed, 4), low);
-            for (int a = 0; a < RX; a++) {
-                const int8_t *x = q + (i + a) * k + b * PG_Q8_BLOCK;
-                sums[a][0] = _mm512_dpbusd_epi32(sums[a][0], lo, broadcast4_512(x + 4 * c));
-                sums[a][1] = _mm512_dpbusd_epi32(sums[a][1], hi, broadcast4_512(x + 16 + 4 * c));
-            }
+            for (int a = 0; a < RX; a++)
+                sums[a] = _mm512_dpbusd_epi32(sums[a], lo, broadcast4_512(q + (i + a) * k + b * PG_Q8_BLOCK + 4 * c));
+            for (int a = 0; a < RX; a++)
+                sums[a] =
+                    _mm512_dpbusd_epi32(sums[a], hi, broadcast4_512(q + (i + a) * k + b * PG_Q8_BLOCK + 16 + 4 * c));
         }
         const __m512 dw = scales_pair(p, groupStride);
         const int64_t at = scale_index(i, b, numBlocks);  // the tile's rows' scales are adjacent
-        __m512i sum[8];
-        for (int a = 0; a < RX; a++) sum[a] = _mm512_add_epi32(sums[a][0], sums[a][1]);
-        add_block16(acc, sum, dw, d + at, s + at, eight, RX);
+        add_block16(acc, sums, dw, d + at, s + at, eight, RX);
     }
     store_tile16(out + i * ldo, ldo, acc, RX, bias);
 }
