@@ -182,7 +182,6 @@ typedef void (*value_micro_fn)(float *const *outs, int64_t i, int64_t p0, int64_
 /// 26 layers from memory, C harness: 4.8-5.8 GB/s without, 6-8 with 8 or 32 ahead).
 enum { ROWS_AHEAD = 8 };
 
-
 /// Scores of queries [i, i + QR) over positions [p0, end), prefetching the K rows
 /// ahead up to `fetchEnd` (0: none; the other queries' passes find them in L1).
 PG_INLINE void score_rows(const float *const *queries, int64_t i, int64_t p0, int64_t end, const void *keys, int dtype,

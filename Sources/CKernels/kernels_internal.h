@@ -268,8 +268,8 @@ typedef void (*pg_group_tile)(const int8_t *q, const float *d, const float *s, i
 #define PG_INTERLEAVED_CHUNK_BYTES (256 * 1024)
 
 /// Two adjacent groups' (16 W rows: `group` and `group + groupStride`) dot products with x rows
-/// [i, i + RX), written as `pg_group_tile`'s to out[(i + a) * ldo .. + 16]: the AVX-512 kernels' tile, one 512-bit
-/// register holding both groups' 8 lanes.
+/// [i, i + RX), written as `pg_group_tile`'s to out[(i + a) * ldo .. + 16]: the AVX-512 kernels'
+/// tile, one 512-bit register holding both groups' 8 lanes.
 typedef void (*pg_pair_tile)(const int8_t *q, const float *d, const float *s, int64_t k, const uint8_t *group,
                              int64_t groupStride, int64_t i, const float *bias, float *out, int64_t ldo, int RX);
 
@@ -289,11 +289,12 @@ PG_INLINE PG_AVX2 void tile_groups(const int8_t *q, const float *d, const float 
              out + g * groupRows, ldo, RX);
 }
 
-/// out[.., 8 g0 ..< 8 g1] = bias + x W^T for groups [g0, g1) of `groupStride` bytes (`groupRows`
-/// W rows each), in chunks of about PG_INTERLEAVED_CHUNK_BYTES; within a chunk each tile of
-/// `height` x rows (in L1; 4, or 8 where the tiles have 32 registers) meets every group, then a
-/// tile of 4 if 4 rows are left, then the rest one at a time. Inlined with a constant `tile`
-/// and `pair` (NULL: none), so each call below is the tile specialised for its RX.
+/// out[.., groupRows g0 ..< groupRows g1] = bias + x W^T for groups [g0, g1) of `groupStride`
+/// bytes (`groupRows` W rows each), in chunks of about PG_INTERLEAVED_CHUNK_BYTES; within a
+/// chunk each tile of `height` x rows (in L1; 4, or 8 where the tiles have 32 registers) meets
+/// every group, then a tile of 4 if 4 rows are left, then the rest one at a time. Inlined with
+/// a constant `tile` and `pair` (NULL: none), so each call below is the tile specialised for
+/// its RX.
 PG_INLINE PG_AVX2 void interleaved_rows(const int8_t *q, const float *d, const float *s, int64_t m, int64_t k,
                                         const void *w, int64_t groupStride, int groupRows, int64_t g0, int64_t g1,
                                         const float *bias, float *out, int64_t ldo, pg_group_tile tile,
