@@ -196,7 +196,7 @@ PG_INLINE PG_VNNI void q6_Kx8_pair_vnni(const int8_t *q, const float *d, const f
         for (int a = 0; a < RX; a++) block[a] = offset;
         // Unrolled for tiles of 8 x rows, so each piece's shifts and offsets are constants: 31 -> 45 %
         // of the peak at m = 512. Tiles of 4 keep the loop: unrolled, they took 0.58 ms for a
-        // 6144 x 1536 matrix at m = 4 against 0.32-0.38 (C harness, one thread).
+        // 6144 x 1536 matrix at m = 4 against 0.32-0.40 (C harness, one thread).
         if (RX == 8) {
 #pragma clang loop unroll(full)
             for (int sub = 0; sub < 8; sub++) q6_pair_sub(q, k, p, groupStride, i, b, sub, dw, block, 8);
