@@ -29,17 +29,7 @@ public struct Rotary: Sendable {
     }
 
     /// Rotates a row's queries and keys (`numHeads` and `numKVHeads` heads of `headDim` values)
-    /// for position `pos`, in place, with one table of cosines and sines.
-    public func apply(
-        queries: UnsafeMutablePointer<Float>, numHeads: Int, keys: UnsafeMutablePointer<Float>, numKVHeads: Int,
-        position pos: Int
-    ) {
-        withTable(position: pos) {
-            apply(queries: queries, numHeads: numHeads, keys: keys, numKVHeads: numKVHeads, table: $0)
-        }
-    }
-
-    /// `apply` with position `pos`'s table from `fillTable`, so a forward pass computes each
+    /// in place with its position's table from `fillTable`, so a forward pass computes each
     /// row's angles once for all its layers (a 512-token prefill of a 26-layer model spent about
     /// 2 % of its time in `cos` and `sin` taking them per layer).
     public func apply(
