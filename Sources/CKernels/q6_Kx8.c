@@ -16,10 +16,13 @@
 // passes x ^ 0x80): two `vpmaddubsw` results add up in 16 bits (|sum| <= 2 * 2
 // * 255 * 32 < 2^15), one `vpmaddwd` against the rows' scale takes them to 32
 // bits, and per super-block 128 corr removes the + 128 again. On AVX-512 VNNI
-// CPUs, batches take `q6_Kx8_pair_vnni`.
+// CPUs, batches of 2-8 take `q6_Kx8_pair_vnni`, and larger ones expand W first
+// (`expanded_rows`).
 #include "CKernels.h"
 #include "kernels_internal.h"
 #include "kquants.h"
+
+#include <stdlib.h>
 
 enum { KX6_BYTES = 8 * 214, KX6_SCALES = 16, KX6_CORR = 144, KX6_QL = 176, KX6_QH = 1200 };
 
@@ -194,9 +197,9 @@ PG_INLINE PG_VNNI void q6_Kx8_pair_vnni(const int8_t *q, const float *d, const f
         __m512 block[8];  // starts at -128 d_w corr, the offset's share
         const __m512 offset = _mm512_mul_ps(_mm512_mul_ps(dw, _mm512_set1_ps(-128.0f)), _mm512_cvtepi32_ps(corr));
         for (int a = 0; a < RX; a++) block[a] = offset;
-        // Unrolled for tiles of 8 x rows, so each piece's shifts and offsets are constants: 31 -> 45 %
-        // of the peak at m = 512. Tiles of 4 keep the loop: unrolled, they took 0.58 ms for a
-        // 6144 x 1536 matrix at m = 4 against 0.32-0.40 (C harness, one thread).
+        // Unrolled for tiles of 8 x rows, so each piece's shifts and offsets are constants: at m = 8,
+        // 0.49 -> 0.40 ms for a 6144 x 1536 matrix. Tiles of 4 keep the loop: unrolled, they took 0.58
+        // ms at m = 4 against 0.32-0.40 (C harness, one thread).
         if (RX == 8) {
 #pragma clang loop unroll(full)
             for (int sub = 0; sub < 8; sub++) q6_pair_sub(q, k, p, groupStride, i, b, sub, dw, block, 8);
@@ -213,6 +216,106 @@ PG_INLINE PG_VNNI void q6_Kx8_pair_vnni(const int8_t *q, const float *d, const f
     }
 }
 
+// ---- prefill: each chunk of W expanded once, then met by every x tile ----
+//
+// Built from ql and qh on the fly, a pair's piece took about 10 instructions beside its 8
+// `vpdpbusd` (one per x row), on the two pipes left over by them: the tile reached 45-51 % of the
+// peak at m = 512. Prefill expands each chunk of W once into a pair's pieces as int8, its scales
+// d_w sc and its offset -128 d_w corr as f32 (`expand_pair`, 5.2 KB per super-block against
+// 3.4 KB), and every x tile then loads them as they are (`q6_expanded_tile`): 49-51 -> 69-73 %
+// at m = 512 and 45 -> 49-52 % at m = 16 (6144 x 1536, one thread). In a Q4_K_M prefill, whose
+// Q6_K ffn_down and attn_v take about a sixth of the time, the Q6_Kx8 share fell by 27 %.
+
+enum { EX_OFFSET = 0, EX_SCALES = 64, EX_PIECES = 64 + 16 * 64, EX_BYTES = EX_PIECES + 64 * 64 };
+
+/// Batches of at least this many x rows expand W. A batch of 8 (one x tile) kept the pair tile:
+/// expanded, Q4_K_M decode of 8 sequences (the Q6_K LM head read from memory) went 291-301 -> 284-286
+/// tok/s at 2 threads.
+#define Q6_EXPAND_MIN_ROWS 9
+
+/// The pair of groups at p (and p + groupStride), all its super-blocks, into e: per super-block the
+/// 16 rows' offsets at EX_OFFSET, sub-block half h's 16 scales at EX_SCALES + 64 h, and piece t of
+/// sub-block s (16 rows x 4 quants w = q - 32) at EX_PIECES + 64 (8 s + t).
+PG_INLINE PG_VNNI void expand_pair(const uint8_t *p, int64_t groupStride, int64_t numBlocks, uint8_t *e) {
+    for (int64_t b = 0; b < numBlocks; b++, p += KX6_BYTES, e += EX_BYTES) {
+        const __m512 dw = scales_pair(p, groupStride);
+        const __m512i corr = _mm512_inserti64x4(
+            _mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)(p + KX6_CORR))),
+            _mm256_loadu_si256((const __m256i *)(p + groupStride + KX6_CORR)), 1);
+        const __m512 offset = _mm512_mul_ps(_mm512_mul_ps(dw, _mm512_set1_ps(-128.0f)), _mm512_cvtepi32_ps(corr));
+        _mm512_storeu_ps(e + EX_OFFSET, offset);
+        for (int sub = 0; sub < 8; sub++) {
+            const int64_t ahead = PG_PREFETCH_AHEAD(PG_PAIR_PREFETCH_BYTES, KX6_BYTES) + sub * (KX6_BYTES / 8);
+            prefetch_bytes(p + ahead, KX6_BYTES / 8);
+            prefetch_bytes(p + groupStride + ahead, KX6_BYTES / 8);
+            __m512 scales[2];
+            q6_scales_pair(p, groupStride, sub, dw, scales);
+            _mm512_storeu_ps(e + EX_SCALES + 64 * (2 * sub), scales[0]);
+            _mm512_storeu_ps(e + EX_SCALES + 64 * (2 * sub + 1), scales[1]);
+            for (int t = 0; t < 8; t++)
+                _mm512_storeu_si512(e + EX_PIECES + 64 * (8 * sub + t), q6_piece_pair(p, groupStride, sub, t));
+        }
+    }
+}
+
+/// `q6_Kx8_pair_vnni` on a pair expanded by `expand_pair` (e).
+PG_INLINE PG_VNNI void q6_expanded_tile(const int8_t *q, const float *d, int64_t k, const uint8_t *e, int64_t i,
+                                        const float *bias, float *out, int64_t ldo, int RX) {
+    const int64_t numBlocks = k / PG_QK_BLOCK, numXBlocks = k / PG_Q8_BLOCK;
+    __m512 acc[8];
+    for (int a = 0; a < RX; a++) acc[a] = _mm512_setzero_ps();
+    for (int64_t b = 0; b < numBlocks; b++, e += EX_BYTES) {
+        __m512 block[8];
+        for (int a = 0; a < RX; a++) block[a] = _mm512_load_ps(e + EX_OFFSET);
+        for (int half = 0; half < 16; half++) {  // sub-block half / 2, weights 16 half ..< 16 half + 16
+            __m512i sums[8];
+            for (int a = 0; a < RX; a++) sums[a] = _mm512_setzero_si512();
+            for (int t = 0; t < 4; t++) {
+                const __m512i w = _mm512_loadu_si512(e + EX_PIECES + 64 * (4 * half + t));
+                for (int a = 0; a < RX; a++)
+                    sums[a] = _mm512_dpbusd_epi32(sums[a], broadcast4_512(q + (i + a) * k + b * PG_QK_BLOCK +
+                                                                          16 * half + 4 * t), w);
+            }
+            const __m512 scale = _mm512_load_ps(e + EX_SCALES + 64 * half);
+            for (int a = 0; a < RX; a++) block[a] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sums[a]), scale, block[a]);
+        }
+        for (int a = 0; a < RX; a++)
+            acc[a] = _mm512_fmadd_ps(block[a], _mm512_set1_ps(d[scale_index(i + a, 8 * b, numXBlocks)]), acc[a]);
+    }
+    store_tile16(out + i * ldo, ldo, acc, RX, bias);
+}
+
+/// x rows [i, i + RX) against the `pairs` pairs expanded at e, groups g ..< g + 2 pairs.
+PG_INLINE PG_VNNI void expanded_pass(const int8_t *q, const float *d, int64_t k, const uint8_t *e, int64_t pairs,
+                                     int64_t pairBytes, int64_t g, int64_t i, const float *bias, float *out,
+                                     int64_t ldo, int RX) {
+    for (int64_t j = 0; j < pairs; j++)
+        q6_expanded_tile(q, d, k, e + j * pairBytes, i, bias ? bias + 8 * (g + 2 * j) : NULL, out + 8 * (g + 2 * j),
+                         ldo, RX);
+}
+
+/// Groups [g0, g1) in pairs, each chunk of about PG_INTERLEAVED_CHUNK_BYTES of W expanded and then
+/// met by every x tile; 0 (nothing done) where the buffer could not be had.
+PG_VNNI static int expanded_rows(const int8_t *q, const float *d, int64_t m, int64_t k, const void *w, int64_t g0,
+                                  int64_t g1, const float *bias, float *out, int64_t ldo) {
+    const int64_t numBlocks = k / PG_QK_BLOCK, groupStride = numBlocks * KX6_BYTES, pairBytes = numBlocks * EX_BYTES;
+    const int64_t chunkPairs = PG_INTERLEAVED_CHUNK_BYTES / (2 * groupStride) > 0
+                                   ? PG_INTERLEAVED_CHUNK_BYTES / (2 * groupStride) : 1;
+    uint8_t *e = aligned_alloc(64, (size_t)(chunkPairs * pairBytes));
+    if (!e) return 0;
+    for (int64_t g = g0; g + 2 <= g1; g += 2 * chunkPairs) {
+        const int64_t pairs = g + 2 * chunkPairs <= g1 ? chunkPairs : (g1 - g) / 2;
+        for (int64_t j = 0; j < pairs; j++)
+            expand_pair((const uint8_t *)w + (g + 2 * j) * groupStride, groupStride, numBlocks, e + j * pairBytes);
+        int64_t i = 0;
+        for (; i + 8 <= m; i += 8) expanded_pass(q, d, k, e, pairs, pairBytes, g, i, bias, out, ldo, 8);
+        for (; i + 4 <= m; i += 4) expanded_pass(q, d, k, e, pairs, pairBytes, g, i, bias, out, ldo, 4);
+        for (; i < m; i++) expanded_pass(q, d, k, e, pairs, pairBytes, g, i, bias, out, ldo, 1);
+    }
+    free(e);
+    return 1;
+}
+
 PG_AVX2 void pg_q6_Kx8_rows_avx2(const int8_t *q, const float *d, const float *s, int64_t m, int64_t k, const void *w,
                                  int64_t g0, int64_t g1, const float *bias, float *out, int64_t ldo) {
     interleaved_rows(q, d, s, m, k, w, k / PG_QK_BLOCK * KX6_BYTES, 8, g0, g1, bias, out, ldo, q6_Kx8_tile, NULL, 4);
@@ -220,6 +323,10 @@ PG_AVX2 void pg_q6_Kx8_rows_avx2(const int8_t *q, const float *d, const float *s
 
 PG_VNNI void pg_q6_Kx8_rows_vnni(const int8_t *q, const float *d, const float *s, int64_t m, int64_t k, const void *w,
                                  int64_t g0, int64_t g1, const float *bias, float *out, int64_t ldo) {
+    if (m >= Q6_EXPAND_MIN_ROWS && g1 - g0 >= 2 && expanded_rows(q, d, m, k, w, g0, g1, bias, out, ldo)) {
+        if ((g1 - g0) % 2 == 0) return;
+        g0 = g1 - 1;  // the odd group left over
+    }
     interleaved_rows(q, d, s, m, k, w, k / PG_QK_BLOCK * KX6_BYTES, 8, g0, g1, bias, out, ldo, q6_Kx8_tile_vnni,
                      q6_Kx8_pair_vnni, 8);
 }
