@@ -152,6 +152,14 @@ PG_INLINE PG_VNNI void q6_scales_pair(const uint8_t *p, int64_t groupStride, int
     scales[1] = _mm512_mul_ps(dw, _mm512_cvtepi32_ps(_mm512_madd_epi16(pairs, _mm512_set1_epi32(1 << 16))));
 }
 
+/// A super-block's share of the + 128 on x for two adjacent groups' 16 rows: -128 d_w corr.
+PG_INLINE PG_VNNI __m512 offset_pair(const uint8_t *p, int64_t groupStride, __m512 dw) {
+    const __m512i corr =
+        _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)(p + KX6_CORR))),
+                           _mm256_loadu_si256((const __m256i *)(p + groupStride + KX6_CORR)), 1);
+    return _mm512_mul_ps(_mm512_mul_ps(dw, _mm512_set1_ps(-128.0f)), _mm512_cvtepi32_ps(corr));
+}
+
 /// Sub-block `sub` of super-block b (at p) for x rows [i, i + RX) into `block`: each half's 4
 /// `vpdpbusd` per x row, scaled by d_w sc.
 PG_INLINE PG_VNNI void q6_pair_sub(const int8_t *q, int64_t k, const uint8_t *p, int64_t groupStride, int64_t i,
@@ -191,11 +199,8 @@ PG_INLINE PG_VNNI void q6_Kx8_pair_vnni(const int8_t *q, const float *d, const f
     const uint8_t *p = group;
     for (int64_t b = 0; b < numBlocks; b++, p += KX6_BYTES) {
         const __m512 dw = scales_pair(p, groupStride);
-        const __m512i corr = _mm512_inserti64x4(
-            _mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)(p + KX6_CORR))),
-            _mm256_loadu_si256((const __m256i *)(p + groupStride + KX6_CORR)), 1);
         __m512 block[8];  // starts at -128 d_w corr, the offset's share
-        const __m512 offset = _mm512_mul_ps(_mm512_mul_ps(dw, _mm512_set1_ps(-128.0f)), _mm512_cvtepi32_ps(corr));
+        const __m512 offset = offset_pair(p, groupStride, dw);
         for (int a = 0; a < RX; a++) block[a] = offset;
         // Unrolled for tiles of 8 x rows, so each piece's shifts and offsets are constants: at m = 8,
         // 0.49 -> 0.40 ms for a 6144 x 1536 matrix. Tiles of 4 keep the loop: unrolled, they took 0.58
@@ -239,11 +244,7 @@ enum { EX_OFFSET = 0, EX_SCALES = 64, EX_PIECES = 64 + 16 * 64, EX_BYTES = EX_PI
 PG_INLINE PG_VNNI void expand_pair(const uint8_t *p, int64_t groupStride, int64_t numBlocks, uint8_t *e) {
     for (int64_t b = 0; b < numBlocks; b++, p += KX6_BYTES, e += EX_BYTES) {
         const __m512 dw = scales_pair(p, groupStride);
-        const __m512i corr = _mm512_inserti64x4(
-            _mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)(p + KX6_CORR))),
-            _mm256_loadu_si256((const __m256i *)(p + groupStride + KX6_CORR)), 1);
-        const __m512 offset = _mm512_mul_ps(_mm512_mul_ps(dw, _mm512_set1_ps(-128.0f)), _mm512_cvtepi32_ps(corr));
-        _mm512_storeu_ps(e + EX_OFFSET, offset);
+        _mm512_storeu_ps(e + EX_OFFSET, offset_pair(p, groupStride, dw));
         for (int sub = 0; sub < 8; sub++) {
             const int64_t ahead = PG_PREFETCH_AHEAD(PG_PAIR_PREFETCH_BYTES, KX6_BYTES) + sub * (KX6_BYTES / 8);
             prefetch_bytes(p + ahead, KX6_BYTES / 8);
