@@ -92,12 +92,14 @@ import Testing
         #expect(abs(v[0] - (1 * cos(5) - 5 * sin(5))) < 1e-5)
     }
 
-    @Test("the kernel pool runs every task exactly once, repeatedly")
-    func poolRunsEveryTask() {
-        let counts = FloatBuffer(count: 1000)
+    @Test(
+        "the kernel pool runs every task exactly once, repeatedly, whether or not its 3 threads' shares are equal",
+        arguments: [2, 3, 7, 1000])
+    func poolRunsEveryTask(count: Int) {
+        let counts = FloatBuffer(count: count)
         let base = counts.pointer
         for _ in 0..<50 {
-            Self.pool.parallelFor(1000) { i in base[i] += 1 }
+            Self.pool.parallelFor(count) { i in base[i] += 1 }
         }
         #expect(counts.array.allSatisfy { $0 == 50 })
     }
