@@ -51,7 +51,6 @@ public final class KernelPool: @unchecked Sendable {
     /// GB/s window): one sequence 77-79 -> 86-89 tok/s, 16 sequences 369-380 -> 401-410.
     private final class Job: @unchecked Sendable {
         let body: (Int) -> Void
-        let count: Int
         let shares: [Share]
         let done = Atomic<Int>(0)
 
@@ -66,7 +65,6 @@ public final class KernelPool: @unchecked Sendable {
 
         init(body: @escaping (Int) -> Void, count: Int, threads: Int) {
             self.body = body
-            self.count = count
             shares = (0..<threads).map { Share(start: $0 * count / threads, end: ($0 + 1) * count / threads) }
         }
 
