@@ -58,6 +58,8 @@ struct Options {
                 o.directory = arg
             }
         }
+        let sizes = [o.promptLength, o.context, o.steps, o.repetitions] + o.threads + o.batches
+        guard sizes.allSatisfy({ $0 > 0 }), !o.threads.isEmpty, !o.batches.isEmpty else { return nil }
         return o.directory.isEmpty && !o.kernels ? nil : o
     }
 }
