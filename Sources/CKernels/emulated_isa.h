@@ -166,6 +166,12 @@ static inline void pg_emu_mm512_mask_storeu_ps(void *p, __mmask16 mask, __m512 a
         if ((mask >> j) & 1) ((float *)p)[j] = a_[j];
 }
 
+static inline __m256 pg_emu_mm256_maskz_loadu_ps(__mmask8 mask, const void *p) {
+    float r[8];
+    for (int j = 0; j < 8; j++) r[j] = (mask >> j) & 1 ? ((const float *)p)[j] : 0.0f;
+    return _mm256_loadu_ps(r);
+}
+
 static inline __m256i pg_emu_mm256_maskz_loadu_epi16(__mmask16 mask, const void *p) {
     uint16_t r[16];
     for (int j = 0; j < 16; j++) r[j] = (mask >> j) & 1 ? ((const uint16_t *)p)[j] : 0;
@@ -215,6 +221,8 @@ static inline __m512 pg_emu_dpbf16_ps(__m512 acc, __m512i a, __m512i b) {
 #define _mm512_maskz_loadu_ps pg_emu_mm512_maskz_loadu_ps
 #undef _mm512_mask_storeu_ps
 #define _mm512_mask_storeu_ps pg_emu_mm512_mask_storeu_ps
+#undef _mm256_maskz_loadu_ps
+#define _mm256_maskz_loadu_ps pg_emu_mm256_maskz_loadu_ps
 #undef _mm256_maskz_loadu_epi16
 #define _mm256_maskz_loadu_epi16 pg_emu_mm256_maskz_loadu_epi16
 #undef _mm512_reduce_add_ps

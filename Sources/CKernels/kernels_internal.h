@@ -236,6 +236,11 @@ PG_INLINE void prefetch_bytes(const uint8_t *p, int bytes) {
     for (int line = 0; line < bytes; line += 64) _mm_prefetch((const char *)p + line, _MM_HINT_T0);
 }
 
+/// `prefetch_bytes` into L2 only (a later pass's W, which should not push this pass's out of L1).
+PG_INLINE void prefetch_bytes_l2(const uint8_t *p, int bytes) {
+    for (int line = 0; line < bytes; line += 64) _mm_prefetch((const char *)p + line, _MM_HINT_T1);
+}
+
 /// The int8 dot step of the interleaved kernels: acc + the u8 x s8 products of u and x,
 /// summed over each 32-bit lane's 4 bytes. AVX2 takes `vpmaddubsw` (pairs to 16 bits),
 /// `vpmaddwd` against ones and `vpaddd`; AVX-512 VNNI does it all in one `vpdpbusd`.
@@ -321,6 +326,63 @@ PG_INLINE PG_AVX2 void interleaved_rows(const int8_t *q, const float *d, const f
     }
 }
 
+/// Which of a wide tile's blocks prefetch W, and how far past the bytes they read: blocks b with
+/// b % every == phase, `offset` bytes on (0: none).
+typedef struct {
+    int64_t offset;
+    int every, phase;
+} pg_prefetch_plan;
+
+/// 32 W rows (`span` adjacent groups of `groupStride` bytes from `group`: 4 of Q4_0x8's 8 rows, 2
+/// of Q8_0x16's 16) against x rows [i, i + RX), RX <= 4, written as `pg_group_tile`'s; `plan`
+/// says where it prefetches.
+typedef void (*pg_wide_tile)(const int8_t *q, const float *d, const float *s, int64_t k, const uint8_t *group,
+                             int64_t groupStride, int64_t i, const float *bias, float *out, int64_t ldo, int RX,
+                             pg_prefetch_plan plan);
+
+/// Batches from this many x rows take the wide tiles (`wide_rows`); 8 rows keep one pass of the
+/// 8-row tiles, which brings W from memory at half the rate per x row.
+#define PG_WIDE_MIN_ROWS 12
+
+/// `interleaved_rows` for batches of PG_WIDE_MIN_ROWS x rows or more, on wide tiles of 32 W rows and
+/// 4 x rows. A 16-row tile of 8 x rows broadcasts each 4 bytes of x for one `vpdpbusd`: with
+/// W's loads that is more vector loads than the two a cycle a Zen 5 core issues; a wide tile
+/// feeds two `vpdpbusd` from each. Q4_0x8 C harness (6144 x 1536, one thread, % of the peak):
+/// m = 16 64 -> 68-70 %, m = 512 64-65 -> 68-70 %.
+/// W is streamed from memory while a chunk's first x tile meets it; each later pass over the chunk
+/// (from L2) prefetches its share of the next chunk (the blocks b = pass mod passes), where a
+/// first pass alone left m = 16 reading W at 51 % of the peak.
+PG_INLINE PG_AVX2 void wide_rows(const int8_t *q, const float *d, const float *s, int64_t m, int64_t k, const void *w,
+                                 int64_t groupStride, int groupRows, int span, int64_t g0, int64_t g1,
+                                 const float *bias, float *out, int64_t ldo, pg_wide_tile wide, pg_group_tile tile,
+                                 pg_pair_tile pair, int64_t aheadBytes) {
+    int64_t chunk = PG_INTERLEAVED_CHUNK_BYTES / groupStride / span * span;
+    if (chunk < span) chunk = span;
+    const int passes = (int)(m / 4 + m % 4 / 2 + m % 2);
+    for (int64_t c0 = g0; c0 < g1; c0 += chunk) {
+        const int64_t c1 = c0 + chunk < g1 ? c0 + chunk : g1;
+        int pass = 0;
+        for (int64_t i = 0; i < m; pass++) {
+            const int RX = i + 4 <= m ? 4 : i + 2 <= m ? 2 : 1;
+            pg_prefetch_plan plan = {0, 1, 0};
+            if (pass == 0) plan.offset = c0 == g0 ? aheadBytes : 0;
+            else plan = (pg_prefetch_plan){(c1 - c0) * groupStride, passes - 1, pass - 1};
+            int64_t g = c0;
+            for (; g + span <= c1; g += span) {
+                const uint8_t *at = (const uint8_t *)w + g * groupStride;
+                const float *b = bias ? bias + g * groupRows : NULL;
+                if (RX == 4) wide(q, d, s, k, at, groupStride, i, b, out + g * groupRows, ldo, 4, plan);
+                else if (RX == 2) wide(q, d, s, k, at, groupStride, i, b, out + g * groupRows, ldo, 2, plan);
+                else wide(q, d, s, k, at, groupStride, i, b, out + g * groupRows, ldo, 1, plan);
+            }
+            if (RX == 4) tile_groups(q, d, s, k, w, groupStride, groupRows, g, c1, i, bias, out, ldo, tile, pair, 4);
+            else if (RX == 2) tile_groups(q, d, s, k, w, groupStride, groupRows, g, c1, i, bias, out, ldo, tile, pair, 2);
+            else tile_groups(q, d, s, k, w, groupStride, groupRows, g, c1, i, bias, out, ldo, tile, pair, 1);
+            i += RX;
+        }
+    }
+}
+
 /// out[a * ldo .. + 8] = acc[a] + bias[0 .. 8] (a tile's 8 rows of results for each x row a < RX;
 /// no bias: NULL). The tiles cover all of k, so they write their outputs once: setting them
 /// first (or reading them back to add) cost a pass whose stores waited on memory (C harness,
@@ -356,8 +418,10 @@ PG_INLINE PG_VNNI __m512 scales_pair(const uint8_t *p, int64_t groupStride) {
 /// offsets[a] = scale * s[a] for a tile's 8 x rows (adjacent in the activations' layout): one
 /// multiply per block for the tile, where one per x row took as many issue slots of the
 /// multiply pipes as 1/8 of the block's `vpdpbusd` (Zen 5; both share the same two pipes).
-PG_INLINE PG_VNNI void offset_terms(float offsets[8], const float *s, __m256 scale) {
-    _mm256_storeu_ps(offsets, _mm256_mul_ps(scale, _mm256_loadu_ps(s)));
+/// Tiles of fewer than 8 rows read only theirs (a wide tile's 4 rows may end the last scales).
+PG_INLINE PG_VNNI void offset_terms(float offsets[8], const float *s, __m256 scale, int RX) {
+    const __m256 sx = RX == 8 ? _mm256_loadu_ps(s) : _mm256_maskz_loadu_ps((__mmask8)((1u << RX) - 1), s);
+    _mm256_storeu_ps(offsets, _mm256_mul_ps(scale, sx));
 }
 
 /// One block of a 16-row tile into its totals: acc[a] += d_w (d_x sums[a] - offset s_x), with d_x
@@ -365,7 +429,7 @@ PG_INLINE PG_VNNI void offset_terms(float offsets[8], const float *s, __m256 sca
 PG_INLINE PG_VNNI void add_block16(__m512 *acc, const __m512i *sums, __m512 dw, const float *d, const float *s,
                                    __m256 offset, int RX) {
     float offsets[8];
-    offset_terms(offsets, s, offset);
+    offset_terms(offsets, s, offset, RX);
     for (int a = 0; a < RX; a++) {
         const __m512 x =
             _mm512_fmsub_ps(_mm512_cvtepi32_ps(sums[a]), _mm512_set1_ps(d[a]), _mm512_set1_ps(offsets[a]));

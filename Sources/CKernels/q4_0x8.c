@@ -131,6 +131,46 @@ PG_INLINE PG_VNNI void q4_0x8_pair_vnni(const int8_t *q, const float *d, const f
     store_tile16(out + i * ldo, ldo, acc, RX, bias);
 }
 
+/// `pg_wide_tile` for Q4_0x8: four adjacent groups, as two pairs, each x broadcast feeding both.
+PG_INLINE PG_VNNI void q4_0x8_quad_vnni(const int8_t *q, const float *d, const float *s, int64_t k,
+                                        const uint8_t *group, int64_t groupStride, int64_t i, const float *bias,
+                                        float *out, int64_t ldo, int RX, pg_prefetch_plan plan) {
+    const int64_t numBlocks = k / PG_Q8_BLOCK, pairStride = 2 * groupStride;
+    const __m512i low = _mm512_set1_epi8(0x0F);
+    const __m256 eight = _mm256_set1_ps(8.0f);
+    __m512 acc0[4], acc1[4];
+    for (int a = 0; a < RX; a++) acc0[a] = acc1[a] = _mm512_setzero_ps();
+    const uint8_t *p = group;
+    for (int64_t b = 0; b < numBlocks; b++, p += GROUP_BYTES) {
+        if (plan.offset && b % plan.every == plan.phase)
+            for (int g = 0; g < 4; g++) prefetch_bytes_l2(p + g * groupStride + plan.offset, GROUP_BYTES);
+        __m512i sums0[4], sums1[4];
+        for (int a = 0; a < RX; a++) sums0[a] = sums1[a] = _mm512_setzero_si512();
+        for (int c = 0; c < 4; c++) {
+            const __m512i packed0 = load_pair(p + 16 + 32 * c, groupStride);
+            const __m512i packed1 = load_pair(p + pairStride + 16 + 32 * c, groupStride);
+            const __m512i lo0 = _mm512_and_si512(packed0, low), lo1 = _mm512_and_si512(packed1, low);
+            for (int a = 0; a < RX; a++) {
+                const __m512i x = broadcast4_512(q + (i + a) * k + b * PG_Q8_BLOCK + 4 * c);
+                sums0[a] = _mm512_dpbusd_epi32(sums0[a], lo0, x);
+                sums1[a] = _mm512_dpbusd_epi32(sums1[a], lo1, x);
+            }
+            const __m512i hi0 = _mm512_and_si512(_mm512_srli_epi16(packed0, 4), low);
+            const __m512i hi1 = _mm512_and_si512(_mm512_srli_epi16(packed1, 4), low);
+            for (int a = 0; a < RX; a++) {
+                const __m512i x = broadcast4_512(q + (i + a) * k + b * PG_Q8_BLOCK + 16 + 4 * c);
+                sums0[a] = _mm512_dpbusd_epi32(sums0[a], hi0, x);
+                sums1[a] = _mm512_dpbusd_epi32(sums1[a], hi1, x);
+            }
+        }
+        const int64_t at = scale_index(i, b, numBlocks);
+        add_block16(acc0, sums0, scales_pair(p, groupStride), d + at, s + at, eight, RX);
+        add_block16(acc1, sums1, scales_pair(p + pairStride, groupStride), d + at, s + at, eight, RX);
+    }
+    store_tile16(out + i * ldo, ldo, acc0, RX, bias);
+    store_tile16(out + i * ldo + 16, ldo, acc1, RX, bias ? bias + 16 : NULL);
+}
+
 PG_AVX2 void pg_q4_0x8_rows_avx2(const int8_t *q, const float *d, const float *s, int64_t m, int64_t k, const void *w,
                                  int64_t g0, int64_t g1, const float *bias, float *out, int64_t ldo) {
     interleaved_rows(q, d, s, m, k, w, k / PG_Q8_BLOCK * GROUP_BYTES, 8, g0, g1, bias, out, ldo, q4_0x8_tile, NULL, 4);
@@ -138,6 +178,11 @@ PG_AVX2 void pg_q4_0x8_rows_avx2(const int8_t *q, const float *d, const float *s
 
 PG_VNNI void pg_q4_0x8_rows_vnni(const int8_t *q, const float *d, const float *s, int64_t m, int64_t k, const void *w,
                                  int64_t g0, int64_t g1, const float *bias, float *out, int64_t ldo) {
-    interleaved_rows(q, d, s, m, k, w, k / PG_Q8_BLOCK * GROUP_BYTES, 8, g0, g1, bias, out, ldo, q4_0x8_tile_vnni,
-                     q4_0x8_pair_vnni, 8);
+    const int64_t groupStride = k / PG_Q8_BLOCK * GROUP_BYTES;
+    if (m >= PG_WIDE_MIN_ROWS)
+        wide_rows(q, d, s, m, k, w, groupStride, 8, 4, g0, g1, bias, out, ldo, q4_0x8_quad_vnni, q4_0x8_tile_vnni,
+                  q4_0x8_pair_vnni, PG_PREFETCH_AHEAD(PG_PAIR_PREFETCH_BYTES, GROUP_BYTES));
+    else
+        interleaved_rows(q, d, s, m, k, w, groupStride, 8, g0, g1, bias, out, ldo, q4_0x8_tile_vnni, q4_0x8_pair_vnni,
+                         8);
 }
