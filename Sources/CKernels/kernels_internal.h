@@ -349,9 +349,9 @@ typedef void (*pg_wide_tile)(const int8_t *q, const float *d, const float *s, in
 /// W's loads that is more vector loads than the two a cycle a Zen 5 core issues; a wide tile
 /// feeds two `vpdpbusd` from each. Q4_0x8 C harness (6144 x 1536, one thread, % of the peak):
 /// m = 16 64 -> 68-70 %, m = 512 64-65 -> 68-70 %.
-/// W is streamed from memory while a chunk's first x tile meets it; each later pass over the chunk
-/// (from L2) prefetches its share of the next chunk (the blocks b = pass mod passes), where a
-/// first pass alone left m = 16 reading W at 51 % of the peak.
+/// A task's first chunk streams from memory in its first pass; each later pass over a chunk (from
+/// L2) prefetches its share of the next chunk's blocks, or of the bytes after the task (the next
+/// task of a thread's share), into L2. Streaming every chunk in its first pass left m = 16 at 51 %.
 PG_INLINE PG_AVX2 void wide_rows(const int8_t *q, const float *d, const float *s, int64_t m, int64_t k, const void *w,
                                  int64_t groupStride, int groupRows, int span, int64_t g0, int64_t g1,
                                  const float *bias, float *out, int64_t ldo, pg_wide_tile wide, pg_group_tile tile,
@@ -363,10 +363,10 @@ PG_INLINE PG_AVX2 void wide_rows(const int8_t *q, const float *d, const float *s
         const int64_t c1 = c0 + chunk < g1 ? c0 + chunk : g1;
         int pass = 0;
         for (int64_t i = 0; i < m; pass++) {
+            // The first pass streams the task's first chunk; later ones fetch the next chunk's bytes.
+            pg_prefetch_plan plan = {c0 == g0 ? aheadBytes : 0, 1, 0};
+            if (pass > 0) plan = (pg_prefetch_plan){(c1 - c0) * groupStride, passes - 1, pass - 1};
             const int RX = i + 4 <= m ? 4 : i + 2 <= m ? 2 : 1;
-            pg_prefetch_plan plan = {0, 1, 0};
-            if (pass == 0) plan.offset = c0 == g0 ? aheadBytes : 0;
-            else plan = (pg_prefetch_plan){(c1 - c0) * groupStride, passes - 1, pass - 1};
             int64_t g = c0;
             for (; g + span <= c1; g += span) {
                 const uint8_t *at = (const uint8_t *)w + g * groupStride;
@@ -376,7 +376,8 @@ PG_INLINE PG_AVX2 void wide_rows(const int8_t *q, const float *d, const float *s
                 else wide(q, d, s, k, at, groupStride, i, b, out + g * groupRows, ldo, 1, plan);
             }
             if (RX == 4) tile_groups(q, d, s, k, w, groupStride, groupRows, g, c1, i, bias, out, ldo, tile, pair, 4);
-            else if (RX == 2) tile_groups(q, d, s, k, w, groupStride, groupRows, g, c1, i, bias, out, ldo, tile, pair, 2);
+            else if (RX == 2)
+                tile_groups(q, d, s, k, w, groupStride, groupRows, g, c1, i, bias, out, ldo, tile, pair, 2);
             else tile_groups(q, d, s, k, w, groupStride, groupRows, g, c1, i, bias, out, ldo, tile, pair, 1);
             i += RX;
         }
