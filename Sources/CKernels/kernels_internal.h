@@ -340,9 +340,10 @@ typedef void (*pg_wide_tile)(const int8_t *q, const float *d, const float *s, in
                              int64_t groupStride, int64_t i, const float *bias, float *out, int64_t ldo, int RX,
                              pg_prefetch_plan plan);
 
-/// Batches from this many x rows take the wide tiles (`wide_rows`); 8 rows keep one pass of the
-/// 8-row tiles, which brings W from memory at half the rate per x row.
-#define PG_WIDE_MIN_ROWS 12
+/// Batches from this many x rows take the wide tiles (`wide_rows`). 8 rows keep one pass of the
+/// 8-row tiles, which brings W from memory at half the rate per x row; 12 gained nothing in the C
+/// harness with W from memory, and 12-sequence decode lost 3-6 % at 2 threads.
+#define PG_WIDE_MIN_ROWS 16
 
 /// `interleaved_rows` for batches of PG_WIDE_MIN_ROWS x rows or more, on wide tiles of 32 W rows and
 /// 4 x rows. A 16-row tile of 8 x rows broadcasts each 4 bytes of x for one `vpdpbusd`: with

@@ -48,7 +48,7 @@ import Testing
         for (m, n, k) in [
             (1, 8, 32), (1, 64, 96), (2, 24, 64), (3, 40, 288), (4, 16, 32), (5, 48, 64), (7, 16, 1536),
             (13, 160, 64), (67, 88, 288), (101, 32, 320), (5, 72, 8192), (5, 64, 8192), (48, 64, 1536), (9, 1024, 64),
-            (14, 632, 1536), (13, 336, 1536),  // 12+ x rows: wide tiles of 4, 2, 1; chunks of W end in pairs, groups
+            (18, 632, 1536), (17, 336, 1536),  // 16+ x rows: wide tiles of 4, 2, 1; chunks of W end in pairs, groups
         ] {
             let q4 = WeightTensor.owning(QuantizeTests.values(n * k, seed: n), shape: [n, k], dtype: dtype)
             let x8 = q4.interleaved()
