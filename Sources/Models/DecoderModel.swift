@@ -201,12 +201,14 @@ public final class DecoderModel: CausalLM, @unchecked Sendable {
                 x.pointer + r * hidden, weight: norm, eps: config.rmsNormEps, out: normed.pointer + i * hidden,
                 count: hidden)
         }
-        var out = [Float](repeating: 0, count: rows.count * config.vocabSize)
-        out.withUnsafeMutableBufferPointer { o in
-            guard let o = o.baseAddress else { return }
-            MatMul.linear(x: normed.pointer, m: rows.count, weight: lmHead, out: o, pool: pool)
+        // `linear` writes every logit, so the array is not zeroed first (16 rows: 9.8 MB a step).
+        let count = rows.count * config.vocabSize
+        return [Float](unsafeUninitializedCapacity: count) { out, initialized in
+            if let o = out.baseAddress {
+                MatMul.linear(x: normed.pointer, m: rows.count, weight: lmHead, out: o, pool: pool)
+            }
+            initialized = count
         }
-        return out
     }
 }
 
