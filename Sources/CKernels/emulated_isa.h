@@ -36,6 +36,8 @@
 #define _mm512_castsi256_si512 simde_mm512_castsi256_si512
 #undef _mm512_castsi512_ps
 #define _mm512_castsi512_ps simde_mm512_castsi512_ps
+#undef _mm512_ternarylogic_epi32
+#define _mm512_ternarylogic_epi32 simde_mm512_ternarylogic_epi32
 #undef _mm512_cmpgt_epi32_mask
 #define _mm512_cmpgt_epi32_mask simde_mm512_cmpgt_epi32_mask
 #undef _mm512_cvtepi8_epi16

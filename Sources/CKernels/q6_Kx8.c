@@ -253,19 +253,36 @@ PG_INLINE PG_VNNI void expand_pair(const uint8_t *p, int64_t groupStride, int64_
             q6_scales_pair(p, groupStride, sub, dw, scales);
             _mm512_storeu_ps(e + EX_SCALES + 64 * (2 * sub), scales[0]);
             _mm512_storeu_ps(e + EX_SCALES + 64 * (2 * sub + 1), scales[1]);
-            for (int t = 0; t < 8; t++)
-                _mm512_storeu_si512(e + EX_PIECES + 64 * (8 * sub + t), q6_piece_pair(p, groupStride, sub, t));
         }
+        // Sub-blocks 4h ..< 4h + 4 share their qh chunk, and two by two their ql chunks.
+        const __m512i nibble = _mm512_set1_epi8(0x0F), bits = _mm512_set1_epi8(0x30), bias = _mm512_set1_epi8(32);
+        for (int h = 0; h < 2; h++)
+            for (int t = 0; t < 8; t++) {
+                const __m512i ql0 = load_pair(p + KX6_QL + 32 * (8 * (2 * h) + t), groupStride);
+                const __m512i ql1 = load_pair(p + KX6_QL + 32 * (8 * (2 * h + 1) + t), groupStride);
+                const __m512i qh = load_pair(p + KX6_QH + 32 * (8 * h + t), groupStride);
+                const __m512i low[4] = {_mm512_and_si512(ql0, nibble), _mm512_and_si512(ql1, nibble),
+                                        _mm512_and_si512(_mm512_srli_epi16(ql0, 4), nibble),
+                                        _mm512_and_si512(_mm512_srli_epi16(ql1, 4), nibble)};
+                const __m512i high[4] = {_mm512_slli_epi16(qh, 4), _mm512_slli_epi16(qh, 2), qh,
+                                         _mm512_srli_epi16(qh, 2)};
+                for (int g = 0; g < 4; g++)  // (high & 0x30) | low, minus 32
+                    _mm512_storeu_si512(e + EX_PIECES + 64 * (8 * (4 * h + g) + t),
+                                        _mm512_sub_epi8(_mm512_ternarylogic_epi32(high[g], bits, low[g], 0xEA), bias));
+            }
     }
 }
 
-/// `q6_Kx8_pair_vnni` on a pair expanded by `expand_pair` (e).
+/// `q6_Kx8_pair_vnni` on a pair expanded by `expand_pair` (e); prefetches `pfBytes` from pf on into
+/// L2 per super-block (pf NULL: none).
 PG_INLINE PG_VNNI void q6_expanded_tile(const int8_t *q, const float *d, int64_t k, const uint8_t *e, int64_t i,
-                                        const float *bias, float *out, int64_t ldo, int RX) {
+                                        const float *bias, float *out, int64_t ldo, int RX, const uint8_t *pf,
+                                        int pfBytes) {
     const int64_t numBlocks = k / PG_QK_BLOCK, numXBlocks = k / PG_Q8_BLOCK;
     __m512 acc[8];
     for (int a = 0; a < RX; a++) acc[a] = _mm512_setzero_ps();
     for (int64_t b = 0; b < numBlocks; b++, e += EX_BYTES) {
+        if (pf) prefetch_bytes_l2(pf + b * pfBytes, pfBytes);
         __m512 block[8];
         for (int a = 0; a < RX; a++) block[a] = _mm512_load_ps(e + EX_OFFSET);
         for (int half = 0; half < 16; half++) {  // sub-block half / 2, weights 16 half ..< 16 half + 16
@@ -286,13 +303,17 @@ PG_INLINE PG_VNNI void q6_expanded_tile(const int8_t *q, const float *d, int64_t
     store_tile16(out + i * ldo, ldo, acc, RX, bias);
 }
 
-/// x rows [i, i + RX) against the `pairs` pairs expanded at e, groups g ..< g + 2 pairs.
+/// x rows [i, i + RX) against the `pairs` pairs expanded at e, groups g ..< g + 2 pairs: pass `pass` of
+/// `passes`, which prefetches its share of each of the next chunk's pairs, from `next` (NULL: none).
 PG_INLINE PG_VNNI void expanded_pass(const int8_t *q, const float *d, int64_t k, const uint8_t *e, int64_t pairs,
                                      int64_t pairBytes, int64_t g, int64_t i, const float *bias, float *out,
-                                     int64_t ldo, int RX) {
+                                     int64_t ldo, int RX, const uint8_t *next, int pass, int passes) {
+    const int64_t numBlocks = k / PG_QK_BLOCK, raw = 2 * numBlocks * KX6_BYTES;  // a pair's bytes of W
+    const int share = (int)((raw + passes - 1) / passes);
+    const int perBlock = (share + (int)numBlocks * 64 - 1) / ((int)numBlocks * 64) * 64;
     for (int64_t j = 0; j < pairs; j++)
         q6_expanded_tile(q, d, k, e + j * pairBytes, i, bias ? bias + 8 * (g + 2 * j) : NULL, out + 8 * (g + 2 * j),
-                         ldo, RX);
+                         ldo, RX, next ? next + j * raw + (int64_t)pass * share : NULL, perBlock);
 }
 
 /// Groups [g0, g1) in pairs, each chunk of about PG_INTERLEAVED_CHUNK_BYTES of W expanded and then
@@ -308,10 +329,18 @@ PG_VNNI static int expanded_rows(const int8_t *q, const float *d, int64_t m, int
         const int64_t pairs = g + 2 * chunkPairs <= g1 ? chunkPairs : (g1 - g) / 2;
         for (int64_t j = 0; j < pairs; j++)
             expand_pair((const uint8_t *)w + (g + 2 * j) * groupStride, groupStride, numBlocks, e + j * pairBytes);
+        // Each pass brings its share of the next chunk's W into L2 (where that chunk is whole), and
+        // `expand_pair` reads it from there: from memory, expanding took as long as two passes of 8 x
+        // rows (C harness, m = 16).
+        const uint8_t *next = g + 4 * chunkPairs <= g1 ? (const uint8_t *)w + (g + 2 * chunkPairs) * groupStride : NULL;
+        const int passes = (int)(m / 8 + m % 8 / 4 + m % 4);
         int64_t i = 0;
-        for (; i + 8 <= m; i += 8) expanded_pass(q, d, k, e, pairs, pairBytes, g, i, bias, out, ldo, 8);
-        for (; i + 4 <= m; i += 4) expanded_pass(q, d, k, e, pairs, pairBytes, g, i, bias, out, ldo, 4);
-        for (; i < m; i++) expanded_pass(q, d, k, e, pairs, pairBytes, g, i, bias, out, ldo, 1);
+        int pass = 0;
+        for (; i + 8 <= m; i += 8)
+            expanded_pass(q, d, k, e, pairs, pairBytes, g, i, bias, out, ldo, 8, next, pass++, passes);
+        for (; i + 4 <= m; i += 4)
+            expanded_pass(q, d, k, e, pairs, pairBytes, g, i, bias, out, ldo, 4, next, pass++, passes);
+        for (; i < m; i++) expanded_pass(q, d, k, e, pairs, pairBytes, g, i, bias, out, ldo, 1, next, pass++, passes);
     }
     free(e);
     return 1;
