@@ -333,9 +333,9 @@ typedef struct {
     int every, phase;
 } pg_prefetch_plan;
 
-/// 32 W rows (`span` adjacent groups of `groupStride` bytes from `group`: 4 of Q4_0x8's 8 rows, 2
-/// of Q8_0x16's 16) against x rows [i, i + RX), RX <= 4, written as `pg_group_tile`'s; `plan`
-/// says where it prefetches.
+/// 32 W rows (`span` adjacent groups of `groupStride` bytes from `group`: 4 of Q4_0x8's 8 rows)
+/// against x rows [i, i + RX), RX <= 4, written as `pg_group_tile`'s; `plan` says where it
+/// prefetches.
 typedef void (*pg_wide_tile)(const int8_t *q, const float *d, const float *s, int64_t k, const uint8_t *group,
                              int64_t groupStride, int64_t i, const float *bias, float *out, int64_t ldo, int RX,
                              pg_prefetch_plan plan);
@@ -348,11 +348,12 @@ typedef void (*pg_wide_tile)(const int8_t *q, const float *d, const float *s, in
 /// `interleaved_rows` for batches of PG_WIDE_MIN_ROWS x rows or more, on wide tiles of 32 W rows and
 /// 4 x rows. A 16-row tile of 8 x rows broadcasts each 4 bytes of x for one `vpdpbusd`: with
 /// W's loads that is more vector loads than the two a cycle a Zen 5 core issues; a wide tile
-/// feeds two `vpdpbusd` from each. Q4_0x8 C harness (6144 x 1536, one thread, % of the peak):
-/// m = 16 64 -> 68-70 %, m = 512 64-65 -> 68-70 %.
+/// feeds two `vpdpbusd` from each. Q4_0x8 C harness (6144 x 1536, one thread, W from memory, % of
+/// the peak): m = 16 63-64 -> 66-68 %, m = 512 63-65 -> 68-70 %.
 /// A task's first chunk streams from memory in its first pass; each later pass over a chunk (from
 /// L2) prefetches its share of the next chunk's blocks, or of the bytes after the task (the next
-/// task of a thread's share), into L2. Streaming every chunk in its first pass left m = 16 at 51 %.
+/// task of a thread's share; a prefetch past W does not fault), into L2. Streaming every chunk in
+/// its first pass left m = 16 at 51 %.
 PG_INLINE PG_AVX2 void wide_rows(const int8_t *q, const float *d, const float *s, int64_t m, int64_t k, const void *w,
                                  int64_t groupStride, int groupRows, int span, int64_t g0, int64_t g1,
                                  const float *bias, float *out, int64_t ldo, pg_wide_tile wide, pg_group_tile tile,
