@@ -184,10 +184,10 @@ public final class DecoderModel: CausalLM, @unchecked Sendable {
         forRows(rows) { r in Vector.axpy(1, s.residual.pointer + r * hidden, x.pointer + r * hidden, hidden) }
     }
 
-    /// `body(r)` for every row r < rows: in ranges across the pool when there are 32 rows or
-    /// more (prefill; the other threads would wait otherwise), else here.
+    /// `body(r)` for every row r < rows: in ranges across the pool from 2 × `minRowsPerRange`
+    /// rows (prefill and batched decode; the other threads would wait otherwise), else here.
     private func forRows(_ rows: Int, _ body: @escaping (Int) -> Void) {
-        pool.parallelRanges(rows, minChunk: 16) { range in
+        pool.parallelRanges(rows, minChunk: KernelPool.minRowsPerRange) { range in
             for r in range { body(r) }
         }
     }

@@ -46,7 +46,7 @@ public struct DenseMLP: FeedForward {
             let u = g + rows * inter
             MatMul.linear(
                 x: x, m: rows, products: [.init(weight: gateProj, out: g), .init(weight: upProj, out: u)], pool: pool)
-            pool.parallelRanges(rows, minChunk: 16) { r in
+            pool.parallelRanges(rows, minChunk: KernelPool.minRowsPerRange) { r in
                 Elementwise.siluMul(
                     gate: g + r.lowerBound * inter, up: u + r.lowerBound * inter, count: r.count * inter)
             }

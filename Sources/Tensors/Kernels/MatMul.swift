@@ -167,10 +167,10 @@ public enum MatMul {
                     for j in r { rounded[j] = Precision.round(x[j], to: .bf16) }
                 }
             case .blocks, .kBlocks, .kBlocksOffset:
-                // Rows in ranges on every thread in prefill (one thread left the other idle
-                // for about 1.5 % of a 512-token prefill per format at 2 threads).
+                // Rows in ranges on every thread in prefill and batched decode (one thread left the
+                // other idle for about 1.5 % of a 512-token prefill per format at 2 threads).
                 let (m64, k64) = (Int64(m), Int64(k))
-                pool.parallelRanges(m, minChunk: 16) { r in
+                pool.parallelRanges(m, minChunk: KernelPool.minRowsPerRange) { r in
                     let (r0, r1) = (Int64(r.lowerBound), Int64(r.upperBound))
                     if self == .blocks {
                         pg_quantize_activation_rows(x, m64, k64, r0, r1, qx)
