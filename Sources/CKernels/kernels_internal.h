@@ -493,6 +493,12 @@ PG_INLINE void prefetch_kv_row(const void *cache, int64_t index, int64_t headDim
     prefetch_bytes((const uint8_t *)cache + index * size, (int)headDim * size);
 }
 
+/// `prefetch_kv_row` into L2 only.
+PG_INLINE void prefetch_kv_row_l2(const void *cache, int64_t index, int64_t headDim, int dtype) {
+    const int size = dtype == PG_DTYPE_F32 ? 4 : 2;
+    prefetch_bytes_l2((const uint8_t *)cache + index * size, (int)headDim * size);
+}
+
 /// `pg_attention` with the queries in the lanes of 512-bit registers (attention_lanes.c; AVX-512
 /// CPUs, headDim a multiple of 16): `slots` holds the contexts' `length` (the longest) cache
 /// slots, and `scratch` (64-byte aligned or not) `pg_attention_lanes_bytes`.
