@@ -77,25 +77,20 @@ public struct WeightTensor: @unchecked Sendable {
 }
 
 /// Heap bytes owned by a class, so tensor views can share them.
-///
-/// Buffers of two huge pages or more (a KV cache, repacked weights) are aligned to 2 MiB and
-/// asked for transparent huge pages (`MADV_HUGEPAGE`; where THP is `madvise`-only, as on most
-/// distributions, they would otherwise get 4 KiB pages). Decode attention reads a scattered
-/// 4 KiB cache block per KV head at a time, and a TLB miss on each cost it about 10 % (C harness,
-/// 26 layers × 16 sequences at context 512: 47.8 → 43.4 ms per step).
 public final class HeapStorage: @unchecked Sendable {
     public let pointer: UnsafeMutableRawPointer
     public let byteCount: Int
     static let hugePage = 2 << 20
 
     /// `zeroed: false` leaves the bytes as allocated, for a caller that writes every one of them
-    /// (a weight copy), saving a pass over memory it is about to fill.
-    public init(byteCount: Int, zeroed: Bool = true) {
+    /// (a weight copy), saving a pass over memory it is about to fill. `hugePages: true` aligns
+    /// the bytes to 2 MiB and asks for transparent huge pages (`MADV_HUGEPAGE`; where THP is
+    /// `madvise`-only, as on most distributions, a buffer otherwise gets 4 KiB pages).
+    public init(byteCount: Int, zeroed: Bool = true, hugePages: Bool = false) {
         self.byteCount = byteCount
-        let huge = byteCount >= 2 * Self.hugePage
         self.pointer = UnsafeMutableRawPointer.allocate(
-            byteCount: max(byteCount, 1), alignment: huge ? Self.hugePage : 64)
-        if huge { _ = madvise(pointer, byteCount / Self.hugePage * Self.hugePage, MADV_HUGEPAGE) }
+            byteCount: max(byteCount, 1), alignment: hugePages ? Self.hugePage : 64)
+        if hugePages { _ = madvise(pointer, byteCount / Self.hugePage * Self.hugePage, MADV_HUGEPAGE) }
         if zeroed { pointer.initializeMemory(as: UInt8.self, repeating: 0, count: max(byteCount, 1)) }
     }
 

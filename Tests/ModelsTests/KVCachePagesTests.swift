@@ -1,10 +1,10 @@
 import Foundation
 import Testing
 
-@testable import Tensors
+@testable import Models
 
-/// Large heap buffers ask for transparent huge pages; small ones stay as they were.
-@Suite("Heap storage") struct HeapStorageTests {
+/// The KV cache's storage is in transparent huge pages where the kernel allows them.
+@Suite("KV cache pages") struct KVCachePagesTests {
     /// The kB of `AnonHugePages` in the /proc/self/smaps entry whose range holds `address`.
     static func hugePageKB(at address: UInt) throws -> Int? {
         // FileHandle reads to the end; String(contentsOfFile:) stops after the first page of a proc file.
@@ -23,13 +23,11 @@ import Testing
         return nil
     }
 
-    @Test("buffers of two huge pages or more are 2 MiB aligned and backed by huge pages where THP allows")
+    @Test("the cache is 2 MiB aligned and backed by huge pages where THP allows")
     func hugePages() throws {
-        let storage = HeapStorage(byteCount: 8 << 20)
-        let address = UInt(bitPattern: storage.pointer)
-        #expect(address % UInt(HeapStorage.hugePage) == 0)
-        let small = HeapStorage(byteCount: 4096)
-        #expect(UInt(bitPattern: small.pointer) % 64 == 0)
+        let cache = PagedKVCache(numLayers: 2, numBlocks: 64, blockSize: 16, kvDim: 768, numKVHeads: 6, dtype: .f16)
+        let address = UInt(bitPattern: cache.keys(layer: 0))
+        #expect(address % UInt(2 << 20) == 0)
         let mode = (try? String(contentsOfFile: "/sys/kernel/mm/transparent_hugepage/enabled", encoding: .utf8)) ?? ""
         guard mode.contains("[madvise]") || mode.contains("[always]") else { return }  // THP off: nothing to check
         #expect(try Self.hugePageKB(at: address) ?? 0 >= 2048)
