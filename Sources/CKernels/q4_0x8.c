@@ -57,7 +57,8 @@ PG_INLINE PG_AVX2 void q4_0x8_tile_with(const int8_t *q, const float *d, const f
     for (int64_t b = 0; b < numBlocks; b++, p += GROUP_BYTES) {
         // `prefetchBytes` ahead, in decode and in the first x tile of each W chunk (the pass that
         // brings the chunk into L2): 16-sequence decode +7 % (Q8_0) / +20 % (Q4_0) at 2 threads.
-        if (RX == 1 || i == 0) prefetch_bytes(p + PG_PREFETCH_AHEAD(prefetchBytes, GROUP_BYTES), GROUP_BYTES);
+        if (RX == 1) prefetch_bytes_nta(p + PG_PREFETCH_AHEAD(prefetchBytes, GROUP_BYTES), GROUP_BYTES);
+        else if (i == 0) prefetch_bytes(p + PG_PREFETCH_AHEAD(prefetchBytes, GROUP_BYTES), GROUP_BYTES);
         __m256i sums[8];
         for (int a = 0; a < RX; a++) sums[a] = _mm256_setzero_si256();
         for (int c = 0; c < 4; c++) {

@@ -72,7 +72,7 @@ PG_INLINE PG_AVX2 void q4_Kx8_tile_with(const int8_t *q, const float *d, const f
         for (int a = 0; a < RX; a++) sums[a] = _mm256_setzero_si256();
         for (int sub = 0; sub < 8; sub++) {
             // decode: an eighth of the super-block `ahead` bytes on per sub-block (see prefetch_bytes)
-            if (RX == 1) prefetch_bytes(p + ahead + sub * (PG_Q4KX8_BYTES / 8), PG_Q4KX8_BYTES / 8);
+            if (RX == 1) prefetch_bytes_nta(p + ahead + sub * (PG_Q4KX8_BYTES / 8), PG_Q4KX8_BYTES / 8);
             const int c = sub / 2, shift = 4 * (sub % 2);
             __m256i sub16[8];
             for (int a = 0; a < RX; a++) sub16[a] = _mm256_setzero_si256();

@@ -90,7 +90,7 @@ PG_INLINE PG_AVX2 void q6_Kx8_tile_with(const int8_t *q, const float *d, const f
         for (int a = 0; a < RX; a++) sums[a] = _mm256_setzero_si256();
         for (int sub = 0; sub < 8; sub++) {
             // decode: an eighth of the super-block `ahead` bytes on per sub-block (see prefetch_bytes)
-            if (RX == 1) prefetch_bytes(p + ahead + sub * (KX6_BYTES / 8), KX6_BYTES / 8);
+            if (RX == 1) prefetch_bytes_nta(p + ahead + sub * (KX6_BYTES / 8), KX6_BYTES / 8);
             // (sc, sc) in each row's lane for the sub-block's two halves, from its (sc0, sc1) pairs.
             const __m256i pairs = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(p + KX6_SCALES + 16 * sub)));
             const __m256i halves[2] = {_mm256_shufflehi_epi16(_mm256_shufflelo_epi16(pairs, 0xA0), 0xA0),

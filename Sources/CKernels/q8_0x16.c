@@ -50,7 +50,8 @@ PG_INLINE PG_AVX2 void q8_0x16_halves(const int8_t *q, const float *d, int64_t k
         for (int a = 0; a < RX; a++) acc[h][a] = _mm256_setzero_ps();
     const uint8_t *p = group;
     for (int64_t b = 0; b < numBlocks; b++, p += BLOCK_BYTES) {
-        if ((RX == 1 || i == 0) && h0 == 0) prefetch_bytes(p + PG_DECODE_PREFETCH_AHEAD(BLOCK_BYTES), BLOCK_BYTES);
+        if (RX == 1 && h0 == 0) prefetch_bytes_nta(p + PG_DECODE_PREFETCH_AHEAD(BLOCK_BYTES), BLOCK_BYTES);
+        else if (i == 0 && h0 == 0) prefetch_bytes(p + PG_DECODE_PREFETCH_AHEAD(BLOCK_BYTES), BLOCK_BYTES);
         __m256i sums[2][4];
         for (int h = 0; h < H; h++)
             for (int a = 0; a < RX; a++) sums[h][a] = _mm256_setzero_si256();
