@@ -61,7 +61,8 @@ public enum MatMul {
             return
         }
         if m <= 0 { return }
-        var tasks: [(product: Int, rows: Range<Int>)] = []
+        var rowsPerTask: [Int] = []  // per product, and the index of its first task (then the count)
+        var firstTask = [0]
         var formats: [Activations] = []
         var slots: [Int?] = []  // per product: its quantized x in `formats`, or nil for f32 x
         for (index, p) in products.enumerated() {
@@ -71,9 +72,10 @@ public enum MatMul {
             let format = Activations(weight: p.weight.dtype, m: m, k: k, bf16: pool.bf16Activations)
             if format != .f32 && !formats.contains(format) { formats.append(format) }
             slots.append(format == .f32 ? nil : formats.firstIndex(of: format))
-            let rowsPerTask = taskRows(m: m, n: n, k: k, numThreads: pool.numThreads)
-            assert(rowsPerTask % p.weight.dtype.groupRows == 0, "tasks must cover whole groups of rows")
-            for r0 in stride(from: 0, to: n, by: rowsPerTask) { tasks.append((index, r0..<min(n, r0 + rowsPerTask))) }
+            let rows = taskRows(m: m, n: n, k: k, numThreads: pool.numThreads)
+            assert(rows % p.weight.dtype.groupRows == 0, "tasks must cover whole groups of rows")
+            rowsPerTask.append(rows)
+            firstTask.append(firstTask[index] + (n + rows - 1) / rows)
         }
         let k = products.first?.weight.cols ?? 0
         // x quantized to 8-bit blocks (integer dot products), or packed for AMX, once per format,
@@ -92,12 +94,17 @@ public enum MatMul {
                 TaskPlan(
                     weight: p.weight.data, code: dtypeCode(p.weight.dtype), n: Int64(p.weight.rows), bias: p.bias,
                     out: p.out, format: slots[index].map { formats[$0] } ?? .f32,
-                    x: slots[index].map { quantized + offsets[$0] })
+                    x: slots[index].map { quantized + offsets[$0] }, rowsPerTask: rowsPerTask[index],
+                    firstTask: firstTask[index])
             }
-            pool.parallelFor(tasks.count) { t in
-                let (index, rows) = tasks[t]
+            // Task t covers rows [r0, r0 + rowsPerTask) of the product whose tasks hold it: no array
+            // of 16-48 ranges built per call (about 1 µs of a decode step's caller time each).
+            pool.parallelFor(firstTask.last!) { t in
+                var index = 0
+                while index + 1 < plans.count && t >= plans[index + 1].firstTask { index += 1 }
                 let p = plans[index]
-                let (r0, r1, m, k) = (Int64(rows.lowerBound), Int64(rows.upperBound), Int64(m), Int64(k))
+                let r0 = Int64((t - p.firstTask) * p.rowsPerTask)
+                let (r1, m, k) = (min(p.n, r0 + Int64(p.rowsPerTask)), Int64(m), Int64(k))
                 switch (p.format, p.x) {
                 case (.bf16Parts, let parts?):
                     pg_linear_rows_bf16_parts(parts, x, m, k, p.weight, r0, r1, p.bias, p.out, p.n)
@@ -125,6 +132,9 @@ public enum MatMul {
         let format: Activations
         /// x as this product reads it (nil: the f32 x itself).
         let x: UnsafeRawPointer?
+        /// W rows per task, and the index of the product's first task in the call.
+        let rowsPerTask: Int
+        let firstTask: Int
     }
 
     /// How a product reads x: f32, quantized once per call to 8-bit blocks, or packed once for AMX.
