@@ -55,8 +55,9 @@ PG_INLINE PG_AVX2 void q4_0x8_tile_with(const int8_t *q, const float *d, const f
     for (int a = 0; a < RX; a++) acc[a] = _mm256_setzero_ps();
     const uint8_t *p = group;
     for (int64_t b = 0; b < numBlocks; b++, p += GROUP_BYTES) {
-        // `prefetchBytes` ahead, in decode and in the first x tile of each W chunk (the pass that
-        // brings the chunk into L2): 16-sequence decode +7 % (Q8_0) / +20 % (Q4_0) at 2 threads.
+        // `prefetchBytes` ahead, in decode (non-temporally: `prefetch_bytes_nta`) and in the first
+        // x tile of each W chunk (the pass that brings the chunk into L2): 16-sequence decode
+        // +7 % (Q8_0) / +20 % (Q4_0) at 2 threads.
         if (RX == 1) prefetch_bytes_nta(p + PG_PREFETCH_AHEAD(prefetchBytes, GROUP_BYTES), GROUP_BYTES);
         else if (i == 0) prefetch_bytes(p + PG_PREFETCH_AHEAD(prefetchBytes, GROUP_BYTES), GROUP_BYTES);
         __m256i sums[8];

@@ -97,8 +97,9 @@ public enum MatMul {
                     x: slots[index].map { quantized + offsets[$0] }, rowsPerTask: rowsPerTask[index],
                     firstTask: firstTask[index])
             }
-            // Task t covers rows [r0, r0 + rowsPerTask) of the product whose tasks hold it: no array
-            // of 16-48 ranges built per call (about 1 µs of a decode step's caller time each).
+            // Task t covers rows [r0, r0 + rowsPerTask) of the product whose tasks hold it, with no
+            // array of 16-48 ranges built per call (3 products of 768 x 1536 at m = 1, in cache:
+            // 16.6-18.0 -> 16.1-17.0 µs a call).
             pool.parallelFor(firstTask.last!) { t in
                 var index = 0
                 while index + 1 < plans.count && t >= plans[index + 1].firstTask { index += 1 }
