@@ -110,7 +110,8 @@ PG_INLINE PG_VNNI void q8_0x16_tile_vnni(const int8_t *q, const float *d, const 
     for (int a = 0; a < RX; a++) acc[a] = _mm512_setzero_ps();
     const uint8_t *p = group;
     for (int64_t b = 0; b < numBlocks; b++, p += BLOCK_BYTES) {
-        prefetch_bytes(p + ahead, BLOCK_BYTES);
+        if (RX == 1) prefetch_bytes_nta(p + ahead, BLOCK_BYTES);  // decode: W read once (see prefetch_bytes_nta)
+        else prefetch_bytes(p + ahead, BLOCK_BYTES);
         __m512i sums[8];
         for (int a = 0; a < RX; a++) sums[a] = _mm512_setzero_si512();
         for (int t = 0; t < 8; t++) {
