@@ -166,10 +166,11 @@ PG_INLINE PG_AVX2 int sum_int8(__m256i i8) {
     return _mm_cvtsi128_si32(s);
 }
 
-/// Layout of quantized activations: int8 q[m][k], then (64-byte aligned) f32 d and
-/// f32 s = d * (sum of the block's q) (for Q4_0's offset of 8), each laid out by tiles
-/// of 8 rows: [m / 8 (rounded up)][k / 32][8], rows past m zero. One block's scales
-/// for a tile are one vector, and a tile's scales are contiguous.
+/// Layout of quantized activations: int8 q[m][k], then (64-byte aligned) f32 d, f32 s = d *
+/// (sum of the block's q) (for Q4_0's offset of 8) and s32 o = -8 * (sum of the block's q)
+/// (the same offset in integer units, for Q4_0x8's wide tile), each laid out by tiles of 8
+/// rows: [m / 8 (rounded up)][k / 32][8], rows past m zero. One block's scales for a tile are
+/// one vector, and a tile's scales are contiguous.
 static inline int64_t padded_rows(int64_t m) { return (m + 7) / 8 * 8; }
 
 /// Index of row i's scale of block b (see the layout above).
@@ -177,11 +178,41 @@ static inline int64_t scale_index(int64_t i, int64_t b, int64_t numBlocks) { ret
 
 static inline size_t scales_offset(int64_t m, int64_t k) { return ((size_t)(m * k) + 63) / 64 * 64; }
 
-/// Zeroes the scales d and s of the rows past m in the last tile of 8 (the kernels read whole tiles).
-static inline void zero_padding_scales(float *d, float *s, int64_t m, int64_t numBlocks) {
-    for (int64_t i = m; i < padded_rows(m); i++)
-        for (int64_t b = 0; b < numBlocks; b++) d[scale_index(i, b, numBlocks)] = s[scale_index(i, b, numBlocks)] = 0;
+/// The scale arrays d, s and o of quantized activations at `qx` (see the layout above).
+typedef struct {
+    float *d, *s;
+    int32_t *o;
+} pg_activation_scales;
+
+/// o, from s.
+static inline int32_t *activation_offsets(const float *s, int64_t m, int64_t k) {
+    return (int32_t *)(s + padded_rows(m) * (k / PG_Q8_BLOCK));
 }
+
+static inline pg_activation_scales activation_scales(const void *qx, int64_t m, int64_t k) {
+    float *d = (float *)((uint8_t *)qx + scales_offset(m, k));
+    float *s = d + padded_rows(m) * (k / PG_Q8_BLOCK);
+    return (pg_activation_scales){d, s, activation_offsets(s, m, k)};
+}
+
+/// Sets row i's scales of block b from its scale d and the sum of its quants.
+static inline void set_block_scales(pg_activation_scales a, int64_t i, int64_t b, int64_t numBlocks, float d, int sum) {
+    const int64_t at = scale_index(i, b, numBlocks);
+    a.d[at] = d;
+    a.s[at] = d * (float)sum;
+    a.o[at] = -8 * sum;
+}
+
+/// Zeroes the scales of the rows past m in the last tile of 8 (the kernels read whole tiles).
+static inline void zero_padding_scales(pg_activation_scales a, int64_t m, int64_t numBlocks) {
+    for (int64_t i = m; i < padded_rows(m); i++)
+        for (int64_t b = 0; b < numBlocks; b++) set_block_scales(a, i, b, numBlocks, 0, 0);
+}
+
+/// Blocks of x per scale in Q4_0 products: 8 where k is a multiple of 256, whose activations
+/// take the k rounding (one scale per 256; `MatMul.Activations`), so Q4_0x8's wide tile applies
+/// x's scale once per 8 blocks; otherwise 1.
+static inline int64_t q4_0_scale_span(int64_t k) { return k % 256 == 0 ? 256 / PG_Q8_BLOCK : 1; }
 
 /// Eight s32 partial sums of u . x over one block (u unsigned bytes), as f32.
 PG_INLINE PG_AVX2 __m256 block_dot(__m256i u, __m256i x) {
@@ -343,9 +374,9 @@ typedef struct {
 } pg_prefetch_plan;
 
 /// 32 W rows (`span` adjacent groups of `groupStride` bytes from `group`: 4 of Q4_0x8's 8 rows)
-/// against x rows [i, i + RX), RX <= 4, written as `pg_group_tile`'s; `plan` says where it
-/// prefetches.
-typedef void (*pg_wide_tile)(const int8_t *q, const float *d, const float *s, int64_t k, const uint8_t *group,
+/// against x rows [i, i + RX), RX <= 4, written as `pg_group_tile`'s, from x's scales d and
+/// integer offsets o (see the layout above); `plan` says where it prefetches.
+typedef void (*pg_wide_tile)(const int8_t *q, const float *d, const int32_t *o, int64_t k, const uint8_t *group,
                              int64_t groupStride, int64_t i, const float *bias, float *out, int64_t ldo, int RX,
                              pg_prefetch_plan plan);
 
@@ -367,6 +398,7 @@ PG_INLINE PG_AVX2 void wide_rows(const int8_t *q, const float *d, const float *s
                                  int64_t groupStride, int groupRows, int span, int64_t g0, int64_t g1,
                                  const float *bias, float *out, int64_t ldo, pg_wide_tile wide, pg_group_tile tile,
                                  pg_pair_tile pair, int64_t aheadBytes) {
+    const int32_t *o = activation_offsets(s, m, k);
     int64_t chunk = PG_INTERLEAVED_CHUNK_BYTES / groupStride / span * span;
     if (chunk < span) chunk = span;
     const int passes = (int)(m / 4 + m % 4 / 2 + m % 2);
@@ -382,9 +414,9 @@ PG_INLINE PG_AVX2 void wide_rows(const int8_t *q, const float *d, const float *s
             for (; g + span <= c1; g += span) {
                 const uint8_t *at = (const uint8_t *)w + g * groupStride;
                 const float *b = bias ? bias + g * groupRows : NULL;
-                if (RX == 4) wide(q, d, s, k, at, groupStride, i, b, out + g * groupRows, ldo, 4, plan);
-                else if (RX == 2) wide(q, d, s, k, at, groupStride, i, b, out + g * groupRows, ldo, 2, plan);
-                else wide(q, d, s, k, at, groupStride, i, b, out + g * groupRows, ldo, 1, plan);
+                if (RX == 4) wide(q, d, o, k, at, groupStride, i, b, out + g * groupRows, ldo, 4, plan);
+                else if (RX == 2) wide(q, d, o, k, at, groupStride, i, b, out + g * groupRows, ldo, 2, plan);
+                else wide(q, d, o, k, at, groupStride, i, b, out + g * groupRows, ldo, 1, plan);
             }
             if (RX == 4) tile_groups(q, d, s, k, w, groupStride, groupRows, g, c1, i, bias, out, ldo, tile, pair, 4);
             else if (RX == 2)

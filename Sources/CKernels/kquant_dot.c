@@ -64,9 +64,8 @@ void pg_quantize_activations_k(const float *x, int64_t m, int64_t k, void *qx) {
 void pg_quantize_activation_rows_k(const float *x, int64_t m, int64_t k, int64_t r0, int64_t r1, void *qx) {
     int8_t *q = (int8_t *)qx;
     const int64_t numBlocks = k / PG_Q8_BLOCK;
-    float *d = (float *)((uint8_t *)qx + scales_offset(m, k));
-    float *s = d + numBlocks * padded_rows(m);
-    if (r1 == m) zero_padding_scales(d, s, m, numBlocks);
+    const pg_activation_scales scales = activation_scales(qx, m, k);
+    if (r1 == m) zero_padding_scales(scales, m, numBlocks);
     const int avx2 = pg_has_avx2_fma();
     for (int64_t i = r0; i < r1; i++) {
         for (int64_t g = 0; g < k / PG_QK_BLOCK; g++) {
@@ -75,11 +74,8 @@ void pg_quantize_activation_rows_k(const float *x, int64_t m, int64_t k, int64_t
             int sums[PG_QK_BLOCK / PG_Q8_BLOCK];
             if (avx2) quantize_group_k_avx2(x + at, q + at, &scale, sums);
             else quantize_group_k_portable(x + at, q + at, &scale, sums);
-            for (int b = 0; b < PG_QK_BLOCK / PG_Q8_BLOCK; b++) {
-                const int64_t index = scale_index(i, g * (PG_QK_BLOCK / PG_Q8_BLOCK) + b, numBlocks);
-                d[index] = scale;
-                s[index] = scale * (float)sums[b];
-            }
+            for (int b = 0; b < PG_QK_BLOCK / PG_Q8_BLOCK; b++)
+                set_block_scales(scales, i, g * (PG_QK_BLOCK / PG_Q8_BLOCK) + b, numBlocks, scale, sums[b]);
         }
     }
 }

@@ -19,23 +19,23 @@
 #endif
 
 size_t pg_quantized_activation_bytes(int64_t m, int64_t k) {
-    return scales_offset(m, k) + 2 * sizeof(float) * (size_t)(padded_rows(m) * (k / PG_Q8_BLOCK));
+    return scales_offset(m, k) + 3 * sizeof(float) * (size_t)(padded_rows(m) * (k / PG_Q8_BLOCK));
 }
 
-static void quantize_block_portable(const float *x, int8_t *q, float *d, float *s) {
+/// One block of x into q; returns its scale and sets `sum` to the sum of its quants.
+static float quantize_block_portable(const float *x, int8_t *q, int *sum) {
     float max = 0;
     for (int j = 0; j < PG_Q8_BLOCK; j++) max = fmaxf(max, fabsf(x[j]));
     float inverse = max > 0 ? 127.0f / max : 0.0f;
-    int sum = 0;
+    *sum = 0;
     for (int j = 0; j < PG_Q8_BLOCK; j++) {
         q[j] = (int8_t)nearbyintf(x[j] * inverse);
-        sum += q[j];
+        *sum += q[j];
     }
-    *d = max / 127.0f;
-    *s = *d * (float)sum;
+    return max / 127.0f;
 }
 
-static PG_AVX2 void quantize_block_avx2(const float *x, int8_t *q, float *d, float *s) {
+static PG_AVX2 float quantize_block_avx2(const float *x, int8_t *q, int *sum) {
     __m256 v[4];
     const __m256 signBit = _mm256_set1_ps(-0.0f);
     __m256 max = _mm256_setzero_ps();
@@ -51,8 +51,8 @@ static PG_AVX2 void quantize_block_avx2(const float *x, int8_t *q, float *d, flo
     for (int c = 0; c < 4; c++) v[c] = _mm256_mul_ps(v[c], inverse);
     const __m256i i8 = pack_int8(v);
     _mm256_storeu_si256((__m256i *)q, i8);
-    *d = maxAbs / 127.0f;
-    *s = *d * (float)sum_int8(i8);
+    *sum = sum_int8(i8);
+    return maxAbs / 127.0f;
 }
 
 void pg_quantize_activations(const float *x, int64_t m, int64_t k, void *qx) {
@@ -62,15 +62,16 @@ void pg_quantize_activations(const float *x, int64_t m, int64_t k, void *qx) {
 void pg_quantize_activation_rows(const float *x, int64_t m, int64_t k, int64_t r0, int64_t r1, void *qx) {
     int8_t *q = (int8_t *)qx;
     const int64_t numBlocks = k / PG_Q8_BLOCK;
-    float *d = (float *)((uint8_t *)qx + scales_offset(m, k));  // padded_rows(m) * numBlocks each for d and s
-    float *s = d + numBlocks * padded_rows(m);
-    if (r1 == m) zero_padding_scales(d, s, m, numBlocks);
+    const pg_activation_scales scales = activation_scales(qx, m, k);
+    if (r1 == m) zero_padding_scales(scales, m, numBlocks);
     int avx2 = pg_has_avx2_fma();
     for (int64_t i = r0; i < r1; i++) {
         for (int64_t b = 0; b < numBlocks; b++) {
-            const int64_t at = i * k + b * PG_Q8_BLOCK, scale = scale_index(i, b, numBlocks);
-            if (avx2) quantize_block_avx2(x + at, q + at, d + scale, s + scale);
-            else quantize_block_portable(x + at, q + at, d + scale, s + scale);
+            const int64_t at = i * k + b * PG_Q8_BLOCK;
+            int sum;
+            const float d =
+                avx2 ? quantize_block_avx2(x + at, q + at, &sum) : quantize_block_portable(x + at, q + at, &sum);
+            set_block_scales(scales, i, b, numBlocks, d, sum);
         }
     }
 }
@@ -307,8 +308,8 @@ void pg_linear_rows_quantized(const void *qx, int64_t m, int64_t k, const void *
                               const float *bias, float *out, int64_t ldo) {
     if (m <= 0 || r1 <= r0) return;
     const int8_t *q = (const int8_t *)qx;
-    const float *d = (const float *)((const uint8_t *)qx + scales_offset(m, k));
-    const float *s = d + padded_rows(m) * (k / PG_Q8_BLOCK);
+    const pg_activation_scales scales = activation_scales(qx, m, k);
+    const float *d = scales.d, *s = scales.s;
     if (dtype == PG_DTYPE_Q8_0X16 || dtype == PG_DTYPE_Q4_0X8 || dtype == PG_DTYPE_Q4_KX8 || dtype == PG_DTYPE_Q6_KX8) {
         interleaved_linear_rows(q, d, s, m, k, w, dtype, r0, r1, bias, out, ldo);
         return;

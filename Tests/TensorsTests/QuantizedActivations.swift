@@ -34,9 +34,12 @@ enum QuantizedActivations {
     }
 
     /// The plain-loop result the kernels must reproduce for `weight` (Q8_0 or
-    /// Q4_0), which see the activations quantized.
+    /// Q4_0), which see the activations quantized: per 256 for Q4_0 where k is a
+    /// multiple of 256, per 32 otherwise.
     static func reference(x: [Float], m: Int, weight: WeightTensor, bias: [Float]?) -> [Float] {
-        MatMul.linearReference(x: roundTrip(x), m: m, weight: weight, bias: bias)
+        let k = weight.shape[1]
+        let perGroup = (weight.dtype == .q4_0 || weight.dtype == .q4_0x8) && k % 256 == 0
+        return MatMul.linearReference(x: perGroup ? roundTripK(x) : roundTrip(x), m: m, weight: weight, bias: bias)
     }
 
     /// `pg_quantize_activations` (or, with `kQuant`, `pg_quantize_activations_k`) on `x`

@@ -142,9 +142,10 @@ public enum MatMul {
     enum Activations: Equatable {
         /// f32 (float weights; k-quants as stored in the file, in prefill, dequantize into f32 panels).
         case f32
-        /// Blocks of 32 with an f32 scale (Q8_0, Q4_0 and their repacked forms).
+        /// Blocks of 32 with an f32 scale (Q8_0, and Q4_0 where k is not a multiple of 256).
         case blocks
-        /// llama.cpp's Q8_K rounding, one scale per 256 (Q4_K, Q6_K, Q4_Kx8).
+        /// llama.cpp's Q8_K rounding, one scale per 256 (Q4_K, Q6_K, Q4_Kx8; Q4_0 where k is a
+        /// multiple of 256: Q4_0x8's wide tile then applies x's scale once per 8 blocks).
         case kBlocks
         /// Q8_K with 128 added to every byte (Q6_Kx8 multiplies the signed q − 32 by x + 128).
         case kBlocksOffset
@@ -164,6 +165,8 @@ public enum MatMul {
                 self = .kBlocksOffset
             } else if dtype.isKQuant {
                 self = dtype.isInterleaved || m < packedRowsThreshold ? .kBlocks : .f32
+            } else if dtype == .q4_0 || dtype == .q4_0x8, k % DType.kQuantBlockSize == 0 {
+                self = .kBlocks
             } else {
                 self = dtype.hasInt8Kernels ? .blocks : .f32
             }
