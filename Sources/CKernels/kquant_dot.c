@@ -39,12 +39,16 @@ static PG_AVX2 void quantize_group_k_avx2(const float *x, int8_t *q, float *scal
     __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(maxV), _mm256_extractf128_ps(maxV, 1));
     m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
     const float maxAbs = _mm_cvtss_f32(_mm_max_ss(m4, _mm_movehdup_ps(m4)));
-    float max = 0;
-    for (int j = 0; j < PG_QK_BLOCK && maxAbs > 0; j++)  // the first value of that magnitude, with its sign
-        if (fabsf(x[j]) == maxAbs) {
-            max = x[j];
+    float max = 0;  // the first value of that magnitude, with its sign (a scalar search: 2 % of a Q4_0 step)
+    const __m256 target = _mm256_set1_ps(maxAbs);
+    for (int j = 0; j < PG_QK_BLOCK && maxAbs > 0; j += 8) {
+        const int hits = _mm256_movemask_ps(
+            _mm256_cmp_ps(_mm256_andnot_ps(signBit, _mm256_loadu_ps(x + j)), target, _CMP_EQ_OQ));
+        if (hits) {
+            max = x[j + __builtin_ctz((unsigned)hits)];
             break;
         }
+    }
     const float inverse = maxAbs > 0 ? -127.0f / max : 0.0f;
     const __m256 inv = _mm256_set1_ps(inverse), top = _mm256_set1_ps(127.0f);
     for (int b = 0; b < PG_QK_BLOCK / PG_Q8_BLOCK; b++) {
