@@ -21,7 +21,7 @@ struct KernelComparison {
         let kernels: [(name: String, weights: [WeightTensor], swift: Bool)] = [
             ("Swift SIMD bf16", weights, true), ("C bf16", weights, false), ("C q8_0", quantized, false),
             ("C q8_0x16", quantized.map { $0.interleaved() }, false),
-            ("C q4_0x8", weights.map { $0.quantized(to: .q4_0x8) }, false),
+            ("C q4_0x16", weights.map { $0.quantized(to: .q4_0x16) }, false),
             ("C q4_Kx8", (0..<numMatrices).map { randomKQuant(.q4_K, seed: $0).interleaved() }, false),
             ("C q6_Kx8", (0..<numMatrices).map { randomKQuant(.q6_K, seed: $0).interleaved() }, false),
         ]

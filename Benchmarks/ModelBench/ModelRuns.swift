@@ -22,7 +22,7 @@ struct ModelRuns {
     var lmHeadFLOPs: Double { 2 * Double(model.config.vocabSize * model.config.hiddenSize) }
 
     /// Whether a forward pass of `numRows` rows runs int8 dot products rather than f32 FMAs:
-    /// Q8_0 / Q4_0 and the repacked Q8_0x16 / Q4_0x8 / Q4_Kx8 / Q6_Kx8 projections always, Q4_K / Q6_K
+    /// Q8_0 / Q4_0 and the repacked Q8_0x16 / Q4_0x16 / Q4_Kx8 / Q6_Kx8 projections always, Q4_K / Q6_K
     /// below the prefill threshold (`MatMul`'s routing).
     func usesIntegerDots(numRows: Int) -> Bool {
         let dtype = model.projectionDType

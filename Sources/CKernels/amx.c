@@ -1,4 +1,4 @@
-// Q8_0x16 / Q4_0x8 / Q4_Kx8 prefill on AMX (Intel Xeon since Sapphire Rapids): one `tdpbssd`
+// Q8_0x16 / Q4_0x16 / Q4_Kx8 prefill on AMX (Intel Xeon since Sapphire Rapids): one `tdpbssd`
 // multiplies 16 x rows by 16 W rows over a block of 32 (8192 int8 products, signed by signed, so
 // neither side needs an offset; Q4_K's unsigned nibbles by `tdpbsud`), in the tile unit beside
 // the vector ports, which only scale each block's 16 x 16 sums into f32 (convert, multiply by
@@ -73,19 +73,18 @@ PG_INLINE PG_AMX void panel_q8_0(const uint8_t *p, uint8_t *panel) {
     _mm512_storeu_ps(panel + PANEL_WEIGHTS, _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)p)));
 }
 
-/// One pair's block of Q4_0x8 into `panel`: chunk c's low nibbles are weights 4c ..< 4c + 4,
-/// its high nibbles weights 16 + 4c ..< 20 + 4c (rows c and c + 4), less the offset of 8.
-PG_INLINE PG_AMX void panel_q4_0(const uint8_t *p, int64_t groupStride, uint8_t *panel) {
-    const __m256i low = _mm256_set1_epi8(0x0F), eight = _mm256_set1_epi8(8);
-    for (int h = 0; h < 2; h++)
-        for (int c = 0; c < 4; c++) {
-            const __m256i packed = _mm256_loadu_si256((const __m256i *)(p + h * groupStride + 16 + 32 * c));
-            const __m256i lo = _mm256_sub_epi8(_mm256_and_si256(packed, low), eight);
-            const __m256i hi = _mm256_sub_epi8(_mm256_and_si256(_mm256_srli_epi16(packed, 4), low), eight);
-            _mm256_storeu_si256((__m256i *)(panel + 64 * c + 32 * h), lo);
-            _mm256_storeu_si256((__m256i *)(panel + 64 * (c + 4) + 32 * h), hi);
-        }
-    _mm512_storeu_ps(panel + PANEL_WEIGHTS, scales_pair(p, groupStride));
+/// One block of a Q4_0x16 group (16 rows, the pair `p`) into `panel`: chunk c's low nibbles are
+/// weights 4c ..< 4c + 4, its high nibbles weights 16 + 4c ..< 20 + 4c (rows c and c + 4), less
+/// the offset of 8.
+PG_INLINE PG_AMX void panel_q4_0(const uint8_t *p, uint8_t *panel) {
+    const __m512i low = _mm512_set1_epi8(0x0F), eight = _mm512_set1_epi8(8);
+    for (int c = 0; c < 4; c++) {
+        const __m512i packed = _mm512_loadu_si512(p + 32 + 64 * c);
+        _mm512_storeu_si512(panel + 64 * c, _mm512_sub_epi8(_mm512_and_si512(packed, low), eight));
+        _mm512_storeu_si512(panel + 64 * (c + 4),
+                            _mm512_sub_epi8(_mm512_and_si512(_mm512_srli_epi16(packed, 4), low), eight));
+    }
+    _mm512_storeu_ps(panel + PANEL_WEIGHTS, _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)p)));
 }
 
 /// One pair's super-block of Q4_Kx8 into 8 panel units: sub-block 2c + h is nibble chunks
@@ -124,7 +123,7 @@ PG_INLINE PG_AMX void fill_panel(const uint8_t *w, int64_t groupStride, int64_t 
     const int64_t blockBytes = groupStride / numUnits;  // of one group of 8 rows
     for (int64_t u = 0; u < numUnits; u++, panel += PANEL_UNIT) {
         if (dtype == PG_DTYPE_Q8_0X16) panel_q8_0(p + 2 * u * blockBytes, panel);
-        else panel_q4_0(p + u * blockBytes, groupStride, panel);
+        else panel_q4_0(p + 2 * u * blockBytes, panel);
     }
 }
 
@@ -181,10 +180,16 @@ static int64_t pairs_per_chunk(int64_t numUnits) {
     return pairs > 0 ? pairs : 1;
 }
 
-/// `pg_q8_0x16_rows_vnni` with [g0, g1) counted in groups of 8 rows, as this file counts them.
+/// `pg_q8_0x16_rows_vnni` / `pg_q4_0x16_rows_vnni` with [g0, g1) counted in groups of 8 rows, as
+/// this file counts them.
 static void q8_0x16_rows_in_8s(const int8_t *q, const float *d, const float *s, int64_t m, int64_t k, const void *w,
                                int64_t g0, int64_t g1, const float *bias, float *out, int64_t ldo) {
     pg_q8_0x16_rows_vnni(q, d, s, m, k, w, g0 / 2, g1 / 2, bias, out, ldo);
+}
+
+static void q4_0x16_rows_in_8s(const int8_t *q, const float *d, const float *s, int64_t m, int64_t k, const void *w,
+                               int64_t g0, int64_t g1, const float *bias, float *out, int64_t ldo) {
+    pg_q4_0x16_rows_vnni(q, d, s, m, k, w, g0 / 2, g1 / 2, bias, out, ldo);
 }
 
 PG_AMX void pg_interleaved_rows_amx(const int8_t *q, const float *d, const float *s, int64_t m, int64_t k,
@@ -198,7 +203,7 @@ PG_AMX void pg_interleaved_rows_amx(const int8_t *q, const float *d, const float
     void (*rest)(const int8_t *, const float *, const float *, int64_t, int64_t, const void *, int64_t, int64_t,
                  const float *, float *, int64_t) = kquant                      ? pg_q4_Kx8_rows_vnni
                                      : dtype == PG_DTYPE_Q8_0X16 ? q8_0x16_rows_in_8s
-                                                                 : pg_q4_0x8_rows_vnni;
+                                                                 : q4_0x16_rows_in_8s;
     const int64_t chunk = pairs_per_chunk(numUnits), panelBytes = numUnits * PANEL_UNIT;
     uint8_t *panels = m16 > 0 && pairs > 0 ? aligned_alloc(64, (size_t)(chunk * panelBytes)) : NULL;
     const int tiles = panels != NULL;

@@ -168,7 +168,7 @@ PG_INLINE PG_AVX2 int sum_int8(__m256i i8) {
 
 /// Layout of quantized activations: int8 q[m][k], then (64-byte aligned) f32 d, f32 s = d *
 /// (sum of the block's q) (for Q4_0's offset of 8) and s32 o = -8 * (sum of the block's q)
-/// (the same offset in integer units, for Q4_0x8's wide tile), each laid out by tiles of 8
+/// (the same offset in integer units, for Q4_0x16's wide tile), each laid out by tiles of 8
 /// rows: [m / 8 (rounded up)][k / 32][8], rows past m zero. One block's scales for a tile are
 /// one vector, and a tile's scales are contiguous.
 static inline int64_t padded_rows(int64_t m) { return (m + 7) / 8 * 8; }
@@ -210,7 +210,7 @@ static inline void zero_padding_scales(pg_activation_scales a, int64_t m, int64_
 }
 
 /// Blocks of x per scale in Q4_0 products: 8 where k is a multiple of 256, whose activations
-/// take the k rounding (one scale per 256; `MatMul.Activations`), so Q4_0x8's wide tile applies
+/// take the k rounding (one scale per 256; `MatMul.Activations`), so Q4_0x16's wide tile applies
 /// x's scale once per 8 blocks; otherwise 1.
 static inline int64_t q4_0_scale_span(int64_t k) { return k % 256 == 0 ? 256 / PG_Q8_BLOCK : 1; }
 
@@ -223,7 +223,7 @@ PG_INLINE PG_AVX2 __m256 block_dot(__m256i u, __m256i x) {
 PG_AVX2 void pg_kquant_rows_int8(const int8_t *q, const float *d, const float *s, int64_t m, int64_t k, const void *w,
                                  int dtype, int64_t r0, int64_t r1, float *out, int64_t ldo);
 
-// ---- layouts repacked in groups of rows (q8_0x16.c, q4_0x8.c, q4_Kx8.c, q6_Kx8.c) ----
+// ---- layouts repacked in groups of rows (q8_0x16.c, q4_0x16.c, q4_Kx8.c, q6_Kx8.c) ----
 
 /// 4 activation bytes broadcast to every 32-bit lane (one lane per W row).
 PG_INLINE PG_AVX2 __m256i broadcast4(const int8_t *p) {
@@ -373,7 +373,7 @@ typedef struct {
     int every, phase;
 } pg_prefetch_plan;
 
-/// 32 W rows (`span` adjacent groups of `groupStride` bytes from `group`: 4 of Q4_0x8's 8 rows)
+/// 32 W rows (`span` adjacent groups of `groupStride` bytes from `group`: 2 of Q4_0x16's 16 rows)
 /// against x rows [i, i + RX), RX <= 4, written as `pg_group_tile`'s, from x's scales d and
 /// integer offsets o (see the layout above); `plan` says where it prefetches.
 typedef void (*pg_wide_tile)(const int8_t *q, const float *d, const int32_t *o, int64_t k, const uint8_t *group,
@@ -488,12 +488,12 @@ PG_INLINE PG_VNNI __m512i broadcast4_512(const int8_t *p) {
     return _mm512_set1_epi32(v);
 }
 
-/// Q8_0x16 / Q4_0x8 / Q4_Kx8 / Q6_Kx8 groups [g0, g1) into out, plus bias (NULL: none)
-/// (q8_0x16.c, q4_0x8.c, q4_Kx8.c, q6_Kx8.c; AVX2 CPUs only, `_vnni` AVX-512 VNNI ones). The
+/// Q8_0x16 / Q4_0x16 / Q4_Kx8 / Q6_Kx8 groups [g0, g1) into out, plus bias (NULL: none)
+/// (q8_0x16.c, q4_0x16.c, q4_Kx8.c, q6_Kx8.c; AVX2 CPUs only, `_vnni` AVX-512 VNNI ones). The
 /// Q6_Kx8 kernel takes x + 128 (`pg_offset_activations`) as `q`.
 PG_VNNI void pg_q8_0x16_rows_vnni(const int8_t *q, const float *d, const float *s, int64_t m, int64_t k, const void *w,
                                  int64_t g0, int64_t g1, const float *bias, float *out, int64_t ldo);
-PG_VNNI void pg_q4_0x8_rows_vnni(const int8_t *q, const float *d, const float *s, int64_t m, int64_t k, const void *w,
+PG_VNNI void pg_q4_0x16_rows_vnni(const int8_t *q, const float *d, const float *s, int64_t m, int64_t k, const void *w,
                                  int64_t g0, int64_t g1, const float *bias, float *out, int64_t ldo);
 PG_VNNI void pg_q4_Kx8_rows_vnni(const int8_t *q, const float *d, const float *s, int64_t m, int64_t k, const void *w,
                                  int64_t g0, int64_t g1, const float *bias, float *out, int64_t ldo);
@@ -501,7 +501,7 @@ PG_VNNI void pg_q6_Kx8_rows_vnni(const int8_t *q, const float *d, const float *s
                                  int64_t g0, int64_t g1, const float *bias, float *out, int64_t ldo);
 PG_AVX2 void pg_q8_0x16_rows_avx2(const int8_t *q, const float *d, const float *s, int64_t m, int64_t k, const void *w,
                                  int64_t g0, int64_t g1, const float *bias, float *out, int64_t ldo);
-PG_AVX2 void pg_q4_0x8_rows_avx2(const int8_t *q, const float *d, const float *s, int64_t m, int64_t k, const void *w,
+PG_AVX2 void pg_q4_0x16_rows_avx2(const int8_t *q, const float *d, const float *s, int64_t m, int64_t k, const void *w,
                                  int64_t g0, int64_t g1, const float *bias, float *out, int64_t ldo);
 PG_AVX2 void pg_q4_Kx8_rows_avx2(const int8_t *q, const float *d, const float *s, int64_t m, int64_t k, const void *w,
                                  int64_t g0, int64_t g1, const float *bias, float *out, int64_t ldo);
@@ -522,7 +522,7 @@ PG_INLINE PG_AMX void load_tile_config(int count, const uint8_t *rows, const uin
     _tile_loadconfig(&config);
 }
 
-/// Q8_0x16 / Q4_0x8 / Q4_Kx8 (`dtype`) groups [g0, g1) added into out on AMX, 16 x rows by 16 W
+/// Q8_0x16 / Q4_0x16 / Q4_Kx8 (`dtype`) groups [g0, g1) added into out on AMX, 16 x rows by 16 W
 /// rows (amx.c); the rest of the rows and an odd last group set by the kernels above (with bias).
 PG_AMX void pg_interleaved_rows_amx(const int8_t *q, const float *d, const float *s, int64_t m, int64_t k,
                                     const void *w, int dtype, int64_t g0, int64_t g1, const float *bias, float *out,

@@ -65,7 +65,7 @@ double pg_fma_peak_loop(int64_t iterations) {
 
 /// 8 independent chains of the fastest int8 multiply-accumulate AVX2 has:
 /// vpmaddubsw (32 u8 x s8 products, summed in pairs to 16 bits) and vpaddw into
-/// 16-bit accumulators, as the Q4_0x8 kernel's inner loop. Kernels that widen to
+/// 16-bit accumulators, as the Q4_0x16 AVX2 kernel's inner loop. Kernels that widen to
 /// 32 bits more often (vpmaddwd, convert, FMA per block) run below it.
 static PG_AVX2 double int8_dot_peak_avx2(int64_t iterations) {
     __m256i u[8], acc[8];

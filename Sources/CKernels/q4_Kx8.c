@@ -1,5 +1,5 @@
 // Q4_K repacked in groups of 8 rows ("Q4_Kx8", PG_DTYPE_Q4_KX8), made once at
-// load by `pg_repack_q4_Kx8`: the Q4_0x8 idea (q4_0x8.c) for llama.cpp's Q4_K.
+// load by `pg_repack_q4_Kx8`: the Q4_0x16 idea (q4_0x16.c) in groups of 8 rows, for llama.cpp's Q4_K.
 //
 // Per group of 8 W rows and super-block of 256 columns, 1184 bytes (8 x 148,
 // 3 % more than Q4_K's 8 x 144): the rows' f16 d [0, 16) and dmin [16, 32); the
@@ -112,7 +112,7 @@ PG_INLINE PG_AVX2 void q4_Kx8_tile(const int8_t *q, const float *d, const float 
     q4_Kx8_tile_with(q, d, s, k, group, i, bias, out, ldo, RX, PG_Q4KX8_BYTES);
 }
 
-/// The tile for decode on AVX-512 VNNI CPUs: about 8 KiB ahead, as the Q4_0x8 / Q8_0x16 tiles. One
+/// The tile for decode on AVX-512 VNNI CPUs: about 8 KiB ahead, as the Q4_0x16 / Q8_0x16 tiles. One
 /// super-block ahead left a Zen 5 core reading Q4_K_M weights at 71-75 % of a streaming read; 8 KiB
 /// and more at 86-95 % (ModelBench decode, 1 thread: 36.5 -> 45-47.6 tok/s).
 PG_INLINE PG_AVX2 void q4_Kx8_tile_vnni(const int8_t *q, const float *d, const float *s, int64_t k,

@@ -1,5 +1,5 @@
 // Q6_K repacked in groups of 8 rows ("Q6_Kx8", PG_DTYPE_Q6_KX8), made once at
-// load by `pg_repack_q6_Kx8`: the layout of q4_0x8.c / q4_Kx8.c for llama.cpp's
+// load by `pg_repack_q6_Kx8`: the layout of q4_0x16.c / q4_Kx8.c for llama.cpp's
 // Q6_K (6-bit quants q, w = d sc (q - 32), one int8 scale per 16 weights).
 //
 // Per group of 8 W rows and super-block of 256 columns, 1712 bytes (8 x 214,

@@ -145,18 +145,18 @@ static void interleaved_linear_rows(const int8_t *q, const float *d, const float
     if (!pg_has_avx2_fma()) {
         float (*element)(const void *, int64_t, int64_t, int64_t) =
             dtype == PG_DTYPE_Q8_0X16   ? pg_q8_0x16_element
-            : dtype == PG_DTYPE_Q4_0X8 ? pg_q4_0x8_element
+            : dtype == PG_DTYPE_Q4_0X16 ? pg_q4_0x16_element
             : dtype == PG_DTYPE_Q4_KX8 ? pg_q4_Kx8_element
                                        : pg_q6_Kx8_element;
         interleaved_rows_portable(q, d, m, k, w, r0, r1, out, ldo, element, dtype == PG_DTYPE_Q6_KX8 ? 0x80 : 0);
-    } else if ((dtype == PG_DTYPE_Q8_0X16 || dtype == PG_DTYPE_Q4_0X8 || dtype == PG_DTYPE_Q4_KX8) && pg_has_amx()) {
+    } else if ((dtype == PG_DTYPE_Q8_0X16 || dtype == PG_DTYPE_Q4_0X16 || dtype == PG_DTYPE_Q4_KX8) && pg_has_amx()) {
         pg_interleaved_rows_amx(q, d, s, m, k, w, dtype, r0 / 8, r1 / 8, bias, out, ldo);
     } else if (dtype == PG_DTYPE_Q8_0X16) {
         if (pg_has_avx512_vnni()) pg_q8_0x16_rows_vnni(q, d, s, m, k, w, r0 / 16, r1 / 16, bias, out, ldo);
         else pg_q8_0x16_rows_avx2(q, d, s, m, k, w, r0 / 16, r1 / 16, bias, out, ldo);
-    } else if (dtype == PG_DTYPE_Q4_0X8) {
-        if (pg_has_avx512_vnni()) pg_q4_0x8_rows_vnni(q, d, s, m, k, w, r0 / 8, r1 / 8, bias, out, ldo);
-        else pg_q4_0x8_rows_avx2(q, d, s, m, k, w, r0 / 8, r1 / 8, bias, out, ldo);
+    } else if (dtype == PG_DTYPE_Q4_0X16) {
+        if (pg_has_avx512_vnni()) pg_q4_0x16_rows_vnni(q, d, s, m, k, w, r0 / 16, r1 / 16, bias, out, ldo);
+        else pg_q4_0x16_rows_avx2(q, d, s, m, k, w, r0 / 16, r1 / 16, bias, out, ldo);
     } else if (dtype == PG_DTYPE_Q4_KX8) {
         if (pg_has_avx512_vnni()) pg_q4_Kx8_rows_vnni(q, d, s, m, k, w, r0 / 8, r1 / 8, bias, out, ldo);
         else pg_q4_Kx8_rows_avx2(q, d, s, m, k, w, r0 / 8, r1 / 8, bias, out, ldo);
@@ -310,7 +310,7 @@ void pg_linear_rows_quantized(const void *qx, int64_t m, int64_t k, const void *
     const int8_t *q = (const int8_t *)qx;
     const pg_activation_scales scales = activation_scales(qx, m, k);
     const float *d = scales.d, *s = scales.s;
-    if (dtype == PG_DTYPE_Q8_0X16 || dtype == PG_DTYPE_Q4_0X8 || dtype == PG_DTYPE_Q4_KX8 || dtype == PG_DTYPE_Q6_KX8) {
+    if (dtype == PG_DTYPE_Q8_0X16 || dtype == PG_DTYPE_Q4_0X16 || dtype == PG_DTYPE_Q4_KX8 || dtype == PG_DTYPE_Q6_KX8) {
         interleaved_linear_rows(q, d, s, m, k, w, dtype, r0, r1, bias, out, ldo);
         return;
     }

@@ -11,7 +11,7 @@ import Tensors
 /// the MoE router and router scales stay in float, and matrices that are
 /// already block-quantized (read from a GGUF file) keep their type. Q8_0, Q4_0,
 /// Q4_K and Q6_K matrices, made here or read from a file, are then repacked as
-/// Q8_0x16 / Q4_0x8 / Q4_Kx8 / Q6_Kx8 (groups of 16 or 8 rows, the layout of the fast
+/// Q8_0x16 / Q4_0x16 / Q4_Kx8 / Q6_Kx8 (groups of 16 or 8 rows, the layout of the fast
 /// integer kernels) when their row count is a multiple of that.
 public enum WeightQuantization: String, Sendable, CaseIterable {
     case none

@@ -14,11 +14,12 @@
 ///   multiple of 16; never in a file): per group and block, the 16 rows' f16 scales, then
 ///   8 chunks of 64 bytes, chunk t holding quants 4t ..< 4t + 4 of each row in row order
 ///   (one 512-bit load per chunk; layout in `CKernels/q8_0x16.c`).
-/// - `q4_0x8`: Q4_0 repacked in groups of 8 rows for the integer kernels (made
-///   at load from `q4_0` when the row count is a multiple of 8; never in a file).
-///   Per group and block of 32 columns, 144 bytes: the 8 rows' f16 scales, then
-///   4 chunks of 32 bytes, chunk c holding nibble bytes 4c ..< 4c + 4 of each row
-///   in row order. A row is not contiguous: read elements through `WeightTensor`.
+/// - `q4_0x16`: Q4_0 repacked in groups of 16 rows for the integer kernels (made
+///   at load from `q4_0` when the row count is a multiple of 16; never in a file).
+///   Per group and block of 32 columns, 288 bytes: the 16 rows' f16 scales, then
+///   4 chunks of 64 bytes, chunk c holding nibble bytes 4c ..< 4c + 4 of each row
+///   in row order (layout in `CKernels/q4_0x16.c`). A row is not contiguous: read
+///   elements through `WeightTensor`.
 /// - `q4_Kx8`: `q4_K` repacked the same way (made at load; never in a file), 1184
 ///   bytes per group of 8 rows and super-block: the rows' f16 `d`, then `dmin`, the
 ///   sub-block scales and mins unpacked to one byte each (sub-block-major), then
@@ -50,7 +51,7 @@ public enum DType: String, Sendable, Hashable, CaseIterable {
     case q8_0 = "Q8_0"
     case q8_0x16 = "Q8_0x16"
     case q4_0 = "Q4_0"
-    case q4_0x8 = "Q4_0x8"
+    case q4_0x16 = "Q4_0x16"
     case q4_K = "Q4_K"
     case q4_Kx8 = "Q4_Kx8"
     case q6_K = "Q6_K"
@@ -91,19 +92,20 @@ public enum DType: String, Sendable, Hashable, CaseIterable {
     /// their activations take llama.cpp's Q8_K rounding.
     public var isKQuant: Bool { self == .q4_K || self == .q6_K || self == .q4_Kx8 || self == .q6_Kx8 }
 
-    /// True for the layouts repacked at load in groups of rows (`q8_0x16`, `q4_0x8`,
+    /// True for the layouts repacked at load in groups of rows (`q8_0x16`, `q4_0x16`,
     /// `q4_Kx8`, `q6_Kx8`), whose rows are not contiguous.
-    public var isInterleaved: Bool { self == .q8_0x16 || self == .q4_0x8 || self == .q4_Kx8 || self == .q6_Kx8 }
+    public var isInterleaved: Bool { self == .q8_0x16 || self == .q4_0x16 || self == .q4_Kx8 || self == .q6_Kx8 }
 
-    /// Rows per group of an interleaved layout (16 for `q8_0x16`, 8 for the others; 1 for the
-    /// rest): its row count, and every row range a kernel takes, is a multiple of it.
-    public var groupRows: Int { self == .q8_0x16 ? 16 : isInterleaved ? 8 : 1 }
+    /// Rows per group of an interleaved layout (16 for `q8_0x16` and `q4_0x16`, 8 for the
+    /// k-quants'; 1 for the rest): its row count, and every row range a kernel takes, is a
+    /// multiple of it.
+    public var groupRows: Int { self == .q8_0x16 || self == .q4_0x16 ? 16 : isInterleaved ? 8 : 1 }
 
     /// The type as a checkpoint file stores it: a repacked layout's source block type, else itself.
     public var fileType: DType {
         switch self {
         case .q8_0x16: .q8_0
-        case .q4_0x8: .q4_0
+        case .q4_0x16: .q4_0
         case .q4_Kx8: .q4_K
         case .q6_Kx8: .q6_K
         default: self
@@ -116,7 +118,7 @@ public enum DType: String, Sendable, Hashable, CaseIterable {
         switch self {
         case .f32, .f16, .bf16: 1
         case .q8_0, .q8_0x16: Self.q8BlockSize
-        case .q4_0, .q4_0x8: Self.q4BlockSize
+        case .q4_0, .q4_0x16: Self.q4BlockSize
         case .q4_K, .q4_Kx8, .q6_K, .q6_Kx8: Self.kQuantBlockSize
         }
     }
@@ -128,7 +130,7 @@ public enum DType: String, Sendable, Hashable, CaseIterable {
         switch self {
         case .f32: 4
         case .f16, .bf16: 2
-        case .q8_0, .q8_0x16, .q4_0, .q4_0x8, .q4_K, .q4_Kx8, .q6_K, .q6_Kx8: 1
+        case .q8_0, .q8_0x16, .q4_0, .q4_0x16, .q4_K, .q4_Kx8, .q6_K, .q6_Kx8: 1
         }
     }
 
@@ -137,7 +139,7 @@ public enum DType: String, Sendable, Hashable, CaseIterable {
         switch self {
         case .f32, .f16, .bf16: numElements * byteSize
         case .q8_0, .q8_0x16: numElements / Self.q8BlockSize * Self.q8BlockBytes
-        case .q4_0, .q4_0x8: numElements / Self.q4BlockSize * Self.q4BlockBytes
+        case .q4_0, .q4_0x16: numElements / Self.q4BlockSize * Self.q4BlockBytes
         case .q4_K: numElements / Self.kQuantBlockSize * Self.q4KBlockBytes
         case .q4_Kx8: numElements / Self.kQuantBlockSize * Self.q4Kx8BlockBytes
         case .q6_K: numElements / Self.kQuantBlockSize * Self.q6KBlockBytes
@@ -197,7 +199,7 @@ public enum Precision {
     /// f32, and for the block-quantized types, whose grids depend on the block's scales).
     @inlinable public static func round(_ value: Float, to dtype: DType) -> Float {
         switch dtype {
-        case .f32, .q8_0, .q8_0x16, .q4_0, .q4_0x8, .q4_K, .q4_Kx8, .q6_K, .q6_Kx8: value
+        case .f32, .q8_0, .q8_0x16, .q4_0, .q4_0x16, .q4_K, .q4_Kx8, .q6_K, .q6_Kx8: value
         case .bf16: bf16ToFloat(floatToBF16(value))
         case .f16: Float(Float16(value))
         }

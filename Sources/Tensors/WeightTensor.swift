@@ -34,7 +34,7 @@ public struct WeightTensor: @unchecked Sendable {
         case .bf16: Precision.bf16ToFloat(data.load(fromByteOffset: i * 2, as: UInt16.self))
         case .f16: Precision.f16ToFloat(data.load(fromByteOffset: i * 2, as: UInt16.self))
         case .q8_0, .q4_0, .q4_K, .q6_K: Quantize.element(dtype, data, i)
-        case .q8_0x16, .q4_0x8, .q4_Kx8, .q6_Kx8:
+        case .q8_0x16, .q4_0x16, .q4_Kx8, .q6_Kx8:
             Quantize.interleavedElement(dtype, data, cols: cols, row: i / cols, col: i % cols)
         }
     }
@@ -69,7 +69,7 @@ public struct WeightTensor: @unchecked Sendable {
             case .f32: raw.storeBytes(of: v, toByteOffset: i * 4, as: Float.self)
             case .bf16: raw.storeBytes(of: Precision.floatToBF16(v), toByteOffset: i * 2, as: UInt16.self)
             case .f16: raw.storeBytes(of: Precision.floatToF16(v), toByteOffset: i * 2, as: UInt16.self)
-            case .q8_0, .q8_0x16, .q4_0, .q4_0x8, .q4_K, .q4_Kx8, .q6_K, .q6_Kx8: preconditionFailure("handled above")
+            case .q8_0, .q8_0x16, .q4_0, .q4_0x16, .q4_K, .q4_Kx8, .q6_K, .q6_Kx8: preconditionFailure("handled above")
             }
         }
         return WeightTensor(dtype: dtype, shape: shape, data: UnsafeRawPointer(raw), owner: storage)

@@ -24,7 +24,8 @@ struct GGUFTestWriter {
             case .q4_K: 12
             case .q6_K: 14
             case .bf16: 30
-            case .q8_0x16, .q4_0x8, .q4_Kx8, .q6_Kx8: preconditionFailure("\(tensor.dtype) is an in-memory layout, not a GGUF type")
+            case .q8_0x16, .q4_0x16, .q4_Kx8, .q6_Kx8:
+                preconditionFailure("\(tensor.dtype) is an in-memory layout, not a GGUF type")
             }
         let raw = bytes ?? Array(UnsafeRawBufferPointer(start: tensor.data, count: tensor.byteCount))
         tensors.append((name, tensor.shape, type, raw))

@@ -182,8 +182,8 @@ import Testing
     func weightsDescription() {
         let describe = ServingStack.weightsDescription
         #expect(describe("bfloat16", .none, .bf16) == "bfloat16 weights")
-        #expect(describe("bfloat16", .q4_0, .q4_0x8) == "bfloat16 weights as q4_0")
-        #expect(describe("float32", .none, .q4_0x8) == "Q4_0 weights")
+        #expect(describe("bfloat16", .q4_0, .q4_0x16) == "bfloat16 weights as q4_0")
+        #expect(describe("float32", .none, .q4_0x16) == "Q4_0 weights")
         #expect(describe("float32", .none, .q4_K) == "Q4_K weights")
     }
 

@@ -2,16 +2,16 @@ import Testing
 
 @testable import Tensors
 
-/// Q8_0 repacked in groups of 16 rows (`DType.q8_0x16`), Q4_0, Q4_K and Q6_K in groups of 8
-/// (`q4_0x8`, `q4_Kx8`, `q6_Kx8`): the repacking keeps every weight, and the kernels on them
+/// Q8_0 and Q4_0 repacked in groups of 16 rows (`DType.q8_0x16`, `q4_0x16`), Q4_K and Q6_K in
+/// groups of 8 (`q4_Kx8`, `q6_Kx8`): the repacking keeps every weight, and the kernels on them
 /// equal the plain loop and the row-by-row kernels.
-@Suite("Interleaved Q8_0x16 / Q4_0x8 / Q4_Kx8 / Q6_Kx8 layouts") struct InterleavedLayoutTests {
+@Suite("Interleaved Q8_0x16 / Q4_0x16 / Q4_Kx8 / Q6_Kx8 layouts") struct InterleavedLayoutTests {
     static let pool = KernelPool(numThreads: 2)
 
-    /// The repacked type of each block type of 32 for a matrix of `rows` rows (Q8_0 stays as it is
+    /// The repacked type of each block type of 32 for a matrix of `rows` rows (it stays as it is
     /// unless they make groups of 16).
     static func repacked(_ dtype: DType, rows: Int) -> DType {
-        dtype == .q8_0 ? (rows % 16 == 0 ? .q8_0x16 : .q8_0) : .q4_0x8
+        rows % 16 != 0 ? dtype : dtype == .q8_0 ? .q8_0x16 : .q4_0x16
     }
 
     @Test("repacking keeps every weight, element by element and row by row", arguments: DType.blockQuantizedCases)
@@ -29,26 +29,27 @@ import Testing
         }
     }
 
-    @Test("only matrices with a multiple of 8 rows are repacked (16 for Q8_0)")
-    func repackNeedsGroupsOfEight() {
+    @Test("only matrices with a multiple of 16 rows are repacked (8 for the k-quants)")
+    func repackNeedsWholeGroups() {
         let odd = WeightTensor.owning(QuantizeTests.values(12 * 32, seed: 3), shape: [12, 32], dtype: .q4_0)
         #expect(odd.interleaved().dtype == .q4_0 && odd.interleaved().data == odd.data)
         let q8 = WeightTensor.owning(QuantizeTests.values(24 * 32, seed: 3), shape: [24, 32], dtype: .q8_0)
         #expect(q8.interleaved().dtype == .q8_0 && q8.interleaved().data == q8.data)
         let bf16 = WeightTensor.owning(QuantizeTests.values(16 * 32, seed: 3), shape: [16, 32], dtype: .bf16)
         #expect(bf16.interleaved().data == bf16.data)
-        let direct = WeightTensor.owning(QuantizeTests.values(16 * 64, seed: 4), shape: [16, 64], dtype: .q4_0x8)
-        #expect(direct.dtype == .q4_0x8 && direct.toFloats() == direct.quantized(to: .q4_0).toFloats())
+        let direct = WeightTensor.owning(QuantizeTests.values(16 * 64, seed: 4), shape: [16, 64], dtype: .q4_0x16)
+        #expect(direct.dtype == .q4_0x16 && direct.toFloats() == direct.quantized(to: .q4_0).toFloats())
     }
 
     @Test(
-        "linear on Q8_0x16 / Q4_0x8 equals the plain loop over quantized activations and the row-by-row kernel",
+        "linear on Q8_0x16 / Q4_0x16 equals the plain loop over quantized activations and the row-by-row kernel",
         arguments: DType.blockQuantizedCases)
     func linearMatchesReference(dtype: DType) {
         for (m, n, k) in [
-            (1, 8, 32), (1, 64, 96), (2, 24, 64), (3, 40, 288), (4, 16, 32), (5, 48, 64), (7, 16, 1536),
-            (13, 160, 64), (67, 88, 288), (101, 32, 320), (5, 72, 8192), (5, 64, 8192), (48, 64, 1536), (9, 1024, 64),
-            (18, 632, 1536), (17, 336, 1536),  // 16+ x rows: wide tiles of 4, 2, 1; chunks of W end in pairs, groups
+            (1, 16, 32), (1, 64, 96), (2, 48, 64), (3, 80, 288), (4, 16, 32), (5, 48, 64), (7, 16, 1536),
+            (13, 160, 64), (67, 176, 288), (101, 32, 320), (5, 80, 8192), (5, 64, 8192), (48, 64, 1536),
+            (9, 1024, 64), (3, 24, 64),  // 24 rows: not repacked
+            (18, 624, 1536), (17, 336, 1536),  // 16+ x rows: wide tiles of 4, 2, 1; chunks of W end in pairs, groups
         ] {
             let q4 = WeightTensor.owning(QuantizeTests.values(n * k, seed: n), shape: [n, k], dtype: dtype)
             let x8 = q4.interleaved()
@@ -65,7 +66,9 @@ import Testing
                 worstAgainstQ4 = max(worstAgainstQ4, abs(fast[i] - rowByRow[i]) / max(1, abs(rowByRow[i])))
             }
             #expect(worst <= 2e-5, "m=\(m) n=\(n) k=\(k): error \(worst)")
-            #expect(worstAgainstQ4 <= 2e-5, "m=\(m) n=\(n) k=\(k): against \(dtype) \(worstAgainstQ4)")
+            // The row-by-row Q4_0 kernel takes the offset of 8 out once per row (8 sum d_w s_x), so its
+            // rounding grows with k: 4.5e-5 from the plain loop at k = 8192, n = 80.
+            #expect(worstAgainstQ4 <= 1e-4, "m=\(m) n=\(n) k=\(k): against \(dtype) \(worstAgainstQ4)")
         }
     }
 
@@ -131,14 +134,14 @@ import Testing
     func groupedProductsEqualSingles() {
         let k = 512
         let weights = [
-            WeightTensor.owning(QuantizeTests.values(24 * k, seed: 1), shape: [24, k], dtype: .q4_0).interleaved(),
+            WeightTensor.owning(QuantizeTests.values(48 * k, seed: 1), shape: [48, k], dtype: .q4_0).interleaved(),
             KQuantTests.randomWeight(.q4_K, n: 16, blocksPerRow: k / 256, seed: 2).interleaved(),
             KQuantTests.randomWeight(.q6_K, n: 40, blocksPerRow: k / 256, seed: 3).interleaved(),
             KQuantTests.randomWeight(.q6_K, n: 12, blocksPerRow: k / 256, seed: 4),  // 12 rows: not repacked
             WeightTensor.owning(QuantizeTests.values(33 * k, seed: 5), shape: [33, k], dtype: .bf16),
             WeightTensor.owning(QuantizeTests.values(16 * k, seed: 6), shape: [16, k], dtype: .q8_0).interleaved(),
         ]
-        #expect(weights.map(\.dtype) == [.q4_0x8, .q4_Kx8, .q6_Kx8, .q6_K, .bf16, .q8_0x16])
+        #expect(weights.map(\.dtype) == [.q4_0x16, .q4_Kx8, .q6_Kx8, .q6_K, .bf16, .q8_0x16])
         for m in [1, 5, 70] {  // decode, batched decode, prefill (f32 panels for bf16 and plain Q6_K)
             let x = QuantizeTests.values(m * k, seed: m)
             let biases = weights.indices.map { QuantizeTests.values(weights[$0].rows, seed: 10 + $0) }

@@ -38,7 +38,7 @@ enum QuantizedActivations {
     /// multiple of 256, per 32 otherwise.
     static func reference(x: [Float], m: Int, weight: WeightTensor, bias: [Float]?) -> [Float] {
         let k = weight.shape[1]
-        let perGroup = (weight.dtype == .q4_0 || weight.dtype == .q4_0x8) && k % 256 == 0
+        let perGroup = (weight.dtype == .q4_0 || weight.dtype == .q4_0x16) && k % 256 == 0
         return MatMul.linearReference(x: perGroup ? roundTripK(x) : roundTrip(x), m: m, weight: weight, bias: bias)
     }
 

@@ -23,6 +23,6 @@ import Testing
         let view = WeightTensor(dtype: .q4_0, shape: [16, 32], data: file.base + 4000, owner: file)
         let before = view.toFloats()
         let repacked = view.interleaved()
-        #expect(repacked.dtype == .q4_0x8 && repacked.toFloats() == before && view.toFloats() == before)
+        #expect(repacked.dtype == .q4_0x16 && repacked.toFloats() == before && view.toFloats() == before)
     }
 }

@@ -36,15 +36,16 @@ enum {
     /// w = d * scale * (q - 32) (layout in Swift `DType.q6_K`). Rows must hold a
     /// multiple of 256 weights. Load-only; f32 activations.
     PG_DTYPE_Q6_K = 6,
-    /// Q4_0 repacked in groups of 8 rows by `pg_repack_q4_0x8` (the same 18 bytes per
-    /// 32 weights; layout in q4_0x8.c and Swift `DType.q4_0x8`). The row count, and
-    /// every row range passed to a kernel, is a multiple of 8. Integer kernels only.
-    PG_DTYPE_Q4_0X8 = 7,
+    /// Q4_0 repacked in groups of 16 rows by `pg_repack_q4_0x16` (the same 18 bytes per
+    /// 32 weights; layout in q4_0x16.c and Swift `DType.q4_0x16`). The row count, and
+    /// every row range passed to a kernel, is a multiple of 16. Integer kernels only.
+    PG_DTYPE_Q4_0X16 = 7,
     /// Q4_K repacked in groups of 8 rows by `pg_repack_q4_Kx8` (148 bytes per 256
-    /// weights; layout in q4_Kx8.c and Swift `DType.q4_Kx8`); rows as for Q4_0x8.
+    /// weights; layout in q4_Kx8.c and Swift `DType.q4_Kx8`). The row count, and every row range
+    /// passed to a kernel, is a multiple of 8.
     PG_DTYPE_Q4_KX8 = 8,
     /// Q6_K repacked in groups of 8 rows by `pg_repack_q6_Kx8` (214 bytes per 256
-    /// weights; layout in q6_Kx8.c and Swift `DType.q6_Kx8`); rows as for Q4_0x8.
+    /// weights; layout in q6_Kx8.c and Swift `DType.q6_Kx8`); rows as for Q4_Kx8.
     PG_DTYPE_Q6_KX8 = 9,
     /// Q8_0 repacked in groups of 16 rows by `pg_repack_q8_0x16` (34 bytes per 32 weights;
     /// layout in q8_0x16.c and Swift `DType.q8_0x16`). The row count, and every row range
@@ -52,11 +53,11 @@ enum {
     PG_DTYPE_Q8_0X16 = 10,
 };
 
-/// Repacks Q4_0 rows [0, n) (n a multiple of 8, k of 32) from GGUF's layout into Q4_0x8.
-void pg_repack_q4_0x8(const void *src, int64_t n, int64_t k, void *dst);
+/// Repacks Q4_0 rows [0, n) (n a multiple of 16, k of 32) from GGUF's layout into Q4_0x16.
+void pg_repack_q4_0x16(const void *src, int64_t n, int64_t k, void *dst);
 
-/// Weight (row, col) of a Q4_0x8 matrix with rows of k weights, as f32.
-float pg_q4_0x8_element(const void *w, int64_t k, int64_t row, int64_t col);
+/// Weight (row, col) of a Q4_0x16 matrix with rows of k weights, as f32.
+float pg_q4_0x16_element(const void *w, int64_t k, int64_t row, int64_t col);
 
 /// Repacks Q4_K rows [0, n) (n a multiple of 8, k of 256) into Q4_Kx8.
 void pg_repack_q4_Kx8(const void *src, int64_t n, int64_t k, void *dst);
@@ -170,8 +171,8 @@ void pg_offset_activations(void *qx, int64_t m, int64_t k);
 /// `pg_quantize_activations`: each block's dot product in integer arithmetic, scaled by
 /// d_w * d_x in f32. Q8_0 / Q4_0: one x row against 4 W rows at a time, read once from
 /// memory; more rows: tiles of 8 x rows (kept in L1) against every W row of a 64-row
-/// chunk (kept in L2). Q8_0x16 / Q4_0x8 / Q4_Kx8 / Q6_Kx8: 8 W rows per register (16 with
-/// AVX-512), tiles of 4 x rows (8 with AVX-512; q8_0x16.c, q4_0x8.c, q4_Kx8.c, q6_Kx8.c; the k-quants take
+/// chunk (kept in L2). Q8_0x16 / Q4_0x16 / Q4_Kx8 / Q6_Kx8: 8 W rows per register (16 with
+/// AVX-512), tiles of 4 x rows (8 with AVX-512; q8_0x16.c, q4_0x16.c, q4_Kx8.c, q6_Kx8.c; the k-quants take
 /// `pg_quantize_activations_k`'s rounding, offset by `pg_offset_activations` for Q6_Kx8).
 /// k-quants: each super-block unpacked once per W row and dotted with every x row.
 void pg_linear_rows_quantized(const void *qx, int64_t m, int64_t k, const void *w, int dtype, int64_t r0, int64_t r1,

@@ -34,7 +34,7 @@ public enum Convert {
                 dst[i] = Float(s[i])
                 i += 1
             }
-        case .q8_0x16, .q4_0x8, .q4_Kx8, .q6_Kx8:
+        case .q8_0x16, .q4_0x16, .q4_Kx8, .q6_Kx8:
             preconditionFailure("\(dtype) rows are interleaved: widen them through WeightTensor.copyRow")
         case .q8_0, .q4_0, .q4_K, .q6_K:
             precondition(count % dtype.blockSize == 0, "\(dtype) rows hold whole blocks")

@@ -6,7 +6,7 @@ import CKernels
 /// The arithmetic is in `CKernels` (AVX2 + FMA, or AVX-512 where present, chosen at run time; portable
 /// C otherwise); this type splits the output rows of W into tasks for the
 /// kernel pool. Accumulation is f32 for every weight dtype. Activations stay
-/// f32, except against Q8_0 / Q4_0 and the repacked Q8_0x16 / Q4_0x8 / Q4_Kx8 / Q6_Kx8
+/// f32, except against Q8_0 / Q4_0 and the repacked Q8_0x16 / Q4_0x16 / Q4_Kx8 / Q6_Kx8
 /// weights (at every batch size) and Q4_K / Q6_K weights (below `packedRowsThreshold` rows): there x is
 /// quantized once per call to 8-bit blocks and each block's dot product runs in
 /// integer arithmetic (as llama.cpp does). In prefill, Q4_K / Q6_K weights are
@@ -145,7 +145,7 @@ public enum MatMul {
         /// Blocks of 32 with an f32 scale (Q8_0, and Q4_0 where k is not a multiple of 256).
         case blocks
         /// llama.cpp's Q8_K rounding, one scale per 256 (Q4_K, Q6_K, Q4_Kx8; Q4_0 where k is a
-        /// multiple of 256: Q4_0x8's wide tile then applies x's scale once per 8 blocks).
+        /// multiple of 256: Q4_0x16's wide tile then applies x's scale once per 8 blocks).
         case kBlocks
         /// Q8_K with 128 added to every byte (Q6_Kx8 multiplies the signed q − 32 by x + 128).
         case kBlocksOffset
@@ -165,7 +165,7 @@ public enum MatMul {
                 self = .kBlocksOffset
             } else if dtype.isKQuant {
                 self = dtype.isInterleaved || m < packedRowsThreshold ? .kBlocks : .f32
-            } else if dtype == .q4_0 || dtype == .q4_0x8, k % DType.kQuantBlockSize == 0 {
+            } else if dtype == .q4_0 || dtype == .q4_0x16, k % DType.kQuantBlockSize == 0 {
                 self = .kBlocks
             } else {
                 self = dtype.hasInt8Kernels ? .blocks : .f32
@@ -234,7 +234,7 @@ public enum MatMul {
         case .q8_0: Int32(PG_DTYPE_Q8_0)
         case .q4_0: Int32(PG_DTYPE_Q4_0)
         case .q8_0x16: Int32(PG_DTYPE_Q8_0X16)
-        case .q4_0x8: Int32(PG_DTYPE_Q4_0X8)
+        case .q4_0x16: Int32(PG_DTYPE_Q4_0X16)
         case .q4_Kx8: Int32(PG_DTYPE_Q4_KX8)
         case .q6_Kx8: Int32(PG_DTYPE_Q6_KX8)
         case .q4_K: Int32(PG_DTYPE_Q4_K)

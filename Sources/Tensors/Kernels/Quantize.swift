@@ -14,8 +14,8 @@ public enum Quantize {
         switch dtype {
         case .q8_0: q8_0(src, count: count, into: dst)
         case .q4_0: q4_0(src, count: count, into: dst)
-        case .f32, .f16, .bf16, .q8_0x16, .q4_0x8, .q4_K, .q4_Kx8, .q6_K, .q6_Kx8:
-            preconditionFailure("no block quantizer to \(dtype) (Q8_0 / Q4_0; Q4_0x8 is a repacked matrix)")
+        case .f32, .f16, .bf16, .q8_0x16, .q4_0x16, .q4_K, .q4_Kx8, .q6_K, .q6_Kx8:
+            preconditionFailure("no block quantizer to \(dtype) (Q8_0 / Q4_0; Q4_0x16 is a repacked matrix)")
         }
     }
 
@@ -83,7 +83,7 @@ public enum Quantize {
         case .q4_0: q4_0Element(data, index)
         case .q4_K: KQuant.q4_KElement(data, index)
         case .q6_K: KQuant.q6_KElement(data, index)
-        case .q8_0x16, .q4_0x8, .q4_Kx8, .q6_Kx8:
+        case .q8_0x16, .q4_0x16, .q4_Kx8, .q6_Kx8:
             preconditionFailure("\(dtype) rows are interleaved: use interleavedElement")
         case .f32, .f16, .bf16: preconditionFailure("\(dtype) is not block-quantized")
         }
@@ -96,7 +96,7 @@ public enum Quantize {
     ) -> Float {
         switch dtype {
         case .q8_0x16: pg_q8_0x16_element(data, Int64(cols), Int64(row), Int64(col))
-        case .q4_0x8: pg_q4_0x8_element(data, Int64(cols), Int64(row), Int64(col))
+        case .q4_0x16: pg_q4_0x16_element(data, Int64(cols), Int64(row), Int64(col))
         case .q4_Kx8: pg_q4_Kx8_element(data, Int64(cols), Int64(row), Int64(col))
         case .q6_Kx8: pg_q6_Kx8_element(data, Int64(cols), Int64(row), Int64(col))
         default: preconditionFailure("\(dtype) is not an interleaved type")
@@ -123,17 +123,17 @@ public enum Quantize {
 }
 
 extension WeightTensor {
-    /// This matrix quantized to the block type `target` (`q8_0`, `q4_0`, or `q4_0x8`:
-    /// Q4_0 then `interleaved()`, for a row count that is a multiple of 8;
+    /// This matrix quantized to the block type `target` (`q8_0`, `q4_0`, or `q4_0x16`:
+    /// Q4_0 then `interleaved()`, for a row count that is a multiple of 16;
     /// quantize-at-load), row by row; rows (`cols`) must hold a multiple of 32
     /// values. Returns `self` when it already has that type; otherwise the
     /// result owns its bytes.
     public func quantized(to target: DType) -> WeightTensor {
         precondition(
-            [.q8_0, .q4_0, .q4_0x8].contains(target), "\(target) is not a type to quantize to (Q8_0 / Q4_0 / Q4_0x8)")
+            [.q8_0, .q4_0, .q4_0x16].contains(target), "\(target) is not a type to quantize to (Q8_0 / Q4_0 / Q4_0x16)")
         if dtype == target { return self }
-        if target == .q4_0x8 {
-            precondition(rows % 8 == 0, "q4_0x8 groups rows by 8")
+        if target == .q4_0x16 {
+            precondition(rows % 16 == 0, "q4_0x16 groups rows by 16")
             return quantized(to: .q4_0).interleaved()
         }
         precondition(cols % target.blockSize == 0, "\(target) rows hold whole blocks of \(target.blockSize)")
@@ -155,12 +155,12 @@ extension WeightTensor {
         return WeightTensor(dtype: target, shape: shape, data: UnsafeRawPointer(storage.pointer), owner: storage)
     }
 
-    /// This Q8_0 / Q4_0 / Q4_K / Q6_K matrix repacked as Q8_0x16 / Q4_0x8 / Q4_Kx8 / Q6_Kx8,
+    /// This Q8_0 / Q4_0 / Q4_K / Q6_K matrix repacked as Q8_0x16 / Q4_0x16 / Q4_Kx8 / Q6_Kx8,
     /// the integer kernels' layout in groups of 16 or 8 rows (`DType.groupRows`), when its row
     /// count is a multiple of that; otherwise (or for another type) `self`.
     public func interleaved() -> WeightTensor {
         let repack: [DType: (DType, (UnsafeRawPointer?, Int64, Int64, UnsafeMutableRawPointer?) -> Void)] = [
-            .q8_0: (.q8_0x16, pg_repack_q8_0x16), .q4_0: (.q4_0x8, pg_repack_q4_0x8),
+            .q8_0: (.q8_0x16, pg_repack_q8_0x16), .q4_0: (.q4_0x16, pg_repack_q4_0x16),
             .q4_K: (.q4_Kx8, pg_repack_q4_Kx8), .q6_K: (.q6_Kx8, pg_repack_q6_Kx8),
         ]
         guard let (target, function) = repack[dtype], rows % target.groupRows == 0, rows > 0 else { return self }
