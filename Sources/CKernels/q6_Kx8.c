@@ -303,6 +303,57 @@ PG_INLINE PG_VNNI void q6_expanded_tile(const int8_t *q, const float *d, int64_t
     store_tile16(out + i * ldo, ldo, acc, RX, bias);
 }
 
+/// `q6_expanded_tile` for two expanded pairs (e and e + pairBytes, 32 W rows) and up to 4 x rows:
+/// each x broadcast feeds both pairs' `vpdpbusd`, where tiles of 8 x rows over one pair issued one
+/// broadcast per `vpdpbusd` beside its W loads. C harness (6144 x 1536, one thread, % of the peak):
+/// m = 512 62-64 -> 71-74 %, m = 64 61 -> 63-67 %, m = 16 level at 44-45 % (a quarter of its time
+/// is expanding W, which reads it from memory at about 40 GB/s).
+PG_INLINE PG_VNNI void q6_expanded_wide(const int8_t *q, const float *d, int64_t k, const uint8_t *e,
+                                        int64_t pairBytes, int64_t i, const float *bias, float *out, int64_t ldo,
+                                        int RX, const uint8_t *pf, int64_t pfStride, int pfBytes) {
+    const int64_t numBlocks = k / PG_QK_BLOCK, numXBlocks = k / PG_Q8_BLOCK;
+    __m512 acc0[4], acc1[4];
+    for (int a = 0; a < RX; a++) acc0[a] = acc1[a] = _mm512_setzero_ps();
+    for (int64_t b = 0; b < numBlocks; b++, e += EX_BYTES) {
+        if (pf) {
+            prefetch_bytes_l2(pf + b * pfBytes, pfBytes);
+            prefetch_bytes_l2(pf + pfStride + b * pfBytes, pfBytes);
+        }
+        const uint8_t *e1 = e + pairBytes;
+        __m512 block0[4], block1[4];
+        for (int a = 0; a < RX; a++) {
+            block0[a] = _mm512_load_ps(e + EX_OFFSET);
+            block1[a] = _mm512_load_ps(e1 + EX_OFFSET);
+        }
+        for (int half = 0; half < 16; half++) {
+            __m512i sums0[4], sums1[4];
+            for (int a = 0; a < RX; a++) sums0[a] = sums1[a] = _mm512_setzero_si512();
+            for (int t = 0; t < 4; t++) {
+                const __m512i w0 = _mm512_loadu_si512(e + EX_PIECES + 64 * (4 * half + t));
+                const __m512i w1 = _mm512_loadu_si512(e1 + EX_PIECES + 64 * (4 * half + t));
+                for (int a = 0; a < RX; a++) {
+                    const __m512i x = broadcast4_512(q + (i + a) * k + b * PG_QK_BLOCK + 16 * half + 4 * t);
+                    sums0[a] = _mm512_dpbusd_epi32(sums0[a], x, w0);
+                    sums1[a] = _mm512_dpbusd_epi32(sums1[a], x, w1);
+                }
+            }
+            const __m512 scale0 = _mm512_load_ps(e + EX_SCALES + 64 * half);
+            const __m512 scale1 = _mm512_load_ps(e1 + EX_SCALES + 64 * half);
+            for (int a = 0; a < RX; a++) {
+                block0[a] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sums0[a]), scale0, block0[a]);
+                block1[a] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sums1[a]), scale1, block1[a]);
+            }
+        }
+        for (int a = 0; a < RX; a++) {
+            const __m512 dx = _mm512_set1_ps(d[scale_index(i + a, 8 * b, numXBlocks)]);
+            acc0[a] = _mm512_fmadd_ps(block0[a], dx, acc0[a]);
+            acc1[a] = _mm512_fmadd_ps(block1[a], dx, acc1[a]);
+        }
+    }
+    store_tile16(out + i * ldo, ldo, acc0, RX, bias);
+    store_tile16(out + i * ldo + 16, ldo, acc1, RX, bias ? bias + 16 : NULL);
+}
+
 /// x rows [i, i + RX) against the `pairs` pairs expanded at e, groups g ..< g + 2 pairs: pass `pass` of
 /// `passes`, which prefetches its share of each of the next chunk's pairs, from `next` (NULL: none).
 PG_INLINE PG_VNNI void expanded_pass(const int8_t *q, const float *d, int64_t k, const uint8_t *e, int64_t pairs,
@@ -311,7 +362,12 @@ PG_INLINE PG_VNNI void expanded_pass(const int8_t *q, const float *d, int64_t k,
     const int64_t numBlocks = k / PG_QK_BLOCK, raw = 2 * numBlocks * KX6_BYTES;  // a pair's bytes of W
     const int share = (int)((raw + passes - 1) / passes);
     const int perBlock = (share + (int)numBlocks * 64 - 1) / ((int)numBlocks * 64) * 64;
-    for (int64_t j = 0; j < pairs; j++)
+    int64_t j = 0;
+    for (; j + 2 <= pairs; j += 2)  // two pairs at a time, the last one alone
+        q6_expanded_wide(q, d, k, e + j * pairBytes, pairBytes, i, bias ? bias + 8 * (g + 2 * j) : NULL,
+                         out + 8 * (g + 2 * j), ldo, RX, next ? next + j * raw + (int64_t)pass * share : NULL, raw,
+                         perBlock);
+    for (; j < pairs; j++)
         q6_expanded_tile(q, d, k, e + j * pairBytes, i, bias ? bias + 8 * (g + 2 * j) : NULL, out + 8 * (g + 2 * j),
                          ldo, RX, next ? next + j * raw + (int64_t)pass * share : NULL, perBlock);
 }
@@ -333,11 +389,9 @@ PG_VNNI static int expanded_rows(const int8_t *q, const float *d, int64_t m, int
         // `expand_pair` reads it from there: from memory, expanding took as long as two passes of 8 x
         // rows (C harness, m = 16).
         const uint8_t *next = g + 4 * chunkPairs <= g1 ? (const uint8_t *)w + (g + 2 * chunkPairs) * groupStride : NULL;
-        const int passes = (int)(m / 8 + m % 8 / 4 + m % 4);
+        const int passes = (int)(m / 4 + m % 4);
         int64_t i = 0;
         int pass = 0;
-        for (; i + 8 <= m; i += 8)
-            expanded_pass(q, d, k, e, pairs, pairBytes, g, i, bias, out, ldo, 8, next, pass++, passes);
         for (; i + 4 <= m; i += 4)
             expanded_pass(q, d, k, e, pairs, pairBytes, g, i, bias, out, ldo, 4, next, pass++, passes);
         for (; i < m; i++) expanded_pass(q, d, k, e, pairs, pairBytes, g, i, bias, out, ldo, 1, next, pass++, passes);

@@ -93,7 +93,8 @@ import Testing
     func linearKQuantMatchesReference(dtype: DType) {
         for (m, n, k) in [
             (1, 8, 256), (1, 40, 768), (3, 16, 256), (5, 24, 512), (17, 16, 768), (70, 8, 256), (6, 64, 8192),
-            (40, 56, 512), (45, 32, 768),  // 32+ x rows: Q6_Kx8 expands W (tiles of 8, 4 and 1)
+            (40, 56, 512), (45, 32, 768),  // 9+ x rows: Q6_Kx8 expands W (tiles of 4 x rows over two pairs or one, 1)
+            (18, 640, 512),  // two chunks of expanded pairs, the second of two
         ] {
             let q4K = KQuantTests.randomWeight(dtype, n: n, blocksPerRow: k / 256, seed: UInt64(m * 1000 + n + k))
             let x8 = q4K.interleaved()
