@@ -225,6 +225,35 @@ PG_AVX2 void pg_kquant_rows_int8(const int8_t *q, const float *d, const float *s
 
 // ---- layouts repacked in groups of rows (q8_0x16.c, q4_0x16.c, q4_Kx8.c, q6_Kx8.c) ----
 
+/// Repacks rows [0, n) (n a multiple of 16) of a format of 32-weight blocks, each an f16 scale and
+/// `quantBytes` of quants, into groups of 16 rows (Q8_0x16, Q4_0x16): per group and block, the 16
+/// rows' scales, then chunks of 64 bytes, chunk t holding quant bytes 4t ..< 4t + 4 of each row.
+static inline void repack_x16(const void *src, int64_t n, int64_t k, int quantBytes, void *dst) {
+    const int64_t numBlocks = k / PG_Q8_BLOCK, blockBytes = 2 + quantBytes;
+    for (int64_t g = 0; g < n / 16; g++)
+        for (int64_t b = 0; b < numBlocks; b++) {
+            uint8_t *out = (uint8_t *)dst + (g * numBlocks + b) * 16 * blockBytes;
+            for (int r = 0; r < 16; r++) {
+                const uint8_t *block = (const uint8_t *)src + ((g * 16 + r) * numBlocks + b) * blockBytes;
+                memcpy(out + 2 * r, block, 2);
+                for (int t = 0; t < quantBytes / 4; t++) memcpy(out + 32 + 64 * t + 4 * r, block + 2 + 4 * t, 4);
+            }
+        }
+}
+
+/// Quant byte `byte` of row `row`'s block holding column `col` in a `repack_x16` layout, and that
+/// block's scale.
+static inline uint8_t x16_quant_byte(const void *w, int64_t k, int quantBytes, int64_t row, int64_t col, int byte,
+                                     float *scale) {
+    const uint8_t *block =
+        (const uint8_t *)w + ((row / 16) * (k / PG_Q8_BLOCK) + col / PG_Q8_BLOCK) * 16 * (2 + quantBytes);
+    const int r = (int)(row % 16);
+    uint16_t bits;
+    memcpy(&bits, block + 2 * r, 2);
+    *scale = f16_to_float(bits);
+    return block[32 + 64 * (byte / 4) + 4 * r + byte % 4];
+}
+
 /// 4 activation bytes broadcast to every 32-bit lane (one lane per W row).
 PG_INLINE PG_AVX2 __m256i broadcast4(const int8_t *p) {
     int32_t v;

@@ -18,25 +18,13 @@ enum { GROUP_ROWS = 16, BLOCK_BYTES = GROUP_ROWS * PG_Q8_BYTES };
 enum { SCALES_BYTES = 2 * GROUP_ROWS, CHUNK_BYTES = 4 * GROUP_ROWS };
 
 void pg_repack_q8_0x16(const void *src, int64_t n, int64_t k, void *dst) {
-    const int64_t numBlocks = k / PG_Q8_BLOCK;
-    for (int64_t g = 0; g < n / GROUP_ROWS; g++)
-        for (int64_t b = 0; b < numBlocks; b++) {
-            uint8_t *out = (uint8_t *)dst + (g * numBlocks + b) * BLOCK_BYTES;
-            for (int r = 0; r < GROUP_ROWS; r++) {
-                const uint8_t *block = (const uint8_t *)src + ((g * GROUP_ROWS + r) * numBlocks + b) * PG_Q8_BYTES;
-                memcpy(out + 2 * r, block, 2);
-                for (int t = 0; t < 8; t++) memcpy(out + SCALES_BYTES + CHUNK_BYTES * t + 4 * r, block + 2 + 4 * t, 4);
-            }
-        }
+    repack_x16(src, n, k, PG_Q8_BYTES - 2, dst);
 }
 
 float pg_q8_0x16_element(const void *w, int64_t k, int64_t row, int64_t col) {
-    const uint8_t *block =
-        (const uint8_t *)w + ((row / GROUP_ROWS) * (k / PG_Q8_BLOCK) + col / PG_Q8_BLOCK) * BLOCK_BYTES;
-    const int r = (int)(row % GROUP_ROWS), j = (int)(col % PG_Q8_BLOCK);
-    uint16_t scale;
-    memcpy(&scale, block + 2 * r, 2);
-    return f16_to_float(scale) * (float)(int8_t)block[SCALES_BYTES + CHUNK_BYTES * (j / 4) + 4 * r + j % 4];
+    float scale;
+    const int8_t quant = (int8_t)x16_quant_byte(w, k, PG_Q8_BYTES - 2, row, col, (int)(col % PG_Q8_BLOCK), &scale);
+    return scale * (float)quant;
 }
 
 /// Rows 8h0 ..< 8(h0 + H) of one group (H halves of 8 rows, all blocks) against x rows
