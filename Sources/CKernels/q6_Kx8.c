@@ -273,8 +273,8 @@ PG_INLINE PG_VNNI void expand_pair(const uint8_t *p, int64_t groupStride, int64_
     }
 }
 
-/// `q6_Kx8_pair_vnni` on a pair expanded by `expand_pair` (e); prefetches `pfBytes` from pf on into
-/// L2 per super-block (pf NULL: none).
+/// `q6_Kx8_pair_vnni` on a pair expanded by `expand_pair` (e); prefetches `pfBytes` from pf on per
+/// super-block (pf NULL: none).
 PG_INLINE PG_VNNI void q6_expanded_tile(const int8_t *q, const float *d, int64_t k, const uint8_t *e, int64_t i,
                                         const float *bias, float *out, int64_t ldo, int RX, const uint8_t *pf,
                                         int pfBytes) {
@@ -282,7 +282,7 @@ PG_INLINE PG_VNNI void q6_expanded_tile(const int8_t *q, const float *d, int64_t
     __m512 acc[8];
     for (int a = 0; a < RX; a++) acc[a] = _mm512_setzero_ps();
     for (int64_t b = 0; b < numBlocks; b++, e += EX_BYTES) {
-        if (pf) prefetch_bytes_l2(pf + b * pfBytes, pfBytes);
+        if (pf) prefetch_bytes(pf + b * pfBytes, pfBytes);
         __m512 block[8];
         for (int a = 0; a < RX; a++) block[a] = _mm512_load_ps(e + EX_OFFSET);
         for (int half = 0; half < 16; half++) {  // sub-block half / 2, weights 16 half ..< 16 half + 16
@@ -316,8 +316,8 @@ PG_INLINE PG_VNNI void q6_expanded_wide(const int8_t *q, const float *d, int64_t
     for (int a = 0; a < RX; a++) acc0[a] = acc1[a] = _mm512_setzero_ps();
     for (int64_t b = 0; b < numBlocks; b++, e += EX_BYTES) {
         if (pf) {
-            prefetch_bytes_l2(pf + b * pfBytes, pfBytes);
-            prefetch_bytes_l2(pf + pfStride + b * pfBytes, pfBytes);
+            prefetch_bytes(pf + b * pfBytes, pfBytes);
+            prefetch_bytes(pf + pfStride + b * pfBytes, pfBytes);
         }
         const uint8_t *e1 = e + pairBytes;
         __m512 block0[4], block1[4];
@@ -385,9 +385,11 @@ PG_VNNI static int expanded_rows(const int8_t *q, const float *d, int64_t m, int
         const int64_t pairs = g + 2 * chunkPairs <= g1 ? chunkPairs : (g1 - g) / 2;
         for (int64_t j = 0; j < pairs; j++)
             expand_pair((const uint8_t *)w + (g + 2 * j) * groupStride, groupStride, numBlocks, e + j * pairBytes);
-        // Each pass brings its share of the next chunk's W into L2 (where that chunk is whole), and
-        // `expand_pair` reads it from there: from memory, expanding took as long as two passes of 8 x
-        // rows (C harness, m = 16).
+        // Each pass brings its share of the next chunk's W in (where that chunk is whole), and
+        // `expand_pair` reads it from L2: from memory, expanding took as long as two passes of 8 x rows
+        // (C harness, m = 16). With `prefetcht0` rather than `prefetcht1` (which left an expansion
+        // from L2 about twice as long as one from L1), m = 16 went 0.65-0.68 -> 0.59-0.61 ms; m = 512
+        // level.
         const uint8_t *next = g + 4 * chunkPairs <= g1 ? (const uint8_t *)w + (g + 2 * chunkPairs) * groupStride : NULL;
         const int passes = (int)(m / 4 + m % 4);
         int64_t i = 0;
