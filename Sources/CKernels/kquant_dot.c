@@ -39,7 +39,8 @@ static PG_AVX2 void quantize_group_k_avx2(const float *x, int8_t *q, float *scal
     __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(maxV), _mm256_extractf128_ps(maxV, 1));
     m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
     const float maxAbs = _mm_cvtss_f32(_mm_max_ss(m4, _mm_movehdup_ps(m4)));
-    float max = 0;  // the first value of that magnitude, with its sign (a scalar search: 2 % of a Q4_0 step)
+    float max = 0;  // the first value of that magnitude, with its sign (searched one value at a time: 2 %
+                    // of a 16-sequence Q4_0 step)
     const __m256 target = _mm256_set1_ps(maxAbs);
     for (int j = 0; j < PG_QK_BLOCK && maxAbs > 0; j += 8) {
         const int hits = _mm256_movemask_ps(
