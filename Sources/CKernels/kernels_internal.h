@@ -427,8 +427,9 @@ PG_INLINE PG_AVX2 void wide_rows(const int8_t *q, const float *d, const float *s
                                  int64_t groupStride, int groupRows, int span, int64_t g0, int64_t g1,
                                  const float *bias, float *out, int64_t ldo, pg_wide_tile wide, pg_group_tile tile,
                                  pg_pair_tile pair, int64_t aheadBytes) {
-    // o follows s for all m rows; amx.c passes d and s shifted past its tiles only with fewer than
-    // PG_WIDE_MIN_ROWS rows left, which never reach here.
+    // o follows s for all m rows. amx.c passes d and s shifted past its tiles only with fewer than
+    // PG_WIDE_MIN_ROWS rows left, which never reach here, and an odd last group (fewer rows than m)
+    // only for Q4_Kx8, which has no wide tile.
     const int32_t *o = activation_offsets(s, m, k);
     int64_t chunk = PG_INTERLEAVED_CHUNK_BYTES / groupStride / span * span;
     if (chunk < span) chunk = span;
