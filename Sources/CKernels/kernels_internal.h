@@ -468,6 +468,78 @@ PG_INLINE PG_AVX2 void store_tile(float *out, int64_t ldo, const __m256 *acc, in
     for (int a = 0; a < RX; a++) _mm256_storeu_ps(out + a * ldo, _mm256_add_ps(acc[a], b));
 }
 
+/// Rows 8h0 ..< 8(h0 + H) of one `repack_x16` group (H halves of 8 rows, all blocks) against x
+/// rows [i, i + RX) on AVX2, for Q8_0x16 (`quantBytes` 32) or Q4_0x16 (16; a constant once
+/// inlined), prefetching decode's W about 1 KiB ahead (in the first x tile of each W chunk too).
+/// Q8_0's signed quants are multiplied as |w| x sign(x, w), each `vpmaddubsw` result going to 32
+/// bits at once (it can reach 2 * 128 * 127), then scaled by d_w d_x. Q4_0's nibbles u = w + 8
+/// sum in 16 bits over a block (|sum| <= 8 * 2 * 15 * 127 < 2^15), widened once, and each row
+/// takes d_w (d_x sum(u q_x) - 8 s_x).
+PG_INLINE PG_AVX2 void x16_halves_avx2(const int8_t *q, const float *d, const float *s, int64_t k,
+                                       const uint8_t *group, const int quantBytes, int h0, const int H, int64_t i,
+                                       const float *bias, float *out, int64_t ldo, int RX) {
+    const int64_t numBlocks = k / PG_Q8_BLOCK, blockBytes = 16 * (2 + quantBytes);
+    const int q4 = quantBytes == 16;
+    const __m256i low = _mm256_set1_epi8(0x0F);
+    __m256 acc[2][4];
+    for (int h = 0; h < H; h++)
+        for (int a = 0; a < RX; a++) acc[h][a] = _mm256_setzero_ps();
+    const uint8_t *p = group;
+    for (int64_t b = 0; b < numBlocks; b++, p += blockBytes) {
+        if (RX == 1 && h0 == 0) prefetch_bytes_nta(p + PG_DECODE_PREFETCH_AHEAD(blockBytes), (int)blockBytes);
+        else if (i == 0 && h0 == 0) prefetch_bytes(p + PG_DECODE_PREFETCH_AHEAD(blockBytes), (int)blockBytes);
+        __m256i sums[2][4];
+        for (int h = 0; h < H; h++)
+            for (int a = 0; a < RX; a++) sums[h][a] = _mm256_setzero_si256();
+        for (int t = 0; t < quantBytes / 4; t++)
+            for (int h = 0; h < H; h++) {
+                const __m256i w = _mm256_loadu_si256((const __m256i *)(p + 32 + 64 * t + 32 * (h0 + h)));
+                // Q4_0: the low and high nibbles; Q8_0: |w| (and w, for the signs).
+                const __m256i u = q4 ? _mm256_and_si256(w, low) : _mm256_sign_epi8(w, w);
+                const __m256i hi = q4 ? _mm256_and_si256(_mm256_srli_epi16(w, 4), low) : w;
+                for (int a = 0; a < RX; a++) {
+                    const int8_t *x = q + (i + a) * k + b * PG_Q8_BLOCK;
+                    if (q4) {
+                        sums[h][a] = dot16_step_avx2(sums[h][a], u, broadcast4(x + 4 * t));
+                        sums[h][a] = dot16_step_avx2(sums[h][a], hi, broadcast4(x + 16 + 4 * t));
+                    } else {
+                        sums[h][a] = dot_step_avx2(sums[h][a], u, _mm256_sign_epi8(broadcast4(x + 4 * t), w));
+                    }
+                }
+            }
+        for (int h = 0; h < H; h++) {
+            const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(p + 16 * (h0 + h))));
+            for (int a = 0; a < RX; a++) {
+                const int64_t at = scale_index(i + a, b, numBlocks);
+                const __m256 dx = _mm256_set1_ps(d[at]);
+                if (q4) {
+                    const __m256 dot = _mm256_cvtepi32_ps(widen16_avx2(sums[h][a]));
+                    const __m256 offset = _mm256_mul_ps(_mm256_set1_ps(8.0f), _mm256_set1_ps(s[at]));
+                    const __m256 x = _mm256_fmsub_ps(dot, dx, offset);
+                    acc[h][a] = _mm256_fmadd_ps(x, dw, acc[h][a]);
+                } else {
+                    acc[h][a] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sums[h][a]), _mm256_mul_ps(dw, dx), acc[h][a]);
+                }
+            }
+        }
+    }
+    for (int h = 0; h < H; h++)
+        store_tile(out + i * ldo + 8 * (h0 + h), ldo, acc[h], RX, bias ? bias + 8 * (h0 + h) : NULL);
+}
+
+/// A `repack_x16` group on AVX2: decode (one x row) takes both halves in one pass over W; batches
+/// take one half at a time (16 registers hold one half's sums and totals for 4 x rows).
+PG_INLINE PG_AVX2 void x16_tile_avx2(const int8_t *q, const float *d, const float *s, int64_t k, const uint8_t *group,
+                                     const int quantBytes, int64_t i, const float *bias, float *out, int64_t ldo,
+                                     int RX) {
+    if (RX == 1) {
+        x16_halves_avx2(q, d, s, k, group, quantBytes, 0, 2, i, bias, out, ldo, 1);
+        return;
+    }
+    x16_halves_avx2(q, d, s, k, group, quantBytes, 0, 1, i, bias, out, ldo, RX);
+    x16_halves_avx2(q, d, s, k, group, quantBytes, 1, 1, i, bias, out, ldo, RX);
+}
+
 /// `store_tile` for a pair tile's (or a Q8_0x16 group's) 16 rows.
 PG_INLINE PG_VNNI void store_tile16(float *out, int64_t ldo, const __m512 *acc, int RX, const float *bias) {
     const __m512 b = bias ? _mm512_loadu_ps(bias) : _mm512_setzero_ps();

@@ -10,7 +10,7 @@
 // for 16 rows at once: no horizontal sums and no scalar scale arithmetic, which left the
 // row-by-row Q4_0 kernels compute-bound (`quantized.c`). Groups of 8 rows (Q4_0x8 until this
 // layout) took two 256-bit loads and an insert per chunk for a 512-bit register: see
-// `q4_0x16_pair_vnni`. AVX2 CPUs take each group as two halves of 8 rows (`q4_0x16_halves`),
+// `q4_0x16_pair_vnni`. AVX2 CPUs take each group as two halves of 8 rows (`x16_halves_avx2`),
 // with `vpmaddubsw` (the 8 products of a block add up in 16 bits: |sum| <= 8 * 2 * 15 * 127 <
 // 2^15) and one `vpmaddwd` per block.
 #include "CKernels.h"
@@ -30,62 +30,10 @@ float pg_q4_0x16_element(const void *w, int64_t k, int64_t row, int64_t col) {
     return scale * (float)((j < 16 ? packed & 0x0F : packed >> 4) - 8);
 }
 
-/// Rows 8h0 ..< 8(h0 + H) of one group (H halves of 8 rows, all blocks) against x rows
-/// [i, i + RX) on AVX2, prefetching decode's W about 1 KiB ahead (in the first x tile of each W
-/// chunk too). Per row: d_w (d_x sum(u q_x) - 8 s_x), u = q_w + 8 the stored nibble.
-PG_INLINE PG_AVX2 void q4_0x16_halves(const int8_t *q, const float *d, const float *s, int64_t k,
-                                      const uint8_t *group, int h0, const int H, int64_t i, const float *bias,
-                                      float *out, int64_t ldo, int RX) {
-    const int64_t numBlocks = k / PG_Q8_BLOCK;
-    const __m256i low = _mm256_set1_epi8(0x0F);
-    const __m256 eight = _mm256_set1_ps(8.0f);
-    __m256 acc[2][4];
-    for (int h = 0; h < H; h++)
-        for (int a = 0; a < RX; a++) acc[h][a] = _mm256_setzero_ps();
-    const uint8_t *p = group;
-    for (int64_t b = 0; b < numBlocks; b++, p += BLOCK_BYTES) {
-        if (RX == 1 && h0 == 0) prefetch_bytes_nta(p + PG_DECODE_PREFETCH_AHEAD(BLOCK_BYTES), BLOCK_BYTES);
-        else if (i == 0 && h0 == 0) prefetch_bytes(p + PG_DECODE_PREFETCH_AHEAD(BLOCK_BYTES), BLOCK_BYTES);
-        __m256i sums[2][4];
-        for (int h = 0; h < H; h++)
-            for (int a = 0; a < RX; a++) sums[h][a] = _mm256_setzero_si256();
-        for (int c = 0; c < 4; c++)
-            for (int h = 0; h < H; h++) {
-                const __m256i packed =
-                    _mm256_loadu_si256((const __m256i *)(p + SCALES_BYTES + CHUNK_BYTES * c + 32 * (h0 + h)));
-                const __m256i lo = _mm256_and_si256(packed, low);
-                const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(packed, 4), low);
-                for (int a = 0; a < RX; a++) {
-                    const int8_t *x = q + (i + a) * k + b * PG_Q8_BLOCK;
-                    sums[h][a] = dot16_step_avx2(sums[h][a], lo, broadcast4(x + 4 * c));
-                    sums[h][a] = dot16_step_avx2(sums[h][a], hi, broadcast4(x + 16 + 4 * c));
-                }
-            }
-        for (int h = 0; h < H; h++) {
-            const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(p + 16 * (h0 + h))));
-            for (int a = 0; a < RX; a++) {
-                const int64_t at = scale_index(i + a, b, numBlocks);
-                const __m256 dot = _mm256_cvtepi32_ps(widen16_avx2(sums[h][a]));
-                const __m256 x =
-                    _mm256_fmsub_ps(dot, _mm256_set1_ps(d[at]), _mm256_mul_ps(eight, _mm256_set1_ps(s[at])));
-                acc[h][a] = _mm256_fmadd_ps(x, dw, acc[h][a]);
-            }
-        }
-    }
-    for (int h = 0; h < H; h++)
-        store_tile(out + i * ldo + 8 * (h0 + h), ldo, acc[h], RX, bias ? bias + 8 * (h0 + h) : NULL);
-}
-
-/// A group on AVX2: decode (one x row) takes both halves in one pass over W; batches take one
-/// half at a time (16 registers hold one half's sums and totals for 4 x rows).
+/// A group on AVX2 (`x16_tile_avx2`).
 PG_INLINE PG_AVX2 void q4_0x16_tile(const int8_t *q, const float *d, const float *s, int64_t k, const uint8_t *group,
                                     int64_t i, const float *bias, float *out, int64_t ldo, int RX) {
-    if (RX == 1) {
-        q4_0x16_halves(q, d, s, k, group, 0, 2, i, bias, out, ldo, 1);
-        return;
-    }
-    q4_0x16_halves(q, d, s, k, group, 0, 1, i, bias, out, ldo, RX);
-    q4_0x16_halves(q, d, s, k, group, 1, 1, i, bias, out, ldo, RX);
+    x16_tile_avx2(q, d, s, k, group, PG_Q4_BYTES - 2, i, bias, out, ldo, RX);
 }
 
 /// One group (16 W rows) against x rows [i, i + RX) on 512-bit registers with `vpdpbusd`, one

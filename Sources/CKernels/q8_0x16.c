@@ -7,7 +7,7 @@
 // `q8_0x16_tile_vnni`); groups of 8 rows (two 32-byte halves 13 KiB apart at k = 1536) took two
 // loads per chunk, and with 8 x broadcasts beside them the loads bounded the tile: C harness,
 // m = 512, 57-60 -> 66-68 % of a 4.27 GHz `vpdpbusd` peak. AVX2 CPUs take each group as two
-// halves of 8 rows (`q8_0x16_half`): the quants are signed, so each chunk half is multiplied as
+// halves of 8 rows (`x16_halves_avx2`): the quants are signed, so each chunk half is multiplied as
 // |w| x sign(x, w) (`vpsignb`); one `vpmaddubsw` result can reach 2 * 128 * 127, so each goes to
 // 32 bits at once (`vpmaddwd` against ones), and one convert and one FMA by d_w d_x finish a
 // block for 8 rows.
@@ -27,55 +27,10 @@ float pg_q8_0x16_element(const void *w, int64_t k, int64_t row, int64_t col) {
     return scale * (float)quant;
 }
 
-/// Rows 8h0 ..< 8(h0 + H) of one group (H halves of 8 rows, all blocks) against x rows
-/// [i, i + RX) with AVX2's dot step, prefetching decode's W about 1 KiB ahead (in the first x tile
-/// of each W chunk too).
-PG_INLINE PG_AVX2 void q8_0x16_halves(const int8_t *q, const float *d, int64_t k, const uint8_t *group, int h0,
-                                      const int H, int64_t i, const float *bias, float *out, int64_t ldo, int RX) {
-    const int64_t numBlocks = k / PG_Q8_BLOCK;
-    __m256 acc[2][4];
-    for (int h = 0; h < H; h++)
-        for (int a = 0; a < RX; a++) acc[h][a] = _mm256_setzero_ps();
-    const uint8_t *p = group;
-    for (int64_t b = 0; b < numBlocks; b++, p += BLOCK_BYTES) {
-        if (RX == 1 && h0 == 0) prefetch_bytes_nta(p + PG_DECODE_PREFETCH_AHEAD(BLOCK_BYTES), BLOCK_BYTES);
-        else if (i == 0 && h0 == 0) prefetch_bytes(p + PG_DECODE_PREFETCH_AHEAD(BLOCK_BYTES), BLOCK_BYTES);
-        __m256i sums[2][4];
-        for (int h = 0; h < H; h++)
-            for (int a = 0; a < RX; a++) sums[h][a] = _mm256_setzero_si256();
-        for (int t = 0; t < 8; t++)
-            for (int h = 0; h < H; h++) {
-                const __m256i w =
-                    _mm256_loadu_si256((const __m256i *)(p + SCALES_BYTES + CHUNK_BYTES * t + 32 * (h0 + h)));
-                const __m256i magnitude = _mm256_sign_epi8(w, w);
-                for (int a = 0; a < RX; a++) {
-                    const __m256i x = _mm256_sign_epi8(broadcast4(q + (i + a) * k + b * PG_Q8_BLOCK + 4 * t), w);
-                    sums[h][a] = dot_step_avx2(sums[h][a], magnitude, x);
-                }
-            }
-        for (int h = 0; h < H; h++) {
-            const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(p + 16 * (h0 + h))));
-            for (int a = 0; a < RX; a++) {
-                const __m256 dx = _mm256_set1_ps(d[scale_index(i + a, b, numBlocks)]);
-                acc[h][a] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sums[h][a]), _mm256_mul_ps(dw, dx), acc[h][a]);
-            }
-        }
-    }
-    for (int h = 0; h < H; h++)
-        store_tile(out + i * ldo + 8 * (h0 + h), ldo, acc[h], RX, bias ? bias + 8 * (h0 + h) : NULL);
-}
-
-/// A group on AVX2: decode (one x row) takes both halves in one pass over W; batches take one
-/// half at a time (16 registers hold one half's sums and totals for 4 x rows).
+/// A group on AVX2 (`x16_tile_avx2`).
 PG_INLINE PG_AVX2 void q8_0x16_tile(const int8_t *q, const float *d, const float *s, int64_t k, const uint8_t *group,
                                     int64_t i, const float *bias, float *out, int64_t ldo, int RX) {
-    (void)s;
-    if (RX == 1) {
-        q8_0x16_halves(q, d, k, group, 0, 2, i, bias, out, ldo, 1);
-        return;
-    }
-    q8_0x16_halves(q, d, k, group, 0, 1, i, bias, out, ldo, RX);
-    q8_0x16_halves(q, d, k, group, 1, 1, i, bias, out, ldo, RX);
+    x16_tile_avx2(q, d, s, k, group, PG_Q8_BYTES - 2, i, bias, out, ldo, RX);
 }
 
 /// One group (16 W rows) against x rows [i, i + RX) on 512-bit registers with `vpdpbusd`.
